@@ -1,0 +1,148 @@
+-- Safehouse foundation schema. Every column kept in clear is listed, with
+-- its reason, in SECURITY.md ("What is stored in clear"). Everything else
+-- is a ciphertext: XChaCha20-Poly1305 ("sealed_*") or age ("wrapped").
+
+-- One row: binds the database to its secrets directory.
+CREATE TABLE instance (
+    singleton     INTEGER PRIMARY KEY CHECK (singleton = 1),
+    instance_id   TEXT NOT NULL,
+    pepper_check  BLOB NOT NULL,
+    format        INTEGER NOT NULL
+) STRICT;
+
+-- The directory and audit keys, sealed under a pepper-derived key.
+CREATE TABLE system_keys (
+    name          TEXT PRIMARY KEY CHECK (name IN ('directory', 'audit')),
+    sealed        BLOB NOT NULL
+) STRICT;
+
+-- Public recipients of the team keys, checked against the trust file.
+CREATE TABLE teams (
+    name          TEXT PRIMARY KEY CHECK (name IN ('coordinators', 'communications')),
+    recipient     TEXT NOT NULL
+) STRICT;
+
+-- The user directory: a keyed hash of the username to find a user at
+-- login, everything else (username, roles, state) sealed.
+CREATE TABLE users (
+    id            TEXT PRIMARY KEY,
+    lookup        BLOB NOT NULL,
+    version       INTEGER NOT NULL,
+    sealed_profile BLOB NOT NULL,
+    CONSTRAINT users_lookup_unique UNIQUE (lookup)
+) STRICT;
+
+-- One-time activation tokens, found by a keyed hash, never stored in clear.
+CREATE TABLE activations (
+    lookup        BLOB PRIMARY KEY,
+    user_id       TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    expires_at    INTEGER NOT NULL
+) STRICT;
+
+-- A user's age identity, sealed under a key derived from their password
+-- (argon2id with the pepper as its secret, then HKDF).
+CREATE TABLE user_keys (
+    user_id       TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    key_no        INTEGER NOT NULL,
+    recipient     TEXT NOT NULL,
+    kdf_salt      BLOB NOT NULL,
+    kdf_params    TEXT NOT NULL,
+    sealed_by_password BLOB NOT NULL,
+    PRIMARY KEY (user_id, key_no)
+) STRICT;
+
+-- The same identity sealed under each one-time recovery code.
+CREATE TABLE recovery_codes (
+    user_id       TEXT NOT NULL,
+    key_no        INTEGER NOT NULL,
+    slot          INTEGER NOT NULL,
+    sealed        BLOB NOT NULL,
+    PRIMARY KEY (user_id, key_no, slot),
+    FOREIGN KEY (user_id, key_no) REFERENCES user_keys(user_id, key_no) ON DELETE CASCADE
+) STRICT;
+
+-- A coordinator's statement that key `key_no` belongs to the user, and the
+-- hand-over key with which the user vouches for their own next key.
+CREATE TABLE certifications (
+    user_id       TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    key_no        INTEGER NOT NULL,
+    recipient     TEXT NOT NULL,
+    mac           BLOB NOT NULL,
+    handover_to_user BLOB NOT NULL,
+    handover_to_coordinators BLOB NOT NULL
+) STRICT;
+
+-- A user's vouch for their own new key, checked by the next coordinator.
+CREATE TABLE vouchers (
+    user_id       TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    key_no        INTEGER NOT NULL,
+    mac           BLOB NOT NULL
+) STRICT;
+
+-- Every key wrap: one row per (secret, holder). Secrets are team
+-- identities, case keys, the index key, the register keys and the
+-- system keys; holders are user keys, team keys and recovery recipients.
+CREATE TABLE wraps (
+    object_kind   TEXT NOT NULL CHECK (object_kind IN ('team', 'case', 'shared', 'system')),
+    object_id     TEXT NOT NULL,
+    holder_kind   TEXT NOT NULL CHECK (holder_kind IN ('user', 'team', 'recovery')),
+    holder_id     TEXT NOT NULL,
+    key_no        INTEGER NOT NULL,
+    wrapped       BLOB NOT NULL,
+    PRIMARY KEY (object_kind, object_id, holder_kind, holder_id)
+) STRICT;
+CREATE INDEX wraps_by_holder ON wraps (holder_kind, holder_id);
+
+-- Cases: three sealed fields under the case key.
+CREATE TABLE cases (
+    id            TEXT PRIMARY KEY,
+    version       INTEGER NOT NULL,
+    sealed_group  BLOB NOT NULL,
+    sealed_placement BLOB NOT NULL,
+    sealed_notes  BLOB NOT NULL
+) STRICT;
+
+CREATE TABLE milestones (
+    id            TEXT PRIMARY KEY,
+    case_id       TEXT NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+    version       INTEGER NOT NULL,
+    sealed        BLOB NOT NULL
+) STRICT;
+CREATE INDEX milestones_by_case ON milestones (case_id);
+
+-- The per-case index record that dashboards read, under the index key.
+CREATE TABLE case_index (
+    case_id       TEXT PRIMARY KEY REFERENCES cases(id) ON DELETE CASCADE,
+    sealed        BLOB NOT NULL
+) STRICT;
+
+-- Index changes by users who hold no index key: age-sealed to the
+-- coordinators recipient, authenticated by a MAC under the case key.
+CREATE TABLE index_inbox (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    case_id       TEXT NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+    sealed        BLOB NOT NULL
+) STRICT;
+
+-- Assignments waiting for the assignee's key to be certified.
+CREATE TABLE pending_grants (
+    case_id       TEXT NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+    user_id       TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    PRIMARY KEY (case_id, user_id)
+) STRICT;
+
+-- The shelter register: code names under one register key, details under
+-- the other.
+CREATE TABLE shelters (
+    id            TEXT PRIMARY KEY,
+    version       INTEGER NOT NULL,
+    sealed_code   BLOB NOT NULL,
+    sealed_details BLOB NOT NULL
+) STRICT;
+
+-- Offline recovery requests exported and not yet answered.
+CREATE TABLE recovery_requests (
+    id            TEXT PRIMARY KEY,
+    user_id       TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    key_no        INTEGER NOT NULL
+) STRICT;

@@ -1,0 +1,9 @@
+//! Accounts: the sealed user directory, user keys sealed under passwords and
+//! recovery codes, activation, unlocking, password change and reset.
+
+pub mod directory;
+pub mod model;
+pub mod service;
+pub mod userkey;
+
+pub use model::{Actor, Password, Profile, Role, Roles, UserState, Username};

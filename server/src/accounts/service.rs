@@ -1,0 +1,374 @@
+//! Account rules: who may create, activate, unlock, re-key and reset.
+
+use rand::RngCore;
+use rand::rngs::OsRng;
+use secrecy::{ExposeSecret, SecretString};
+use time::Duration;
+
+use super::directory::{self, Entry};
+use super::model::{Actor, Password, Profile, Role, Roles, UserState, Username};
+use super::userkey::{self, RecoveryCode};
+use crate::cases::model::FieldError;
+use crate::crypto::{self, Identity, Label, fingerprint, wrap};
+use crate::error::{ServiceError, ServiceResult};
+use crate::ids::UserId;
+use crate::storage::{HolderKind, ObjectKind, StoreError, UserRow, VoucherRow, WrapRow, Write};
+use crate::vault::Vault;
+
+/// How long an activation link stays valid.
+pub const ACTIVATION_LIFETIME: Duration = Duration::hours(72);
+
+/// A one-time activation token, handed to the new user out of band.
+pub struct ActivationToken(SecretString);
+
+impl ActivationToken {
+    fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        OsRng.fill_bytes(&mut bytes);
+        use base64::Engine;
+        Self(SecretString::from(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)))
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl std::fmt::Debug for ActivationToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ActivationToken(<redacted>)")
+    }
+}
+
+#[derive(Debug)]
+pub struct NewAccount {
+    pub user_id: UserId,
+    pub activation: ActivationToken,
+}
+
+/// What a user sees once, after activating or re-keying.
+#[derive(Debug)]
+pub struct KeyIssued {
+    pub actor: Actor,
+    pub fingerprint: String,
+    pub recovery_codes: Vec<RecoveryCode>,
+}
+
+fn require(actor: &Actor, role: Role, what: &'static str) -> ServiceResult<()> {
+    if actor.has(role) { Ok(()) } else { Err(ServiceError::Forbidden(what)) }
+}
+
+/// An administrator creates an account; its owner activates it.
+pub async fn create_account(
+    vault: &Vault,
+    admin: &Actor,
+    username: &Username,
+    roles: Roles,
+) -> ServiceResult<NewAccount> {
+    require(admin, Role::Admin, "only an administrator creates accounts")?;
+    create_account_unchecked(vault, username, roles).await
+}
+
+/// Create an account without a role check: for `init` and `demo` only.
+pub async fn create_account_unchecked(
+    vault: &Vault,
+    username: &Username,
+    roles: Roles,
+) -> ServiceResult<NewAccount> {
+    if roles.is_empty() {
+        return Err(FieldError { field: "roles", message: "Choose at least one role.".into() }.into());
+    }
+    let user_id = UserId::random();
+    let profile = Profile { username: username.clone(), roles, state: UserState::Pending };
+    let activation = ActivationToken::generate();
+    let expires_at = (vault.clock.now() + ACTIVATION_LIFETIME).unix_timestamp();
+    let writes = vec![
+        Write::InsertUser(UserRow {
+            id: user_id.to_string(),
+            lookup: directory::username_lookup(&vault.keyring, username),
+            version: 1,
+            sealed_profile: directory::seal_profile(&vault.keyring, user_id, 1, &profile)?,
+        }),
+        Write::PutActivation {
+            lookup: directory::activation_lookup(&vault.keyring, activation.expose()),
+            user_id: user_id.to_string(),
+            expires_at,
+        },
+    ];
+    match vault.store().apply(writes).await {
+        Err(StoreError::Duplicate("users_lookup_unique")) => {
+            Err(FieldError { field: "username", message: "That username is already taken.".into() }.into())
+        }
+        other => other.map_err(ServiceError::from),
+    }?;
+    Ok(NewAccount { user_id, activation })
+}
+
+pub async fn entry(vault: &Vault, user_id: UserId) -> ServiceResult<Entry> {
+    let row = vault.store().user(&user_id.to_string()).await?.ok_or(ServiceError::NotFound)?;
+    directory::open_entry(&vault.keyring, &row)
+}
+
+pub async fn entry_by_username(vault: &Vault, username: &Username) -> ServiceResult<Option<Entry>> {
+    let lookup = directory::username_lookup(&vault.keyring, username);
+    match vault.store().user_by_lookup(&lookup).await? {
+        Some(row) => Ok(Some(directory::open_entry(&vault.keyring, &row)?)),
+        None => Ok(None),
+    }
+}
+
+/// Every account, for the administrator's list.
+pub async fn list(vault: &Vault, admin: &Actor) -> ServiceResult<Vec<Entry>> {
+    if !(admin.has(Role::Admin) || admin.has(Role::Coordinator)) {
+        return Err(ServiceError::Forbidden("only administrators and coordinators list accounts"));
+    }
+    list_unchecked(vault).await
+}
+
+pub(crate) async fn list_unchecked(vault: &Vault) -> ServiceResult<Vec<Entry>> {
+    let rows = vault.store().users().await?;
+    let mut entries = rows
+        .iter()
+        .map(|row| directory::open_entry(&vault.keyring, row))
+        .collect::<ServiceResult<Vec<_>>>()?;
+    entries.sort_by(|a, b| a.profile.username.as_str().cmp(b.profile.username.as_str()));
+    Ok(entries)
+}
+
+fn profile_write(vault: &Vault, entry: &Entry, profile: &Profile) -> ServiceResult<Write> {
+    Ok(Write::UpdateUser {
+        id: entry.id.to_string(),
+        expected_version: entry.version,
+        lookup: directory::username_lookup(&vault.keyring, &profile.username),
+        sealed_profile: directory::seal_profile(&vault.keyring, entry.id, entry.version + 1, profile)?,
+    })
+}
+
+/// The owner of an activation token sets a password: a new user key is
+/// made in this request and sealed under it.
+pub async fn activate(vault: &Vault, token: &str, password: &Password) -> ServiceResult<KeyIssued> {
+    let lookup = directory::activation_lookup(&vault.keyring, token.trim());
+    let invalid =
+        || FieldError { field: "token", message: "This activation link is not valid or has expired.".into() };
+    let activation = vault.store().activation(&lookup).await?.ok_or_else(invalid)?;
+    if activation.expires_at < vault.clock.now().unix_timestamp() {
+        return Err(invalid().into());
+    }
+    let user_id = UserId::parse(&activation.user_id).ok_or(ServiceError::Integrity("user id"))?;
+    let entry = entry(vault, user_id).await?;
+    if entry.profile.state != UserState::Pending {
+        return Err(invalid().into());
+    }
+    let key_no = next_key_no(vault, user_id).await?;
+    let identity = Identity::generate();
+    let key_row = userkey::seal_under_password(vault, user_id, key_no, &identity, password.expose()).await?;
+    let (code_rows, codes) = userkey::seal_under_new_codes(vault, user_id, key_no, &identity);
+    let mut profile = entry.profile.clone();
+    profile.state = UserState::Active;
+    let mut writes = vec![
+        Write::DeleteActivation { lookup },
+        Write::PutUserKey(key_row),
+        Write::DeleteUserKeysExcept { user_id: user_id.to_string(), keep_key_no: Some(key_no) },
+        profile_write(vault, &entry, &profile)?,
+    ];
+    writes.extend(code_rows.into_iter().map(Write::PutRecoveryCode));
+    vault.store().apply(writes).await.map_err(|e| match e {
+        StoreError::Conflict => ServiceError::Invalid(invalid()),
+        other => other.into(),
+    })?;
+    let fingerprint = fingerprint(&identity.recipient());
+    Ok(KeyIssued {
+        actor: Actor::new(user_id, profile.roles, key_no, identity),
+        fingerprint,
+        recovery_codes: codes,
+    })
+}
+
+async fn next_key_no(vault: &Vault, user_id: UserId) -> ServiceResult<i64> {
+    Ok(vault.store().user_key(&user_id.to_string()).await?.map_or(1, |k| k.key_no + 1))
+}
+
+/// Open a user's key with their password. Every failure (unknown user,
+/// wrong password, an account that is not active) is the same `BadLogin`
+/// and costs the same argon2 time.
+pub async fn unlock(vault: &Vault, username: &str, password: &str) -> ServiceResult<Actor> {
+    let Ok(username) = Username::parse(username) else {
+        userkey::burn_equal_time(vault, password).await;
+        return Err(ServiceError::BadLogin);
+    };
+    let entry = entry_by_username(vault, &username).await?;
+    let key_row = match &entry {
+        Some(e) => vault.store().user_key(&e.id.to_string()).await?,
+        None => None,
+    };
+    let (Some(entry), Some(key_row)) = (entry, key_row) else {
+        userkey::burn_equal_time(vault, password).await;
+        return Err(ServiceError::BadLogin);
+    };
+    let identity = userkey::open_with_password(vault, &key_row, password).await?;
+    if entry.profile.state != UserState::Active {
+        return Err(ServiceError::BadLogin);
+    }
+    Ok(Actor::new(entry.id, entry.profile.roles, key_row.key_no, identity))
+}
+
+/// Open a user's key with one of their recovery codes, and set a new
+/// password (a new key, grants kept). The code is spent.
+pub async fn recover_with_code(
+    vault: &Vault,
+    username: &str,
+    code: &str,
+    new_password: &Password,
+) -> ServiceResult<KeyIssued> {
+    let bad = || ServiceError::BadLogin;
+    let code = RecoveryCode::parse(code).map_err(|_| bad())?;
+    let username = Username::parse(username).map_err(|_| bad())?;
+    let entry = entry_by_username(vault, &username).await?.ok_or_else(bad)?;
+    if entry.profile.state != UserState::Active {
+        return Err(bad());
+    }
+    let key_row = vault.store().user_key(&entry.id.to_string()).await?.ok_or_else(bad)?;
+    let rows = vault.store().recovery_codes(&entry.id.to_string(), key_row.key_no).await?;
+    let (slot, identity) = userkey::open_with_code(vault, &rows, &code).ok_or_else(bad)?;
+    let actor = Actor::new(entry.id, entry.profile.roles, key_row.key_no, identity);
+    let spend = Write::DeleteRecoveryCode { user_id: entry.id.to_string(), key_no: key_row.key_no, slot };
+    rekey(vault, &actor, new_password, vec![spend]).await
+}
+
+/// Change one's own password: the current one is checked, then a new user
+/// key replaces the old one, with every grant re-wrapped to it.
+pub async fn change_password(
+    vault: &Vault,
+    actor: &Actor,
+    current: &str,
+    new_password: &Password,
+) -> ServiceResult<KeyIssued> {
+    let key_row =
+        vault.store().user_key(&actor.user_id().to_string()).await?.ok_or(ServiceError::BadLogin)?;
+    if key_row.key_no != actor.key_no() {
+        return Err(ServiceError::Conflict);
+    }
+    userkey::open_with_password(vault, &key_row, current).await.map_err(|e| match e {
+        ServiceError::BadLogin => ServiceError::Invalid(FieldError {
+            field: "current_password",
+            message: "The current password is not correct.".into(),
+        }),
+        other => other,
+    })?;
+    rekey(vault, actor, new_password, Vec::new()).await
+}
+
+/// Make a new key for the actor, re-wrap everything their old key opens to
+/// it (a wrap to the key this request itself holds needs no certification),
+/// and vouch for it with the hand-over key so no coordinator has to act.
+async fn rekey(
+    vault: &Vault,
+    actor: &Actor,
+    new_password: &Password,
+    mut writes: Vec<Write>,
+) -> ServiceResult<KeyIssued> {
+    let user_id = actor.user_id();
+    let uid = user_id.to_string();
+    let key_no = actor.key_no() + 1;
+    let identity = Identity::generate();
+    let recipient = identity.recipient();
+    let key_row =
+        userkey::seal_under_password(vault, user_id, key_no, &identity, new_password.expose()).await?;
+    let (code_rows, codes) = userkey::seal_under_new_codes(vault, user_id, key_no, &identity);
+
+    writes.push(Write::PutUserKey(key_row));
+    for grant in vault.store().wraps_of_holder(HolderKind::User, &uid).await? {
+        // A wrap the old key cannot open is stale (from before a reset); drop it.
+        let Ok(secret) = wrap::unwrap(actor.identity(), &grant.wrapped) else { continue };
+        writes.push(Write::PutWrap(WrapRow { key_no, wrapped: wrap::wrap(&recipient, &secret)?, ..grant }));
+    }
+    if let Some(cert) = vault.store().certification(&uid).await? {
+        if let Ok(handover) = wrap::unwrap(actor.identity(), &cert.handover_to_user) {
+            let handover = crypto::Key32::from_slice(&handover)?;
+            let parts = voucher_parts(&uid, &recipient.to_string(), key_no);
+            let mac = crypto::mac(&handover.derive(Label::Voucher, b""), &as_parts(&parts));
+            writes.push(Write::PutVoucher(VoucherRow { user_id: uid.clone(), key_no, mac: mac.to_vec() }));
+        }
+    }
+    writes.push(Write::DeleteUserKeysExcept { user_id: uid.clone(), keep_key_no: Some(key_no) });
+    writes.extend(code_rows.into_iter().map(Write::PutRecoveryCode));
+    vault.store().apply(writes).await?;
+    Ok(KeyIssued {
+        actor: Actor::new(user_id, actor.roles().clone(), key_no, identity),
+        fingerprint: fingerprint(&recipient),
+        recovery_codes: codes,
+    })
+}
+
+/// The parts a voucher MAC and a certification MAC cover.
+pub fn voucher_parts<'a>(user_id: &'a str, recipient: &'a str, key_no: i64) -> [Vec<u8>; 3] {
+    [user_id.as_bytes().to_vec(), recipient.as_bytes().to_vec(), key_no.to_be_bytes().to_vec()]
+}
+
+pub fn as_parts(parts: &[Vec<u8>; 3]) -> [&[u8]; 3] {
+    [&parts[0], &parts[1], &parts[2]]
+}
+
+/// An administrator resets a password: the account must be activated anew,
+/// its key and certification are void, and its case grants wait for a
+/// coordinator to certify the new key. Team membership is not queued.
+pub async fn reset_password(vault: &Vault, admin: &Actor, user_id: UserId) -> ServiceResult<ActivationToken> {
+    require(admin, Role::Admin, "only an administrator resets passwords")?;
+    if admin.user_id() == user_id {
+        return Err(ServiceError::Forbidden("an administrator cannot reset their own account"));
+    }
+    let entry = entry(vault, user_id).await?;
+    let uid = user_id.to_string();
+    let mut writes = Vec::new();
+    for grant in vault.store().wraps_of_holder(HolderKind::User, &uid).await? {
+        if grant.object_kind == ObjectKind::Case.as_str() {
+            writes.push(Write::PutPendingGrant { case_id: grant.object_id, user_id: uid.clone() });
+        }
+    }
+    writes.push(Write::DeleteWrapsOfHolder { holder_kind: HolderKind::User, holder_id: uid.clone() });
+    writes.push(Write::DeleteCertification { user_id: uid.clone() });
+    writes.push(Write::DeleteVoucher { user_id: uid.clone() });
+    writes.push(Write::DeleteUserKeysExcept { user_id: uid.clone(), keep_key_no: None });
+    writes.push(Write::DeleteActivationsOf { user_id: uid.clone() });
+    let activation = ActivationToken::generate();
+    writes.push(Write::PutActivation {
+        lookup: directory::activation_lookup(&vault.keyring, activation.expose()),
+        user_id: uid,
+        expires_at: (vault.clock.now() + ACTIVATION_LIFETIME).unix_timestamp(),
+    });
+    let mut profile = entry.profile.clone();
+    profile.state = UserState::Pending;
+    writes.push(profile_write(vault, &entry, &profile)?);
+    vault.store().apply(writes).await?;
+    Ok(activation)
+}
+
+/// An administrator disables or re-enables an account (never their own).
+pub async fn set_disabled(
+    vault: &Vault,
+    admin: &Actor,
+    user_id: UserId,
+    disabled: bool,
+) -> ServiceResult<()> {
+    require(admin, Role::Admin, "only an administrator disables accounts")?;
+    if admin.user_id() == user_id {
+        return Err(ServiceError::Forbidden("an administrator cannot disable their own account"));
+    }
+    let entry = entry(vault, user_id).await?;
+    let mut profile = entry.profile.clone();
+    profile.state = match (disabled, entry.profile.state) {
+        (true, UserState::Active | UserState::Pending) => UserState::Disabled,
+        (false, UserState::Disabled) => UserState::Active,
+        // Only a coordinator lifts a freeze.
+        (_, UserState::Frozen) => {
+            return Err(ServiceError::Forbidden("a frozen account is lifted by a coordinator"));
+        }
+        _ => return Ok(()),
+    };
+    vault.store().apply(vec![profile_write(vault, &entry, &profile)?]).await?;
+    Ok(())
+}
+
+pub(crate) fn update_profile_write(vault: &Vault, entry: &Entry, profile: &Profile) -> ServiceResult<Write> {
+    profile_write(vault, entry, profile)
+}

@@ -1,0 +1,161 @@
+//! The index: one small record per case (stage, status, shelter, assignees,
+//! times, aliases) sealed under the index key, so a coordinator's dashboard
+//! over every case costs one unwrap, not one per case.
+//!
+//! Caseworkers hold no index key. Their changes go to an inbox: an entry
+//! age-encrypted to the pinned coordinators recipient, carrying a MAC under
+//! a key derived from that case's key. age alone proves nothing about the
+//! sender (anyone can encrypt to a public key); the MAC proves the writer
+//! held the case key. The next coordinator request checks and folds it.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::model::{Stage, Status};
+use crate::crypto::{self, Aad, Identity, Key32, Label, RecordKind, wrap};
+use crate::error::{ServiceError, ServiceResult};
+use crate::ids::{CaseId, ShelterId, UserId};
+use crate::keyring::Team;
+use crate::membership::{self, SharedKey};
+use crate::storage::{HolderKind, IndexRow, ObjectKind, Write};
+use crate::vault::Vault;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexRecord {
+    pub case_id: CaseId,
+    pub version: i64,
+    pub stage: Stage,
+    pub status: Status,
+    pub shelter: Option<ShelterId>,
+    pub aliases: Vec<String>,
+    /// Users holding a grant to the case; set only by coordinators, never
+    /// taken from the inbox.
+    pub assignees: Vec<UserId>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+fn place(case_id: &str) -> Aad<'_> {
+    Aad { kind: RecordKind::Index, owner: case_id, record: "", field: "index", version: 1 }
+}
+
+pub fn seal(index_key: &Key32, record: &IndexRecord) -> ServiceResult<Write> {
+    let case_id = record.case_id.to_string();
+    let json = zeroize::Zeroizing::new(
+        serde_json::to_vec(record).map_err(|_| ServiceError::Internal("index encoding"))?,
+    );
+    Ok(Write::PutIndex(IndexRow { sealed: crypto::seal(index_key, &place(&case_id), &json), case_id }))
+}
+
+pub fn open(index_key: &Key32, row: &IndexRow) -> ServiceResult<IndexRecord> {
+    let json = crypto::open(index_key, &place(&row.case_id), &row.sealed)?;
+    let record: IndexRecord =
+        serde_json::from_slice(&json).map_err(|_| ServiceError::Integrity("index record"))?;
+    if record.case_id.to_string() != row.case_id {
+        return Err(ServiceError::Integrity("index record moved"));
+    }
+    Ok(record)
+}
+
+/// An inbox entry, inside its age envelope.
+#[derive(Serialize, Deserialize)]
+struct InboxEntry {
+    case_id: String,
+    record: String,
+    mac: String,
+}
+
+fn inbox_mac_key(case_key: &Key32, case_id: &str) -> Key32 {
+    case_key.derive(Label::InboxMac, case_id.as_bytes())
+}
+
+/// An inbox entry for a case whose key the writer holds.
+pub async fn inbox_write(vault: &Vault, case_key: &Key32, record: &IndexRecord) -> ServiceResult<Write> {
+    let case_id = record.case_id.to_string();
+    let json = serde_json::to_string(record).map_err(|_| ServiceError::Internal("index encoding"))?;
+    let mac = crypto::mac(&inbox_mac_key(case_key, &case_id), &[case_id.as_bytes(), json.as_bytes()]);
+    let entry = InboxEntry { case_id: case_id.clone(), record: json, mac: crate::keyring::to_base64(&mac) };
+    let plain = zeroize::Zeroizing::new(
+        serde_json::to_vec(&entry).map_err(|_| ServiceError::Internal("inbox encoding"))?,
+    );
+    let recipient = vault.keyring.team_recipient(vault.store(), Team::Coordinators).await?;
+    Ok(Write::InsertInbox { case_id, sealed: wrap::wrap(&recipient, &plain)? })
+}
+
+/// Check one entry: it must open with the coordinators key, name the case
+/// whose row it sits in, and carry a MAC under that case's key.
+fn check_entry(
+    coordinators: &Identity,
+    case_key: &Key32,
+    row_case_id: &str,
+    sealed: &[u8],
+) -> Option<IndexRecord> {
+    let plain = wrap::unwrap(coordinators, sealed).ok()?;
+    let entry: InboxEntry = serde_json::from_slice(&plain).ok()?;
+    if entry.case_id != row_case_id {
+        return None;
+    }
+    let mac = crate::keyring::from_base64(&entry.mac)?;
+    if !crypto::mac_verify(
+        &inbox_mac_key(case_key, &entry.case_id),
+        &[entry.case_id.as_bytes(), entry.record.as_bytes()],
+        &mac,
+    ) {
+        return None;
+    }
+    let record: IndexRecord = serde_json::from_str(&entry.record).ok()?;
+    (record.case_id.to_string() == entry.case_id).then_some(record)
+}
+
+/// The users that hold a grant to a case, from its wrap rows.
+pub async fn assignees(vault: &Vault, case_id: &str) -> ServiceResult<Vec<UserId>> {
+    Ok(vault
+        .store()
+        .wraps_of_object(ObjectKind::Case, case_id)
+        .await?
+        .into_iter()
+        .filter(|w| w.holder_kind == HolderKind::User.as_str())
+        .filter_map(|w| UserId::parse(&w.holder_id))
+        .collect())
+}
+
+/// Fold every inbox entry into the index. Returns (applied, refused);
+/// refused entries are dropped: they were not written by a holder of the
+/// case key.
+pub async fn fold_inbox(vault: &Vault, coordinators: &Identity) -> ServiceResult<(usize, usize)> {
+    let inbox = vault.store().inbox().await?;
+    if inbox.is_empty() {
+        return Ok((0, 0));
+    }
+    let index_key = membership::shared_key_for_team(vault, coordinators, SharedKey::Index).await?;
+    let (mut applied, mut refused) = (0, 0);
+    let mut writes = Vec::new();
+    for row in inbox {
+        writes.push(Write::DeleteInbox { seq: row.seq });
+        let Ok(case_key) = membership::case_key_for_team(vault, coordinators, &row.case_id).await else {
+            refused += 1;
+            continue;
+        };
+        let Some(mut record) = check_entry(coordinators, &case_key, &row.case_id, &row.sealed) else {
+            tracing::warn!(target: "safehouse::index", "refused an index inbox entry without a valid case-key MAC");
+            refused += 1;
+            continue;
+        };
+        let current = match vault.store().index_row(&row.case_id).await? {
+            Some(existing) => Some(open(&index_key, &existing)?),
+            None => None,
+        };
+        if current.as_ref().is_some_and(|c| c.version > record.version) {
+            // An older change arriving after a newer one: keep the newer.
+            applied += 1;
+            continue;
+        }
+        record.assignees = assignees(vault, &row.case_id).await?;
+        writes.push(seal(&index_key, &record)?);
+        applied += 1;
+    }
+    vault.store().apply(writes).await?;
+    Ok((applied, refused))
+}

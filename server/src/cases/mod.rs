@@ -1,0 +1,6 @@
+//! Cases: the sealed case record, its milestones, and the sealed index
+//! that dashboards read.
+
+pub mod index;
+pub mod model;
+pub mod service;

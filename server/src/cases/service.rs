@@ -1,0 +1,510 @@
+//! Case rules: create, read, update (optimistic concurrency), milestones,
+//! listing. Access is checked twice: by role and assignment here, and by
+//! keys (a user without a wrap row simply cannot open the case key).
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+use super::index::{self, IndexRecord};
+use super::model::{
+    CountryCode, EventDate, FieldError, Group, MilestoneKind, Note, ShelterCode, Stage, Status,
+};
+use crate::accounts::model::{Actor, Role};
+use crate::crypto::{self, Aad, Identity, Key32, RecordKind, wrap};
+use crate::error::{ServiceError, ServiceResult};
+use crate::ids::{CaseId, MilestoneId, ShelterId};
+use crate::keyring::Team;
+use crate::membership::{self, SharedKey, wrap_row};
+use crate::storage::{CaseRow, HolderKind, MilestoneRow, ObjectKind, Write};
+use crate::vault::Vault;
+
+/// What a user enters for a case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseDraft {
+    pub group: Group,
+    pub shelter: Option<ShelterId>,
+    pub stage: Stage,
+    pub status: Status,
+    pub notes: Note,
+}
+
+/// The placement field of a case: where it is in the pipeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Placement {
+    shelter: Option<ShelterId>,
+    stage: Stage,
+    status: Status,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    updated_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Case {
+    pub id: CaseId,
+    pub version: i64,
+    pub group: Group,
+    pub shelter: Option<ShelterId>,
+    pub stage: Stage,
+    pub status: Status,
+    pub notes: Note,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub milestones: Vec<Milestone>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MilestoneDraft {
+    pub kind: MilestoneKind,
+    pub date: EventDate,
+    /// Country level: the only place a public story may ever use.
+    pub country: Option<CountryCode>,
+    /// A code name (a shelter or waypoint), never a real place name.
+    pub place_code: Option<ShelterCode>,
+    pub note: Note,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Milestone {
+    pub id: MilestoneId,
+    pub version: i64,
+    pub draft: MilestoneDraft,
+}
+
+/// A line of a case list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub id: CaseId,
+    pub version: i64,
+    pub aliases: Vec<String>,
+    pub stage: Stage,
+    pub status: Status,
+    pub shelter: Option<ShelterId>,
+    pub assignees: Vec<crate::ids::UserId>,
+    pub updated_at: OffsetDateTime,
+}
+
+const FIELD_GROUP: &str = "group";
+const FIELD_PLACEMENT: &str = "placement";
+const FIELD_NOTES: &str = "notes";
+
+fn case_place<'a>(case_id: &'a str, field: &'a str, version: i64) -> Aad<'a> {
+    Aad { kind: RecordKind::Case, owner: case_id, record: "", field, version }
+}
+
+fn milestone_place<'a>(case_id: &'a str, milestone_id: &'a str, version: i64) -> Aad<'a> {
+    Aad { kind: RecordKind::Milestone, owner: case_id, record: milestone_id, field: "milestone", version }
+}
+
+fn encode<T: Serialize>(value: &T) -> ServiceResult<Zeroizing<Vec<u8>>> {
+    serde_json::to_vec(value).map(Zeroizing::new).map_err(|_| ServiceError::Internal("case encoding"))
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> ServiceResult<T> {
+    serde_json::from_slice(bytes).map_err(|_| ServiceError::Integrity("case field does not decode"))
+}
+
+/// How the actor reaches a case key.
+enum Access {
+    /// Through the coordinators team key (which also opens the index key).
+    Team(Identity),
+    /// Through the actor's own grant.
+    Own,
+}
+
+/// Open a case key for the actor, or `NotFound`: a case the actor may not
+/// see is answered exactly like one that does not exist.
+async fn case_key(vault: &Vault, actor: &Actor, case_id: CaseId) -> ServiceResult<(Key32, Access)> {
+    let cid = case_id.to_string();
+    if actor.has(Role::Coordinator) {
+        let coordinators =
+            membership::coordinators_identity(vault, actor).await.map_err(|_| ServiceError::NotFound)?;
+        let key = membership::case_key_for_team(vault, &coordinators, &cid).await?;
+        return Ok((key, Access::Team(coordinators)));
+    }
+    if actor.has(Role::Caseworker) {
+        let row = vault
+            .store()
+            .wrap(ObjectKind::Case, &cid, HolderKind::User, &actor.user_id().to_string())
+            .await?
+            .filter(|row| row.key_no == actor.key_no())
+            .ok_or(ServiceError::NotFound)?;
+        let key = Key32::from_slice(
+            &wrap::unwrap(actor.identity(), &row.wrapped).map_err(|_| ServiceError::NotFound)?,
+        )?;
+        return Ok((key, Access::Own));
+    }
+    Err(ServiceError::NotFound)
+}
+
+fn seal_case(
+    key: &Key32,
+    id: &str,
+    version: i64,
+    group: &Group,
+    placement: &Placement,
+    notes: &Note,
+) -> ServiceResult<CaseRow> {
+    Ok(CaseRow {
+        id: id.to_owned(),
+        version,
+        sealed_group: crypto::seal(key, &case_place(id, FIELD_GROUP, version), &encode(group)?),
+        sealed_placement: crypto::seal(key, &case_place(id, FIELD_PLACEMENT, version), &encode(placement)?),
+        sealed_notes: crypto::seal(key, &case_place(id, FIELD_NOTES, version), &encode(notes)?),
+    })
+}
+
+fn open_case(key: &Key32, row: &CaseRow) -> ServiceResult<(Group, Placement, Note)> {
+    let group =
+        decode(&crypto::open(key, &case_place(&row.id, FIELD_GROUP, row.version), &row.sealed_group)?)?;
+    let placement = decode(&crypto::open(
+        key,
+        &case_place(&row.id, FIELD_PLACEMENT, row.version),
+        &row.sealed_placement,
+    )?)?;
+    let notes =
+        decode(&crypto::open(key, &case_place(&row.id, FIELD_NOTES, row.version), &row.sealed_notes)?)?;
+    Ok((group, placement, notes))
+}
+
+async fn check_shelter(vault: &Vault, shelter: Option<ShelterId>) -> ServiceResult<()> {
+    if let Some(id) = shelter {
+        if vault.store().shelter(&id.to_string()).await?.is_none() {
+            return Err(FieldError {
+                field: "shelter",
+                message: "Choose a shelter from the register.".into(),
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
+fn index_record(
+    id: CaseId,
+    version: i64,
+    group: &Group,
+    placement: &Placement,
+    assignees: Vec<crate::ids::UserId>,
+) -> IndexRecord {
+    IndexRecord {
+        case_id: id,
+        version,
+        stage: placement.stage,
+        status: placement.status,
+        shelter: placement.shelter,
+        aliases: group.persons().iter().map(|p| p.alias.as_str().to_owned()).collect(),
+        assignees,
+        created_at: placement.created_at,
+        updated_at: placement.updated_at,
+    }
+}
+
+/// The index change for a write: sealed directly by a coordinator, or sent
+/// through the inbox by a caseworker.
+async fn index_write(
+    vault: &Vault,
+    access: &Access,
+    case_key: &Key32,
+    record: IndexRecord,
+) -> ServiceResult<Write> {
+    match access {
+        Access::Team(coordinators) => team_index_write(vault, coordinators, record).await,
+        Access::Own => index::inbox_write(vault, case_key, &record).await,
+    }
+}
+
+async fn team_index_write(
+    vault: &Vault,
+    coordinators: &Identity,
+    mut record: IndexRecord,
+) -> ServiceResult<Write> {
+    let index_key = membership::shared_key_for_team(vault, coordinators, SharedKey::Index).await?;
+    record.assignees = index::assignees(vault, &record.case_id.to_string()).await?;
+    index::seal(&index_key, &record)
+}
+
+/// Create a case. A certified caseworker does it alone: the case key is
+/// wrapped to the pinned coordinators recipient and to their own key.
+pub async fn create(vault: &Vault, actor: &Actor, draft: CaseDraft) -> ServiceResult<CaseId> {
+    let access = if actor.has(Role::Coordinator) {
+        Access::Team(membership::coordinators_identity(vault, actor).await?)
+    } else if actor.has(Role::Caseworker) {
+        if !membership::is_self_certified(vault, actor).await? {
+            return Err(ServiceError::Uncertified);
+        }
+        Access::Own
+    } else {
+        return Err(ServiceError::Forbidden("only caseworkers and coordinators create cases"));
+    };
+    if draft.status.is_closed() {
+        return Err(FieldError { field: "status", message: "A new case cannot start closed.".into() }.into());
+    }
+    check_shelter(vault, draft.shelter).await?;
+    let id = CaseId::random();
+    let cid = id.to_string();
+    let key = Key32::random();
+    let now = vault.clock.now();
+    let placement = Placement {
+        shelter: draft.shelter,
+        stage: draft.stage,
+        status: draft.status,
+        created_at: now,
+        updated_at: now,
+    };
+    let coordinators_recipient = vault.keyring.team_recipient(vault.store(), Team::Coordinators).await?;
+    let mut writes = vec![
+        Write::InsertCase(seal_case(&key, &cid, 1, &draft.group, &placement, &draft.notes)?),
+        Write::PutWrap(wrap_row(
+            ObjectKind::Case,
+            &cid,
+            HolderKind::Team,
+            Team::Coordinators.as_str(),
+            0,
+            wrap::wrap(&coordinators_recipient, key.expose())?,
+        )),
+    ];
+    let mut assignees = Vec::new();
+    if matches!(access, Access::Own) {
+        // A wrap to the very key this request holds needs no certification.
+        writes.push(Write::PutWrap(wrap_row(
+            ObjectKind::Case,
+            &cid,
+            HolderKind::User,
+            &actor.user_id().to_string(),
+            actor.key_no(),
+            wrap::wrap(&actor.identity().recipient(), key.expose())?,
+        )));
+        assignees.push(actor.user_id());
+    }
+    let record = index_record(id, 1, &draft.group, &placement, assignees);
+    let index = match &access {
+        Access::Team(coordinators) => {
+            let index_key = membership::shared_key_for_team(vault, coordinators, SharedKey::Index).await?;
+            index::seal(&index_key, &record)?
+        }
+        Access::Own => index::inbox_write(vault, &key, &record).await?,
+    };
+    writes.push(index);
+    vault.store().apply(writes).await?;
+    Ok(id)
+}
+
+/// Read a case with its milestones.
+pub async fn read(vault: &Vault, actor: &Actor, case_id: CaseId) -> ServiceResult<Case> {
+    let (key, _) = case_key(vault, actor, case_id).await?;
+    read_with_key(vault, &key, case_id).await
+}
+
+async fn read_with_key(vault: &Vault, key: &Key32, case_id: CaseId) -> ServiceResult<Case> {
+    let cid = case_id.to_string();
+    let row = vault.store().case(&cid).await?.ok_or(ServiceError::NotFound)?;
+    let (group, placement, notes) = open_case(key, &row)?;
+    let mut milestones = Vec::new();
+    for m in vault.store().milestones(&cid).await? {
+        let plain = crypto::open(key, &milestone_place(&cid, &m.id, m.version), &m.sealed)?;
+        milestones.push(Milestone {
+            id: MilestoneId::parse(&m.id).ok_or(ServiceError::Integrity("milestone id"))?,
+            version: m.version,
+            draft: decode(&plain)?,
+        });
+    }
+    milestones.sort_by(|a, b| a.draft.date.date().cmp(&b.draft.date.date()).then(a.id.cmp(&b.id)));
+    Ok(Case {
+        id: case_id,
+        version: row.version,
+        group,
+        shelter: placement.shelter,
+        stage: placement.stage,
+        status: placement.status,
+        notes,
+        created_at: placement.created_at,
+        updated_at: placement.updated_at,
+        milestones,
+    })
+}
+
+/// Update a case the actor read at `expected_version`. A stale version is a
+/// conflict: nothing is written, and the caller shows both versions.
+pub async fn update(
+    vault: &Vault,
+    actor: &Actor,
+    case_id: CaseId,
+    expected_version: i64,
+    draft: CaseDraft,
+) -> ServiceResult<i64> {
+    let (key, access) = case_key(vault, actor, case_id).await?;
+    let cid = case_id.to_string();
+    let row = vault.store().case(&cid).await?.ok_or(ServiceError::NotFound)?;
+    if row.version != expected_version {
+        return Err(ServiceError::Conflict);
+    }
+    let (_, old, _) = open_case(&key, &row)?;
+    if draft.status != old.status
+        && (draft.status.is_closed() || old.status.is_closed())
+        && !actor.has(Role::Coordinator)
+    {
+        return Err(FieldError {
+            field: "status",
+            message: "Only a coordinator closes or reopens a case.".into(),
+        }
+        .into());
+    }
+    check_shelter(vault, draft.shelter).await?;
+    let version = expected_version + 1;
+    let placement = Placement {
+        shelter: draft.shelter,
+        stage: draft.stage,
+        status: draft.status,
+        created_at: old.created_at,
+        updated_at: vault.clock.now(),
+    };
+    let sealed = seal_case(&key, &cid, version, &draft.group, &placement, &draft.notes)?;
+    let record = index_record(case_id, version, &draft.group, &placement, Vec::new());
+    let writes = vec![
+        Write::UpdateCase { expected_version, row: sealed },
+        index_write(vault, &access, &key, record).await?,
+    ];
+    vault.store().apply(writes).await?;
+    Ok(version)
+}
+
+/// Touch the case's update time in the index after a milestone change.
+async fn touch(vault: &Vault, access: &Access, key: &Key32, case: &Case) -> ServiceResult<Write> {
+    let placement = Placement {
+        shelter: case.shelter,
+        stage: case.stage,
+        status: case.status,
+        created_at: case.created_at,
+        updated_at: vault.clock.now(),
+    };
+    index_write(vault, access, key, index_record(case.id, case.version, &case.group, &placement, Vec::new()))
+        .await
+}
+
+pub async fn add_milestone(
+    vault: &Vault,
+    actor: &Actor,
+    case_id: CaseId,
+    draft: MilestoneDraft,
+) -> ServiceResult<MilestoneId> {
+    let (key, access) = case_key(vault, actor, case_id).await?;
+    let case = read_with_key(vault, &key, case_id).await?;
+    let id = MilestoneId::random();
+    let (cid, mid) = (case_id.to_string(), id.to_string());
+    let writes = vec![
+        Write::InsertMilestone(MilestoneRow {
+            id: mid.clone(),
+            case_id: cid.clone(),
+            version: 1,
+            sealed: crypto::seal(&key, &milestone_place(&cid, &mid, 1), &encode(&draft)?),
+        }),
+        touch(vault, &access, &key, &case).await?,
+    ];
+    vault.store().apply(writes).await?;
+    Ok(id)
+}
+
+pub async fn edit_milestone(
+    vault: &Vault,
+    actor: &Actor,
+    case_id: CaseId,
+    milestone_id: MilestoneId,
+    expected_version: i64,
+    draft: MilestoneDraft,
+) -> ServiceResult<i64> {
+    let (key, access) = case_key(vault, actor, case_id).await?;
+    let (cid, mid) = (case_id.to_string(), milestone_id.to_string());
+    let row =
+        vault.store().milestone(&mid).await?.filter(|m| m.case_id == cid).ok_or(ServiceError::NotFound)?;
+    if row.version != expected_version {
+        return Err(ServiceError::Conflict);
+    }
+    let case = read_with_key(vault, &key, case_id).await?;
+    let version = expected_version + 1;
+    let writes = vec![
+        Write::UpdateMilestone {
+            expected_version,
+            row: MilestoneRow {
+                id: mid.clone(),
+                case_id: cid.clone(),
+                version,
+                sealed: crypto::seal(&key, &milestone_place(&cid, &mid, version), &encode(&draft)?),
+            },
+        },
+        touch(vault, &access, &key, &case).await?,
+    ];
+    vault.store().apply(writes).await?;
+    Ok(version)
+}
+
+/// The cases the actor may see: every case for a coordinator (from the
+/// index, after folding the inbox), the assigned ones for a caseworker.
+pub async fn list_visible(vault: &Vault, actor: &Actor) -> ServiceResult<Vec<Summary>> {
+    let mut out = Vec::new();
+    if actor.has(Role::Coordinator) {
+        let coordinators = membership::coordinators_identity(vault, actor).await?;
+        membership::fold(vault, actor).await?;
+        let index_key = membership::shared_key_for_team(vault, &coordinators, SharedKey::Index).await?;
+        for row in vault.store().index_rows().await? {
+            let r = index::open(&index_key, &row)?;
+            out.push(Summary {
+                id: r.case_id,
+                version: r.version,
+                aliases: r.aliases,
+                stage: r.stage,
+                status: r.status,
+                shelter: r.shelter,
+                assignees: r.assignees,
+                updated_at: r.updated_at,
+            });
+        }
+    } else if actor.has(Role::Caseworker) {
+        let uid = actor.user_id().to_string();
+        for grant in vault.store().wraps_of_holder(HolderKind::User, &uid).await? {
+            if grant.object_kind != ObjectKind::Case.as_str() || grant.key_no != actor.key_no() {
+                continue;
+            }
+            let Some(id) = CaseId::parse(&grant.object_id) else { continue };
+            let key = Key32::from_slice(&wrap::unwrap(actor.identity(), &grant.wrapped)?)?;
+            let case = read_with_key(vault, &key, id).await?;
+            out.push(Summary {
+                id,
+                version: case.version,
+                aliases: case.group.persons().iter().map(|p| p.alias.as_str().to_owned()).collect(),
+                stage: case.stage,
+                status: case.status,
+                shelter: case.shelter,
+                assignees: vec![actor.user_id()],
+                updated_at: case.updated_at,
+            });
+        }
+    }
+    out.sort_by_key(|s| std::cmp::Reverse(s.updated_at));
+    Ok(out)
+}
+
+/// Rewrite a case's index record with its current assignees (after an
+/// assignment changed).
+pub async fn refresh_assignees(vault: &Vault, coordinators: &Identity, case_id: CaseId) -> ServiceResult<()> {
+    let cid = case_id.to_string();
+    let key = membership::case_key_for_team(vault, coordinators, &cid).await?;
+    let case = read_with_key(vault, &key, case_id).await?;
+    let placement = Placement {
+        shelter: case.shelter,
+        stage: case.stage,
+        status: case.status,
+        created_at: case.created_at,
+        updated_at: case.updated_at,
+    };
+    let write = team_index_write(
+        vault,
+        coordinators,
+        index_record(case_id, case.version, &case.group, &placement, Vec::new()),
+    )
+    .await?;
+    vault.store().apply(vec![write]).await?;
+    Ok(())
+}

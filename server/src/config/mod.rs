@@ -1,0 +1,332 @@
+//! Configuration: a TOML file (`--config` or `SAFEHOUSE_CONFIG`), then
+//! `SAFEHOUSE_*` environment variables over it. A secret setting may instead
+//! come from a file named by `<NAME>_FILE`. Unknown settings are refused with
+//! their names, so a mistyped security setting never silently does nothing.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// Environment variables the program reads; any other `SAFEHOUSE_*` is refused.
+pub const KNOWN_ENV: &[&str] = &[
+    "SAFEHOUSE_CONFIG",
+    "SAFEHOUSE_DATA_DIR",
+    "SAFEHOUSE_SECRETS_DIR",
+    "SAFEHOUSE_LISTEN",
+    "SAFEHOUSE_DATABASE_URL",
+    "SAFEHOUSE_DATABASE_URL_FILE",
+    "SAFEHOUSE_LOG",
+    "SAFEHOUSE_ARGON2_MEMORY_KIB",
+    "SAFEHOUSE_ARGON2_ITERATIONS",
+    // Used by single commands, never stored.
+    "SAFEHOUSE_COORDINATOR_PASSWORD_FILE",
+    "SAFEHOUSE_RECOVERY_IDENTITY_FILE",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("configuration file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("unknown environment setting(s): {0} (see docs/operations.md for the list)")]
+    UnknownEnv(String),
+    #[error("{name} and {name}_FILE are both set; set one")]
+    BothSet { name: String },
+    #[error("setting {name}: {message}")]
+    Invalid { name: String, message: String },
+}
+
+/// The argon2id cost. The floor is the design's m = 64 MiB, t = 3, p = 1;
+/// a setting may raise it, never lower it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KdfParams {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl KdfParams {
+    pub const FLOOR: KdfParams = KdfParams { memory_kib: 65536, iterations: 3, parallelism: 1 };
+
+    pub fn encode(&self) -> String {
+        format!("argon2id;m={};t={};p={}", self.memory_kib, self.iterations, self.parallelism)
+    }
+
+    pub fn decode(text: &str) -> Option<KdfParams> {
+        let mut parts = text.split(';');
+        if parts.next()? != "argon2id" {
+            return None;
+        }
+        let mut value = |prefix: &str| -> Option<u32> { parts.next()?.strip_prefix(prefix)?.parse().ok() };
+        Some(KdfParams { memory_kib: value("m=")?, iterations: value("t=")?, parallelism: value("p=")? })
+    }
+}
+
+impl Default for KdfParams {
+    fn default() -> Self {
+        Self::FLOOR
+    }
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub secrets_dir: PathBuf,
+    pub listen: SocketAddr,
+    /// `None`: the SQLite file `safehouse.db` in the data directory.
+    pub database_url: Option<SecretString>,
+    pub log: String,
+    pub kdf: KdfParams,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("data_dir", &self.data_dir)
+            .field("secrets_dir", &self.secrets_dir)
+            .field("listen", &self.listen)
+            .field("database_url", &self.database_url.as_ref().map(|_| "<redacted>"))
+            .field("log", &self.log)
+            .field("kdf", &self.kdf)
+            .finish()
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            secrets_dir: PathBuf::from("secrets"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: None,
+            log: "info".to_owned(),
+            kdf: KdfParams::FLOOR,
+        }
+    }
+}
+
+/// The TOML file's shape.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    secrets_dir: Option<PathBuf>,
+    listen: Option<String>,
+    database_url: Option<String>,
+    database_url_file: Option<PathBuf>,
+    log: Option<String>,
+    argon2_memory_kib: Option<u32>,
+    argon2_iterations: Option<u32>,
+}
+
+impl Config {
+    /// Load from the process environment (and the file it or `file` names).
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let env: BTreeMap<String, String> =
+            std::env::vars().filter(|(k, _)| k.starts_with("SAFEHOUSE_")).collect();
+        Self::from_sources(file, &env)
+    }
+
+    /// Load from an explicit environment map (for tests).
+    pub fn from_sources(file: Option<&Path>, env: &BTreeMap<String, String>) -> Result<Config, ConfigError> {
+        let unknown: Vec<&str> = env
+            .keys()
+            .filter(|k| k.starts_with("SAFEHOUSE_") && !KNOWN_ENV.contains(&k.as_str()))
+            .map(String::as_str)
+            .collect();
+        if !unknown.is_empty() {
+            return Err(ConfigError::UnknownEnv(unknown.join(", ")));
+        }
+        let file_path =
+            file.map(Path::to_path_buf).or_else(|| env.get("SAFEHOUSE_CONFIG").map(PathBuf::from));
+        let from_file = match &file_path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+                toml::from_str::<FileConfig>(&text)
+                    .map_err(|e| ConfigError::Parse { path: path.clone(), message: e.message().to_owned() })?
+            }
+            None => FileConfig::default(),
+        };
+
+        let mut config = Config::default();
+        if let Some(v) = from_file.data_dir {
+            config.data_dir = v;
+        }
+        if let Some(v) = from_file.secrets_dir {
+            config.secrets_dir = v;
+        }
+        if let Some(v) = from_file.listen {
+            config.listen = parse_listen("listen", &v)?;
+        }
+        if let Some(v) = from_file.log {
+            config.log = v;
+        }
+        match (from_file.database_url, from_file.database_url_file) {
+            (Some(_), Some(_)) => return Err(ConfigError::BothSet { name: "database_url".into() }),
+            (Some(url), None) => config.database_url = Some(SecretString::from(url)),
+            (None, Some(path)) => config.database_url = Some(read_secret_file("database_url_file", &path)?),
+            (None, None) => {}
+        }
+        let mut memory = from_file.argon2_memory_kib;
+        let mut iterations = from_file.argon2_iterations;
+
+        if let Some(v) = env.get("SAFEHOUSE_DATA_DIR") {
+            config.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = env.get("SAFEHOUSE_SECRETS_DIR") {
+            config.secrets_dir = PathBuf::from(v);
+        }
+        if let Some(v) = env.get("SAFEHOUSE_LISTEN") {
+            config.listen = parse_listen("SAFEHOUSE_LISTEN", v)?;
+        }
+        if let Some(v) = env.get("SAFEHOUSE_LOG") {
+            config.log = v.clone();
+        }
+        if let Some(url) = secret_from_env(env, "SAFEHOUSE_DATABASE_URL")? {
+            config.database_url = Some(url);
+        }
+        if let Some(v) = env.get("SAFEHOUSE_ARGON2_MEMORY_KIB") {
+            memory = Some(parse_u32("SAFEHOUSE_ARGON2_MEMORY_KIB", v)?);
+        }
+        if let Some(v) = env.get("SAFEHOUSE_ARGON2_ITERATIONS") {
+            iterations = Some(parse_u32("SAFEHOUSE_ARGON2_ITERATIONS", v)?);
+        }
+        config.kdf = KdfParams {
+            memory_kib: memory.unwrap_or(KdfParams::FLOOR.memory_kib),
+            iterations: iterations.unwrap_or(KdfParams::FLOOR.iterations),
+            parallelism: 1,
+        };
+        if config.kdf.memory_kib < KdfParams::FLOOR.memory_kib
+            || config.kdf.iterations < KdfParams::FLOOR.iterations
+        {
+            return Err(ConfigError::Invalid {
+                name: "argon2".into(),
+                message: format!(
+                    "may be raised, never lowered below m = {} KiB, t = {}",
+                    KdfParams::FLOOR.memory_kib,
+                    KdfParams::FLOOR.iterations
+                ),
+            });
+        }
+        Ok(config)
+    }
+
+    /// The SQLite database file used when no URL is set.
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.data_dir.join("safehouse.db")
+    }
+
+    pub fn database_url_exposed(&self) -> Option<&str> {
+        self.database_url.as_ref().map(|s| s.expose_secret())
+    }
+}
+
+fn parse_listen(name: &str, value: &str) -> Result<SocketAddr, ConfigError> {
+    value.parse().map_err(|_| ConfigError::Invalid {
+        name: name.to_owned(),
+        message: "expected an address and port such as 127.0.0.1:8080".into(),
+    })
+}
+
+fn parse_u32(name: &str, value: &str) -> Result<u32, ConfigError> {
+    value.parse().map_err(|_| ConfigError::Invalid {
+        name: name.to_owned(),
+        message: "expected a whole number".into(),
+    })
+}
+
+fn read_secret_file(name: &str, path: &Path) -> Result<SecretString, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Invalid {
+        name: name.to_owned(),
+        message: format!("cannot read {}: {e}", path.display()),
+    })?;
+    Ok(SecretString::from(text.trim_end_matches(['\n', '\r']).to_owned()))
+}
+
+/// A secret from `NAME` or from the file named by `NAME_FILE`, not both.
+pub fn secret_from_env(
+    env: &BTreeMap<String, String>,
+    name: &str,
+) -> Result<Option<SecretString>, ConfigError> {
+    let file_name = format!("{name}_FILE");
+    match (env.get(name), env.get(&file_name)) {
+        (Some(_), Some(_)) => Err(ConfigError::BothSet { name: name.to_owned() }),
+        (Some(v), None) => Ok(Some(SecretString::from(v.clone()))),
+        (None, Some(path)) => read_secret_file(&file_name, Path::new(path)).map(Some),
+        (None, None) => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn defaults_are_loopback_and_floor_cost() {
+        let c = Config::from_sources(None, &env(&[])).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.kdf, KdfParams::FLOOR);
+    }
+
+    #[test]
+    fn unknown_env_is_refused_by_name() {
+        let err = Config::from_sources(None, &env(&[("SAFEHOUSE_LISTN", "x")])).unwrap_err();
+        assert!(err.to_string().contains("SAFEHOUSE_LISTN"), "{err}");
+    }
+
+    #[test]
+    fn unknown_file_key_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "data_dir = \"x\"\nlisten_adress = \"1\"\n").unwrap();
+        let err = Config::from_sources(Some(&path), &env(&[])).unwrap_err();
+        assert!(err.to_string().contains("listen_adress"), "{err}");
+    }
+
+    #[test]
+    fn env_overrides_file_and_secret_comes_from_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:1\"\n").unwrap();
+        let secret = dir.path().join("url");
+        std::fs::write(&secret, "sqlite://secret-canary.db\n").unwrap();
+        let c = Config::from_sources(
+            Some(&path),
+            &env(&[
+                ("SAFEHOUSE_LISTEN", "127.0.0.1:2"),
+                ("SAFEHOUSE_DATABASE_URL_FILE", secret.to_str().unwrap()),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.listen.port(), 2);
+        assert_eq!(c.database_url_exposed(), Some("sqlite://secret-canary.db"));
+        assert!(!format!("{c:?}").contains("secret-canary"));
+    }
+
+    #[test]
+    fn both_value_and_file_is_refused() {
+        let err = Config::from_sources(
+            None,
+            &env(&[("SAFEHOUSE_DATABASE_URL", "a"), ("SAFEHOUSE_DATABASE_URL_FILE", "b")]),
+        )
+        .unwrap_err();
+        assert!(matches!(err, ConfigError::BothSet { .. }));
+    }
+
+    #[test]
+    fn argon2_cost_cannot_be_lowered() {
+        assert!(Config::from_sources(None, &env(&[("SAFEHOUSE_ARGON2_MEMORY_KIB", "1024")])).is_err());
+        let c = Config::from_sources(None, &env(&[("SAFEHOUSE_ARGON2_ITERATIONS", "4")])).unwrap();
+        assert_eq!(c.kdf.iterations, 4);
+        assert_eq!(KdfParams::decode(&c.kdf.encode()), Some(c.kdf));
+    }
+}

@@ -1,0 +1,231 @@
+//! `safehouse demo`: a throwaway instance with sample data and one user of
+//! each role, on loopback only. Everything lives in a fresh temporary
+//! directory that is removed when the demo stops; the recovery key is made
+//! in memory and thrown away. Never use a demo instance for real cases.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rand::Rng;
+use rand::distributions::Alphanumeric;
+use secrecy::SecretString;
+use serde::Serialize;
+
+use crate::accounts::model::{Actor, Password, Role, Roles, Username};
+use crate::accounts::service as accounts;
+use crate::cases::model::{
+    AgeBand, Alias, CountryCode, EventDate, Gender, Group, MilestoneKind, Note, Person, ShelterCode, Stage,
+    Status,
+};
+use crate::cases::service::{self as cases, CaseDraft, MilestoneDraft};
+use crate::clock::Clock;
+use crate::config::KdfParams;
+use crate::crypto::Identity;
+use crate::error::ServiceError;
+use crate::keyring::Team;
+use crate::membership;
+use crate::setup::{self, InitOptions, SetupError};
+use crate::shelters::{self, ShelterDetails};
+use crate::vault::Vault;
+
+/// One demo login, printed for a newcomer (and as JSON for scripts).
+#[derive(Debug, Serialize)]
+pub struct DemoUser {
+    pub role: &'static str,
+    pub username: String,
+    pub password: String,
+    pub user_id: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DemoInfo {
+    pub url: String,
+    pub data_dir: String,
+    pub users: Vec<DemoUser>,
+    pub cases: usize,
+}
+
+pub struct Demo {
+    pub vault: Vault,
+    pub users: Vec<DemoUser>,
+    pub cases: usize,
+    pub root: PathBuf,
+}
+
+fn random_password() -> String {
+    let body: String = rand::thread_rng().sample_iter(&Alphanumeric).take(20).map(char::from).collect();
+    format!("demo-{body}")
+}
+
+fn field<T>(r: Result<T, crate::cases::model::FieldError>) -> Result<T, SetupError> {
+    r.map_err(|e| SetupError::Service(ServiceError::Invalid(e)))
+}
+
+async fn add_user(
+    vault: &Vault,
+    coordinator: &Actor,
+    role: Role,
+    name: &str,
+) -> Result<(DemoUser, Actor), SetupError> {
+    let username = field(Username::parse(name))?;
+    let roles: Roles = [role].into();
+    let created = accounts::create_account_unchecked(vault, &username, roles).await?;
+    let password = random_password();
+    let issued = accounts::activate(
+        vault,
+        created.activation.expose(),
+        &field(Password::parse(SecretString::from(password.clone())))?,
+    )
+    .await?;
+    membership::certify(vault, coordinator, created.user_id, &issued.fingerprint).await?;
+    match role {
+        Role::Coordinator => {
+            membership::admit(vault, coordinator, Team::Coordinators, created.user_id).await?
+        }
+        Role::Communications => {
+            membership::admit(vault, coordinator, Team::Communications, created.user_id).await?
+        }
+        _ => {}
+    }
+    let user = DemoUser {
+        role: role.as_str(),
+        username: username.as_str().to_owned(),
+        password,
+        user_id: created.user_id.to_string(),
+    };
+    Ok((user, issued.actor))
+}
+
+/// A sample person: alias, age band, gender, consent.
+type SamplePerson = (&'static str, AgeBand, Option<Gender>, bool);
+
+fn person(alias: &str, band: AgeBand, gender: Option<Gender>, consent: bool) -> Result<Person, SetupError> {
+    Ok(Person { alias: field(Alias::parse(alias))?, age_band: band, gender, consent })
+}
+
+/// Build the demo instance under a fresh temporary directory.
+pub async fn build(clock: Arc<dyn Clock>) -> Result<Demo, SetupError> {
+    let suffix: String = rand::thread_rng().sample_iter(&Alphanumeric).take(12).map(char::from).collect();
+    let root = std::env::temp_dir().join(format!("safehouse-demo-{suffix}"));
+    let recovery = Identity::generate();
+    let coordinator_password = random_password();
+    let report = setup::init(
+        InitOptions {
+            data_dir: root.join("data"),
+            secrets_dir: root.join("secrets"),
+            recovery: vec![recovery.recipient()],
+            coordinator: field(Username::parse("coord.amber"))?,
+            coordinator_password: field(Password::parse(SecretString::from(coordinator_password.clone())))?,
+            admin: field(Username::parse("admin.slate"))?,
+            kdf: KdfParams::FLOOR,
+        },
+        clock.clone(),
+    )
+    .await?;
+    let vault = report.vault;
+    let coordinator = accounts::unlock(&vault, "coord.amber", &coordinator_password).await?;
+    let mut users = vec![DemoUser {
+        role: "coordinator",
+        username: "coord.amber".into(),
+        password: coordinator_password,
+        user_id: coordinator.user_id().to_string(),
+    }];
+    let admin_password = random_password();
+    let admin = accounts::activate(
+        &vault,
+        report.admin_activation.expose(),
+        &field(Password::parse(SecretString::from(admin_password.clone())))?,
+    )
+    .await?;
+    users.push(DemoUser {
+        role: "admin",
+        username: "admin.slate".into(),
+        password: admin_password,
+        user_id: admin.actor.user_id().to_string(),
+    });
+
+    let (river, river_actor) = add_user(&vault, &coordinator, Role::Caseworker, "case.river").await?;
+    let (pine, _) = add_user(&vault, &coordinator, Role::Caseworker, "case.pine").await?;
+    let (wren, _) = add_user(&vault, &coordinator, Role::Communications, "comms.wren").await?;
+    let (fern, _) = add_user(&vault, &coordinator, Role::Auditor, "audit.fern").await?;
+    let pine_id = crate::ids::UserId::parse(&pine.user_id)
+        .ok_or(SetupError::Service(ServiceError::Internal("demo id")))?;
+    users.extend([river, pine, wren, fern]);
+
+    let mut shelter_ids = Vec::new();
+    for (code, region, capacity) in
+        [("JRL-01", "Jilin", "8"), ("YAN-02", "Yanbian", "12"), ("BKK-01", "Bangkok", "20")]
+    {
+        let details = field(ShelterDetails::parse(region, capacity, "Sample shelter for the demo."))?;
+        shelter_ids
+            .push(shelters::create(&vault, &coordinator, field(ShelterCode::parse(code))?, details).await?);
+    }
+
+    let today = clock.now().date();
+    let samples: [(&[SamplePerson], Stage, usize); 4] = [
+        (&[("Magpie", AgeBand::YoungAdult, Some(Gender::Male), true)], Stage::Sheltered, 0),
+        (
+            &[
+                ("Willow", AgeBand::Adult, Some(Gender::Female), true),
+                ("Sparrow", AgeBand::Child, None, false),
+            ],
+            Stage::InTransit,
+            1,
+        ),
+        (&[("Heron", AgeBand::MiddleAged, Some(Gender::Female), true)], Stage::ThirdCountryProcessing, 2),
+        (&[("Pebble", AgeBand::Teen, Some(Gender::Male), false)], Stage::Intake, 0),
+    ];
+    let mut count = 0;
+    for (persons, stage, shelter) in samples {
+        let group = field(Group::new(
+            persons.iter().map(|(a, b, g, c)| person(a, *b, *g, *c)).collect::<Result<Vec<_>, _>>()?,
+        ))?;
+        let draft = CaseDraft {
+            group,
+            shelter: shelter_ids.get(shelter).copied(),
+            stage,
+            status: Status::Open,
+            notes: field(Note::parse("Demo case. Invented; no real person."))?,
+        };
+        let id = cases::create(&vault, &river_actor, draft).await?;
+        let milestone = MilestoneDraft {
+            kind: MilestoneKind::ContactMade,
+            date: field(EventDate::parse(&format!("{}", today.year() - 1), today))?,
+            country: Some(field(CountryCode::parse("CN"))?),
+            place_code: None,
+            note: field(Note::parse("First contact through a trusted helper."))?,
+        };
+        cases::add_milestone(&vault, &river_actor, id, milestone).await?;
+        if count == 1 {
+            membership::assign(&vault, &coordinator, id, pine_id).await?;
+        }
+        count += 1;
+    }
+    membership::fold(&vault, &coordinator).await?;
+    Ok(Demo { vault, users, cases: count, root })
+}
+
+impl Demo {
+    pub fn info(&self, url: String) -> DemoInfo {
+        DemoInfo {
+            url,
+            data_dir: self.root.display().to_string(),
+            users: self
+                .users
+                .iter()
+                .map(|u| DemoUser {
+                    role: u.role,
+                    username: u.username.clone(),
+                    password: u.password.clone(),
+                    user_id: u.user_id.clone(),
+                })
+                .collect(),
+            cases: self.cases,
+        }
+    }
+
+    /// Remove the throwaway directory.
+    pub fn remove(&self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}

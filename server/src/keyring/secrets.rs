@@ -1,0 +1,171 @@
+//! The secrets directory: the pepper and the trust file. It lives outside
+//! the data directory and out of every backup.
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::Team;
+use crate::crypto::{Key32, Recipient};
+
+const PEPPER_FILE: &str = "pepper";
+const TRUST_FILE: &str = "trust.toml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsError {
+    #[error("the pepper file {0} is missing: the server cannot start without its secrets directory")]
+    PepperMissing(PathBuf),
+    #[error("the trust file {0} is missing: the server cannot start without its secrets directory")]
+    TrustMissing(PathBuf),
+    #[error("the pepper file {0} is malformed")]
+    PepperMalformed(PathBuf),
+    #[error("the trust file {path} is malformed: {message}")]
+    TrustMalformed { path: PathBuf, message: String },
+    #[error("the secrets directory {0} already holds a pepper or trust file; refusing to overwrite it")]
+    Exists(PathBuf),
+    #[error("the secrets directory must be outside the data directory (and not contain it)")]
+    Layout,
+    #[error("cannot write {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+/// The pinned public recipients and the instance they belong to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trust {
+    pub instance_id: String,
+    pub coordinators: Recipient,
+    pub communications: Recipient,
+    pub recovery: Vec<Recipient>,
+}
+
+impl Trust {
+    pub fn team(&self, team: Team) -> &Recipient {
+        match team {
+            Team::Coordinators => &self.coordinators,
+            Team::Communications => &self.communications,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrustFile {
+    instance_id: String,
+    coordinators: String,
+    communications: String,
+    recovery: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SecretsDir {
+    path: PathBuf,
+}
+
+impl SecretsDir {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn read_pepper(&self) -> Result<Key32, SecretsError> {
+        let path = self.path.join(PEPPER_FILE);
+        let text = fs::read_to_string(&path).map_err(|_| SecretsError::PepperMissing(path.clone()))?;
+        let bytes = super::from_base64(&text).ok_or_else(|| SecretsError::PepperMalformed(path.clone()))?;
+        Key32::from_slice(&bytes).map_err(|_| SecretsError::PepperMalformed(path))
+    }
+
+    pub fn read_trust(&self) -> Result<Trust, SecretsError> {
+        let path = self.path.join(TRUST_FILE);
+        let text = fs::read_to_string(&path).map_err(|_| SecretsError::TrustMissing(path.clone()))?;
+        let malformed = |message: String| SecretsError::TrustMalformed { path: path.clone(), message };
+        let file: TrustFile = toml::from_str(&text).map_err(|e| malformed(e.message().to_owned()))?;
+        let parse =
+            |s: &str| s.parse::<Recipient>().map_err(|_| malformed(format!("not an age recipient: {s}")));
+        let recovery = file.recovery.iter().map(|s| parse(s)).collect::<Result<Vec<_>, _>>()?;
+        if recovery.is_empty() {
+            return Err(malformed("at least one recovery recipient is required".into()));
+        }
+        Ok(Trust {
+            instance_id: file.instance_id,
+            coordinators: parse(&file.coordinators)?,
+            communications: parse(&file.communications)?,
+            recovery,
+        })
+    }
+
+    /// Refuse to start a new instance over existing secrets.
+    pub fn ensure_empty(&self) -> Result<(), SecretsError> {
+        if self.path.join(PEPPER_FILE).exists() || self.path.join(TRUST_FILE).exists() {
+            return Err(SecretsError::Exists(self.path.clone()));
+        }
+        Ok(())
+    }
+
+    pub fn write_pepper(&self, pepper: &Key32) -> Result<(), SecretsError> {
+        self.write_private(PEPPER_FILE, &format!("{}\n", super::to_base64(pepper.expose())), false)
+    }
+
+    /// Replace the pepper (offline recovery with a new pepper).
+    pub fn replace_pepper(&self, pepper: &Key32) -> Result<(), SecretsError> {
+        self.write_private(PEPPER_FILE, &format!("{}\n", super::to_base64(pepper.expose())), true)
+    }
+
+    pub fn write_trust(&self, trust: &Trust) -> Result<(), SecretsError> {
+        let file = TrustFile {
+            instance_id: trust.instance_id.clone(),
+            coordinators: trust.coordinators.to_string(),
+            communications: trust.communications.to_string(),
+            recovery: trust.recovery.iter().map(ToString::to_string).collect(),
+        };
+        let text = toml::to_string(&file).map_err(|e| SecretsError::TrustMalformed {
+            path: self.path.join(TRUST_FILE),
+            message: e.to_string(),
+        })?;
+        let header = "# Pinned public keys of this Safehouse instance. Not secret, but an\n\
+                      # attacker who could change it could redirect new key wraps: keep it\n\
+                      # read-only, beside the pepper, outside the data directory.\n";
+        self.write_private(TRUST_FILE, &format!("{header}{text}"), false)
+    }
+
+    /// Write a file readable by its owner only; with `replace` false, never
+    /// overwrite.
+    pub fn write_private(&self, name: &str, contents: &str, replace: bool) -> Result<(), SecretsError> {
+        let io = |source| SecretsError::Io { path: self.path.clone(), source };
+        create_private_dir(&self.path).map_err(io)?;
+        let path = self.path.join(name);
+        let mut options = fs::OpenOptions::new();
+        options.write(true);
+        if replace {
+            options.create(true).truncate(true);
+        } else {
+            options.create_new(true);
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file =
+            options.open(&path).map_err(|source| SecretsError::Io { path: path.clone(), source })?;
+        file.write_all(contents.as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(|source| SecretsError::Io { path: path.clone(), source })
+    }
+}
+
+/// Create a directory readable by its owner only.
+pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(path)
+}

@@ -1,0 +1,22 @@
+//! Safehouse: confidential case management for refugee rescue and
+//! resettlement. See docs/architecture.md for the map of this crate.
+
+#![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
+
+pub mod accounts;
+pub mod cases;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod demo;
+pub mod error;
+pub mod ids;
+pub mod keyring;
+pub mod membership;
+pub mod recovery;
+pub mod setup;
+pub mod shelters;
+pub mod storage;
+pub mod vault;
+pub mod web;

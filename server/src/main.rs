@@ -1,0 +1,322 @@
+//! The `safehouse` command line: parses arguments and dispatches to the
+//! library. No password or key is ever taken from the command line: they
+//! come from a prompt or from a file named by a `*_FILE` variable.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use secrecy::{ExposeSecret, SecretString};
+
+use safehouse::accounts::model::{Password, Username};
+use safehouse::clock::SystemClock;
+use safehouse::config::Config;
+use safehouse::crypto::{Identity, Recipient};
+use safehouse::keyring::secrets::SecretsDir;
+use safehouse::setup::{self, InitOptions};
+use safehouse::web::{self, Application};
+use safehouse::{demo, recovery};
+
+#[derive(Parser)]
+#[command(
+    name = "safehouse",
+    version,
+    about = "Confidential case management for refugee rescue and resettlement"
+)]
+struct Cli {
+    /// A TOML configuration file (or SAFEHOUSE_CONFIG).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Make a recovery key. Run it on a machine that never joins a network;
+    /// give `init` only the public recipient it prints.
+    Keygen {
+        /// Where to write the secret identity (refuses to overwrite).
+        #[arg(long)]
+        output: PathBuf,
+    },
+    /// Create a new instance: data directory, secrets directory, database,
+    /// team keys, the first coordinator and the first administrator.
+    Init {
+        /// A recovery recipient (age1...), repeatable; any one recovers.
+        #[arg(long = "recovery-recipient", required = true)]
+        recovery: Vec<String>,
+        /// Username of the first coordinator (a pseudonym).
+        #[arg(long)]
+        coordinator: String,
+        /// Username of the first administrator (a second account).
+        #[arg(long)]
+        admin: String,
+    },
+    /// Run the server.
+    Serve,
+    /// A throwaway instance with sample data, on loopback only.
+    Demo {
+        /// Print the login details as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The offline recovery procedure.
+    #[command(subcommand)]
+    Recover(RecoverCommand),
+}
+
+#[derive(Subcommand)]
+enum RecoverCommand {
+    /// Export a request naming an activated coordinator account.
+    Export {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        output: PathBuf,
+    },
+    /// Answer a request on the offline machine, with the recovery key
+    /// (from SAFEHOUSE_RECOVERY_IDENTITY_FILE or --identity).
+    Answer {
+        #[arg(long)]
+        request: PathBuf,
+        /// The fingerprint the new coordinator reads from their key page.
+        #[arg(long)]
+        fingerprint: String,
+        /// A file holding the recovery identity.
+        #[arg(long)]
+        identity: Option<PathBuf>,
+        #[arg(long)]
+        output: PathBuf,
+    },
+    /// Import an answer into the server's database.
+    Import {
+        #[arg(long)]
+        answer: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> Result<()> {
+    match command {
+        Command::Keygen { output } => keygen(&output),
+        Command::Init { recovery, coordinator, admin } => init(&config, recovery, &coordinator, &admin).await,
+        Command::Serve => serve(&config).await,
+        Command::Demo { json } => run_demo(&config, json).await,
+        Command::Recover(cmd) => recover(&config, cmd).await,
+    }
+}
+
+fn keygen(output: &Path) -> Result<()> {
+    let identity = Identity::generate();
+    let dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = output.file_name().and_then(|n| n.to_str()).context("--output must name a file")?;
+    let secret = String::from_utf8(identity.to_secret_bytes().to_vec()).context("identity encoding")?;
+    let contents = format!(
+        "# Safehouse recovery key. Keep offline.\n# public key: {}\n{secret}\n",
+        identity.recipient()
+    );
+    SecretsDir::new(dir).write_private(name, &contents, false)?;
+    println!("{}", identity.recipient());
+    eprintln!(
+        "Recovery key written to {}. Keep it offline; give `safehouse init` only the public key above.",
+        output.display()
+    );
+    Ok(())
+}
+
+/// A secret from the file named by `var`, or typed at the console.
+fn secret_input(var: &str, prompt: &str, confirm: bool) -> Result<SecretString> {
+    if let Ok(path) = std::env::var(var) {
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {var}"))?;
+        return Ok(SecretString::from(text.trim_end_matches(['\n', '\r']).to_owned()));
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("no terminal to prompt on: set {var} to a file holding the value");
+    }
+    let first = rpassword::prompt_password(prompt)?;
+    if confirm {
+        let second = rpassword::prompt_password("Type it again: ")?;
+        if first != second {
+            bail!("the two entries differ");
+        }
+    }
+    Ok(SecretString::from(first))
+}
+
+async fn init(config: &Config, recovery: Vec<String>, coordinator: &str, admin: &str) -> Result<()> {
+    let recovery = recovery
+        .iter()
+        .map(|r| r.parse::<Recipient>().map_err(|_| anyhow::anyhow!("not an age recipient: {r}")))
+        .collect::<Result<Vec<_>>>()?;
+    let coordinator =
+        Username::parse(coordinator).map_err(|e| anyhow::anyhow!("--coordinator: {}", e.message))?;
+    let admin = Username::parse(admin).map_err(|e| anyhow::anyhow!("--admin: {}", e.message))?;
+    if coordinator == admin {
+        bail!("the first coordinator and the first administrator are two accounts with two usernames");
+    }
+    let password =
+        secret_input("SAFEHOUSE_COORDINATOR_PASSWORD_FILE", "Password for the first coordinator: ", true)?;
+    let password = Password::parse(password).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let report = setup::init(
+        InitOptions {
+            data_dir: config.data_dir.clone(),
+            secrets_dir: config.secrets_dir.clone(),
+            recovery,
+            coordinator,
+            coordinator_password: password,
+            admin,
+            kdf: config.kdf,
+        },
+        Arc::new(SystemClock),
+    )
+    .await?;
+    println!("Safehouse instance {} created.", report.instance_id);
+    println!("Data directory:    {}", config.data_dir.display());
+    println!("Secrets directory: {} (keep it out of every backup)", config.secrets_dir.display());
+    println!();
+    println!("First coordinator key fingerprint: {}", report.coordinator_fingerprint);
+    println!("Recovery codes for the first coordinator (each works once; store them offline):");
+    for code in &report.coordinator_recovery_codes {
+        println!("  {}", code.expose());
+    }
+    println!();
+    println!("Activation code for the first administrator (single use, valid 72 hours):");
+    println!("  {}", report.admin_activation.expose());
+    Ok(())
+}
+
+async fn serve(config: &Config) -> Result<()> {
+    let vault = setup::open(config, Arc::new(SystemClock)).await?;
+    let app = Application::bind(config.listen, vault)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    println!("Safehouse listening on http://{}/", app.local_addr()?);
+    app.run_until(web::shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn run_demo(config: &Config, json: bool) -> Result<()> {
+    if !config.listen.ip().is_loopback() {
+        bail!("the demo listens on loopback only; set SAFEHOUSE_LISTEN to a 127.0.0.1 or [::1] address");
+    }
+    let built = demo::build(Arc::new(SystemClock)).await?;
+    let app = match Application::bind(config.listen, built.vault.clone()).await {
+        Ok(app) => app,
+        Err(e) => {
+            built.remove();
+            bail!("cannot listen on {}: {e}", config.listen);
+        }
+    };
+    let url = format!("http://{}/", app.local_addr()?);
+    let info = built.info(url.clone());
+    if json {
+        println!("{}", serde_json::to_string(&info)?);
+    } else {
+        println!("Safehouse demo at {url} (throwaway data, removed on exit; invented cases only)");
+        println!();
+        println!("{:<15} {:<14} password", "role", "username");
+        for user in &info.users {
+            println!("{:<15} {:<14} {}", user.role, user.username, user.password);
+        }
+        println!();
+        println!("Press Ctrl-C to stop.");
+    }
+    let result = app.run_until(web::shutdown_signal()).await;
+    built.remove();
+    Ok(result?)
+}
+
+async fn recover(config: &Config, command: RecoverCommand) -> Result<()> {
+    match command {
+        RecoverCommand::Export { username, output } => {
+            let vault = setup::open(config, Arc::new(SystemClock)).await?;
+            let username =
+                Username::parse(&username).map_err(|e| anyhow::anyhow!("--username: {}", e.message))?;
+            let request = recovery::export(&vault, &username).await?;
+            let dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let name = output.file_name().and_then(|n| n.to_str()).context("--output must name a file")?;
+            SecretsDir::new(dir).write_private(name, &serde_json::to_string_pretty(&request)?, false)?;
+            println!(
+                "Request written to {}. Fingerprint of the new coordinator's key: {}",
+                output.display(),
+                request.fingerprint
+            );
+            Ok(())
+        }
+        RecoverCommand::Answer { request, fingerprint, identity, output } => {
+            let request: recovery::Request =
+                serde_json::from_str(&std::fs::read_to_string(&request).context("cannot read the request")?)
+                    .context("not a recovery request")?;
+            let identity_text = match identity {
+                Some(path) => SecretString::from(
+                    std::fs::read_to_string(&path).context("cannot read the identity file")?,
+                ),
+                None => secret_input(
+                    "SAFEHOUSE_RECOVERY_IDENTITY_FILE",
+                    "Recovery identity (AGE-SECRET-KEY-...): ",
+                    false,
+                )?,
+            };
+            let line = identity_text
+                .expose_secret()
+                .lines()
+                .map(str::trim)
+                .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+                .context("no AGE-SECRET-KEY line in the identity")?
+                .to_owned();
+            let recovery_identity = Identity::from_secret_bytes(line.as_bytes())
+                .map_err(|_| anyhow::anyhow!("malformed recovery identity"))?;
+            let answer = recovery::answer(&request, &recovery_identity, &fingerprint)?;
+            let dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let name = output.file_name().and_then(|n| n.to_str()).context("--output must name a file")?;
+            SecretsDir::new(dir).write_private(name, &serde_json::to_string_pretty(&answer)?, false)?;
+            println!(
+                "Answer written to {}. Carry it to the server and run `safehouse recover import`.",
+                output.display()
+            );
+            Ok(())
+        }
+        RecoverCommand::Import { answer } => {
+            let vault = setup::open(config, Arc::new(SystemClock)).await?;
+            let answer: recovery::Answer =
+                serde_json::from_str(&std::fs::read_to_string(&answer).context("cannot read the answer")?)
+                    .context("not a recovery answer")?;
+            let user_id = recovery::import(&vault, &answer).await?;
+            println!(
+                "Imported: account {user_id} is now a certified member of the coordinators and communications teams."
+            );
+            Ok(())
+        }
+    }
+}

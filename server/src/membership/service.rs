@@ -1,0 +1,605 @@
+use crate::accounts::model::{Actor, Role, UserState};
+use crate::accounts::service::{self as accounts, voucher_parts};
+use crate::crypto::{self, Identity, Key32, Label, Recipient, fingerprint, wrap};
+use crate::error::{ServiceError, ServiceResult};
+use crate::ids::{CaseId, UserId};
+use crate::keyring::Team;
+use crate::storage::{CertificationRow, HolderKind, ObjectKind, WrapRow, Write};
+use crate::vault::Vault;
+
+/// Keys shared by the coordinators: the index key and the two register keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SharedKey {
+    Index,
+    RegisterCodes,
+    RegisterDetails,
+}
+
+impl SharedKey {
+    pub const ALL: [SharedKey; 3] = [SharedKey::Index, SharedKey::RegisterCodes, SharedKey::RegisterDetails];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SharedKey::Index => "index",
+            SharedKey::RegisterCodes => "register_codes",
+            SharedKey::RegisterDetails => "register_details",
+        }
+    }
+}
+
+pub(crate) fn wrap_row(
+    object: ObjectKind,
+    object_id: &str,
+    holder: HolderKind,
+    holder_id: &str,
+    key_no: i64,
+    wrapped: Vec<u8>,
+) -> WrapRow {
+    WrapRow {
+        object_kind: object.as_str().to_owned(),
+        object_id: object_id.to_owned(),
+        holder_kind: holder.as_str().to_owned(),
+        holder_id: holder_id.to_owned(),
+        key_no,
+        wrapped,
+    }
+}
+
+/// The actor's own wrap of a team identity, if they are a member.
+async fn own_team_identity(vault: &Vault, actor: &Actor, team: Team) -> ServiceResult<Option<Identity>> {
+    let uid = actor.user_id().to_string();
+    let own = vault.store().wrap(ObjectKind::Team, team.as_str(), HolderKind::User, &uid).await?;
+    match own.filter(|row| row.key_no == actor.key_no()) {
+        Some(row) => {
+            let secret = wrap::unwrap(actor.identity(), &row.wrapped)?;
+            Ok(Some(Identity::from_secret_bytes(&secret)?))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Open a team's identity with the actor's own key (directly, or for the
+/// communications team through the coordinators key).
+pub async fn team_identity(vault: &Vault, actor: &Actor, team: Team) -> ServiceResult<Identity> {
+    if team == Team::Coordinators {
+        return coordinators_identity(vault, actor).await;
+    }
+    if let Some(identity) = own_team_identity(vault, actor, team).await? {
+        return Ok(identity);
+    }
+    if actor.has(Role::Coordinator) {
+        let coordinators = coordinators_identity(vault, actor).await?;
+        let row = vault
+            .store()
+            .wrap(ObjectKind::Team, team.as_str(), HolderKind::Team, Team::Coordinators.as_str())
+            .await?
+            .ok_or(ServiceError::Forbidden("no communications key"))?;
+        let secret = wrap::unwrap(&coordinators, &row.wrapped)?;
+        return Ok(Identity::from_secret_bytes(&secret)?);
+    }
+    Err(ServiceError::Forbidden("not a member of this team"))
+}
+
+/// The coordinators team identity, for a coordinator admitted to the team.
+pub async fn coordinators_identity(vault: &Vault, actor: &Actor) -> ServiceResult<Identity> {
+    if !actor.has(Role::Coordinator) {
+        return Err(ServiceError::Forbidden("coordinators only"));
+    }
+    own_team_identity(vault, actor, Team::Coordinators)
+        .await?
+        .ok_or(ServiceError::Forbidden("not a member of the coordinators team"))
+}
+
+/// A shared key, opened with the coordinators identity (or, for the codes
+/// register key, with a certified caseworker's own grant).
+pub async fn shared_key_for_team(
+    vault: &Vault,
+    coordinators: &Identity,
+    key: SharedKey,
+) -> ServiceResult<Key32> {
+    let row = vault
+        .store()
+        .wrap(ObjectKind::Shared, key.as_str(), HolderKind::Team, Team::Coordinators.as_str())
+        .await?
+        .ok_or(ServiceError::Internal("shared key not wrapped to coordinators"))?;
+    Ok(Key32::from_slice(&wrap::unwrap(coordinators, &row.wrapped)?)?)
+}
+
+pub async fn shared_key_for_user(
+    vault: &Vault,
+    actor: &Actor,
+    key: SharedKey,
+) -> ServiceResult<Option<Key32>> {
+    let row = vault
+        .store()
+        .wrap(ObjectKind::Shared, key.as_str(), HolderKind::User, &actor.user_id().to_string())
+        .await?;
+    match row.filter(|r| r.key_no == actor.key_no()) {
+        Some(row) => Ok(Some(Key32::from_slice(&wrap::unwrap(actor.identity(), &row.wrapped)?)?)),
+        None => Ok(None),
+    }
+}
+
+fn certification_key(coordinators: &Identity) -> Key32 {
+    coordinators.derive(Label::Certification, b"")
+}
+
+fn parts_ref(parts: &[Vec<u8>; 3]) -> [&[u8]; 3] {
+    [&parts[0], &parts[1], &parts[2]]
+}
+
+/// Make a certification of (user, recipient, key number, hand-over key):
+/// a MAC only holders of the coordinators key can make, and a fresh
+/// hand-over key wrapped to the user and to the coordinators.
+async fn certification_writes(
+    vault: &Vault,
+    coordinators: &Identity,
+    user_id: &str,
+    recipient: &Recipient,
+    key_no: i64,
+) -> ServiceResult<Vec<Write>> {
+    let handover = Key32::random();
+    let recipient_text = recipient.to_string();
+    let mac = certification_mac(coordinators, user_id, &recipient_text, key_no, &handover);
+    let coordinators_recipient = vault.keyring.team_recipient(vault.store(), Team::Coordinators).await?;
+    Ok(vec![
+        Write::PutCertification(CertificationRow {
+            user_id: user_id.to_owned(),
+            key_no,
+            recipient: recipient_text,
+            mac: mac.to_vec(),
+            handover_to_user: wrap::wrap(recipient, handover.expose())?,
+            handover_to_coordinators: wrap::wrap(&coordinators_recipient, handover.expose())?,
+        }),
+        Write::DeleteVoucher { user_id: user_id.to_owned() },
+    ])
+}
+
+fn certification_mac(
+    coordinators: &Identity,
+    user_id: &str,
+    recipient: &str,
+    key_no: i64,
+    handover: &Key32,
+) -> [u8; 32] {
+    let parts = voucher_parts(user_id, recipient, key_no);
+    crypto::mac(&certification_key(coordinators), &[&parts[0], &parts[1], &parts[2], handover.expose()])
+}
+
+/// The certified recipient of a user's current key, checked with the
+/// coordinators key: either the certification covers the current key, or
+/// the user vouched for it with the hand-over key (then `writes` re-certify
+/// it). Anything else, a swapped recipient included, is `Uncertified`.
+pub struct Certified {
+    pub recipient: Recipient,
+    pub key_no: i64,
+    pub writes: Vec<Write>,
+}
+
+pub async fn certified_key(
+    vault: &Vault,
+    coordinators: &Identity,
+    user_id: UserId,
+) -> ServiceResult<Certified> {
+    let uid = user_id.to_string();
+    let entry = accounts::entry(vault, user_id).await?;
+    if entry.profile.state != UserState::Active {
+        return Err(ServiceError::Uncertified);
+    }
+    let key = vault.store().user_key(&uid).await?.ok_or(ServiceError::Uncertified)?;
+    let cert = vault.store().certification(&uid).await?.ok_or(ServiceError::Uncertified)?;
+    let recipient: Recipient = key.recipient.parse().map_err(|_| ServiceError::Uncertified)?;
+    // The certification itself must be genuine: its MAC covers the
+    // hand-over key, so a hand-over key planted in the database (anyone can
+    // wrap to the public coordinators recipient) is refused.
+    let handover =
+        wrap::unwrap(coordinators, &cert.handover_to_coordinators).map_err(|_| ServiceError::Uncertified)?;
+    let handover = Key32::from_slice(&handover)?;
+    let expected = certification_mac(coordinators, &uid, &cert.recipient, cert.key_no, &handover);
+    if !crypto::mac_verify_tag(&expected, &cert.mac) {
+        return Err(ServiceError::Uncertified);
+    }
+    if cert.key_no == key.key_no && cert.recipient == key.recipient {
+        return Ok(Certified { recipient, key_no: key.key_no, writes: Vec::new() });
+    }
+    // The certification covers an older key: accept the current one only if
+    // the user vouched for it with the hand-over key.
+    let Some(voucher) = vault.store().voucher(&uid).await?.filter(|v| v.key_no == key.key_no) else {
+        return Err(ServiceError::Uncertified);
+    };
+    let parts = voucher_parts(&uid, &key.recipient, key.key_no);
+    if !crypto::mac_verify(&handover.derive(Label::Voucher, b""), &parts_ref(&parts), &voucher.mac) {
+        return Err(ServiceError::Uncertified);
+    }
+    let writes = certification_writes(vault, coordinators, &uid, &recipient, key.key_no).await?;
+    Ok(Certified { recipient, key_no: key.key_no, writes })
+}
+
+/// Whether the actor's own current key is certified (or vouched for). The
+/// code-level check for a caseworker acting alone; the cryptographic check
+/// happens at the next coordinator request.
+pub async fn is_self_certified(vault: &Vault, actor: &Actor) -> ServiceResult<bool> {
+    let uid = actor.user_id().to_string();
+    let cert = vault.store().certification(&uid).await?;
+    if cert.as_ref().is_some_and(|c| c.key_no == actor.key_no()) {
+        return Ok(true);
+    }
+    let voucher = vault.store().voucher(&uid).await?;
+    Ok(cert.is_some() && voucher.is_some_and(|v| v.key_no == actor.key_no()))
+}
+
+/// A coordinator certifies a user's current key after comparing its
+/// fingerprint with the user in person or by phone. Grants waiting for this
+/// user are issued in the same request.
+pub async fn certify(
+    vault: &Vault,
+    coordinator: &Actor,
+    user_id: UserId,
+    spoken_fingerprint: &str,
+) -> ServiceResult<()> {
+    let coordinators = coordinators_identity(vault, coordinator).await?;
+    let uid = user_id.to_string();
+    let entry = accounts::entry(vault, user_id).await?;
+    if entry.profile.state != UserState::Active {
+        return Err(ServiceError::Forbidden("only an active account's key can be certified"));
+    }
+    let key = vault.store().user_key(&uid).await?.ok_or(ServiceError::NotFound)?;
+    let recipient: Recipient =
+        key.recipient.parse().map_err(|_| ServiceError::Integrity("stored recipient"))?;
+    let normalise = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+    if normalise(spoken_fingerprint) != normalise(&fingerprint(&recipient)) {
+        return Err(crate::cases::model::FieldError {
+            field: "fingerprint",
+            message: "The fingerprint does not match this account's key. Do not certify: ask the person to read it again.".into(),
+        }
+        .into());
+    }
+    let mut writes = certification_writes(vault, &coordinators, &uid, &recipient, key.key_no).await?;
+    writes.extend(issue_pending_for(vault, &coordinators, user_id, &recipient, key.key_no).await?);
+    if entry.profile.roles.contains(&Role::Caseworker) || entry.profile.roles.contains(&Role::Coordinator) {
+        let codes = shared_key_for_team(vault, &coordinators, SharedKey::RegisterCodes).await?;
+        writes.push(Write::PutWrap(wrap_row(
+            ObjectKind::Shared,
+            SharedKey::RegisterCodes.as_str(),
+            HolderKind::User,
+            &uid,
+            key.key_no,
+            wrap::wrap(&recipient, codes.expose())?,
+        )));
+    }
+    vault.store().apply(writes).await?;
+    Ok(())
+}
+
+/// Open a case key through the coordinators team wrap.
+pub async fn case_key_for_team(
+    vault: &Vault,
+    coordinators: &Identity,
+    case_id: &str,
+) -> ServiceResult<Key32> {
+    let row = vault
+        .store()
+        .wrap(ObjectKind::Case, case_id, HolderKind::Team, Team::Coordinators.as_str())
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    Ok(Key32::from_slice(&wrap::unwrap(coordinators, &row.wrapped)?)?)
+}
+
+async fn issue_pending_for(
+    vault: &Vault,
+    coordinators: &Identity,
+    user_id: UserId,
+    recipient: &Recipient,
+    key_no: i64,
+) -> ServiceResult<Vec<Write>> {
+    let uid = user_id.to_string();
+    let mut writes = Vec::new();
+    for (case_id, waiting) in vault.store().pending_grants().await? {
+        if waiting != uid {
+            continue;
+        }
+        let case_key = case_key_for_team(vault, coordinators, &case_id).await?;
+        writes.push(Write::PutWrap(wrap_row(
+            ObjectKind::Case,
+            &case_id,
+            HolderKind::User,
+            &uid,
+            key_no,
+            wrap::wrap(recipient, case_key.expose())?,
+        )));
+        writes.push(Write::DeletePendingGrant { case_id, user_id: uid.clone() });
+    }
+    Ok(writes)
+}
+
+/// Assign a case to a caseworker: wrap its key to their certified key, or,
+/// if they are not certified yet, queue the grant.
+pub async fn assign(
+    vault: &Vault,
+    coordinator: &Actor,
+    case_id: CaseId,
+    user_id: UserId,
+) -> ServiceResult<bool> {
+    let coordinators = coordinators_identity(vault, coordinator).await?;
+    let cid = case_id.to_string();
+    let case_key = case_key_for_team(vault, &coordinators, &cid).await?;
+    let entry = accounts::entry(vault, user_id).await?;
+    if !entry.profile.roles.contains(&Role::Caseworker) {
+        return Err(crate::cases::model::FieldError {
+            field: "caseworker",
+            message: "Only a caseworker can be assigned a case.".into(),
+        }
+        .into());
+    }
+    let uid = user_id.to_string();
+    let mut writes = Vec::new();
+    let issued = match certified_key(vault, &coordinators, user_id).await {
+        Ok(certified) => {
+            writes.extend(certified.writes);
+            writes.push(Write::PutWrap(wrap_row(
+                ObjectKind::Case,
+                &cid,
+                HolderKind::User,
+                &uid,
+                certified.key_no,
+                wrap::wrap(&certified.recipient, case_key.expose())?,
+            )));
+            writes.push(Write::DeletePendingGrant { case_id: cid.clone(), user_id: uid.clone() });
+            true
+        }
+        Err(ServiceError::Uncertified) => {
+            writes.push(Write::PutPendingGrant { case_id: cid.clone(), user_id: uid.clone() });
+            false
+        }
+        Err(other) => return Err(other),
+    };
+    vault.store().apply(writes).await?;
+    crate::cases::service::refresh_assignees(vault, &coordinators, case_id).await?;
+    Ok(issued)
+}
+
+/// Unassign: delete that one wrap row (and any waiting grant).
+pub async fn unassign(
+    vault: &Vault,
+    coordinator: &Actor,
+    case_id: CaseId,
+    user_id: UserId,
+) -> ServiceResult<()> {
+    let coordinators = coordinators_identity(vault, coordinator).await?;
+    let (cid, uid) = (case_id.to_string(), user_id.to_string());
+    case_key_for_team(vault, &coordinators, &cid).await?;
+    vault
+        .store()
+        .apply(vec![
+            Write::DeleteWrap {
+                object_kind: ObjectKind::Case,
+                object_id: cid.clone(),
+                holder_kind: HolderKind::User,
+                holder_id: uid.clone(),
+            },
+            Write::DeletePendingGrant { case_id: cid, user_id: uid },
+        ])
+        .await?;
+    crate::cases::service::refresh_assignees(vault, &coordinators, case_id).await?;
+    Ok(())
+}
+
+/// Admit a user to a team: explicitly, by a coordinator, and only to a
+/// certified key. Never queued, never automatic.
+pub async fn admit(vault: &Vault, coordinator: &Actor, team: Team, user_id: UserId) -> ServiceResult<()> {
+    let coordinators = coordinators_identity(vault, coordinator).await?;
+    let entry = accounts::entry(vault, user_id).await?;
+    let allowed = match team {
+        Team::Coordinators => entry.profile.roles.contains(&Role::Coordinator),
+        Team::Communications => {
+            entry.profile.roles.contains(&Role::Communications)
+                || entry.profile.roles.contains(&Role::Coordinator)
+        }
+    };
+    if !allowed {
+        return Err(ServiceError::Forbidden("the user's roles do not belong in this team"));
+    }
+    let certified = certified_key(vault, &coordinators, user_id).await?;
+    let team_secret = team_identity(vault, coordinator, team).await?;
+    let uid = user_id.to_string();
+    let mut writes = certified.writes;
+    writes.push(Write::PutWrap(wrap_row(
+        ObjectKind::Team,
+        team.as_str(),
+        HolderKind::User,
+        &uid,
+        certified.key_no,
+        wrap::wrap(&certified.recipient, &team_secret.to_secret_bytes())?,
+    )));
+    vault.store().apply(writes).await?;
+    Ok(())
+}
+
+/// Freeze (a caseworker detained, a laptop lost): remove every grant and
+/// team membership, void the certification and disable the account, in one
+/// transaction. Only a coordinator lifts it, and the key then needs a new
+/// certification and fresh assignments.
+pub async fn freeze(vault: &Vault, coordinator: &Actor, user_id: UserId) -> ServiceResult<()> {
+    coordinators_identity(vault, coordinator).await?;
+    if coordinator.user_id() == user_id {
+        return Err(ServiceError::Forbidden("a coordinator cannot freeze their own account"));
+    }
+    let entry = accounts::entry(vault, user_id).await?;
+    let uid = user_id.to_string();
+    let mut profile = entry.profile.clone();
+    profile.state = UserState::Frozen;
+    let mut writes = vec![
+        Write::DeleteWrapsOfHolder { holder_kind: HolderKind::User, holder_id: uid.clone() },
+        Write::DeleteCertification { user_id: uid.clone() },
+        Write::DeleteVoucher { user_id: uid.clone() },
+        accounts::update_profile_write(vault, &entry, &profile)?,
+    ];
+    for (case_id, waiting) in vault.store().pending_grants().await? {
+        if waiting == uid {
+            writes.push(Write::DeletePendingGrant { case_id, user_id: uid.clone() });
+        }
+    }
+    vault.store().apply(writes).await?;
+    Ok(())
+}
+
+pub async fn unfreeze(vault: &Vault, coordinator: &Actor, user_id: UserId) -> ServiceResult<()> {
+    coordinators_identity(vault, coordinator).await?;
+    let entry = accounts::entry(vault, user_id).await?;
+    if entry.profile.state != UserState::Frozen {
+        return Ok(());
+    }
+    let mut profile = entry.profile.clone();
+    profile.state = UserState::Active;
+    vault.store().apply(vec![accounts::update_profile_write(vault, &entry, &profile)?]).await?;
+    Ok(())
+}
+
+/// A user waiting for a coordinator, with the grants waiting on them.
+#[derive(Debug, Clone)]
+pub struct Waiting {
+    pub user_id: UserId,
+    pub username: String,
+    pub fingerprint: Option<String>,
+    pub waiting_cases: Vec<String>,
+}
+
+/// Active users whose current key is not certified, and the grants queued
+/// for them.
+pub async fn waiting_for_certification(vault: &Vault, coordinator: &Actor) -> ServiceResult<Vec<Waiting>> {
+    let coordinators = coordinators_identity(vault, coordinator).await?;
+    let pending = vault.store().pending_grants().await?;
+    let mut out = Vec::new();
+    for entry in accounts::list_unchecked(vault).await? {
+        if entry.profile.state != UserState::Active {
+            continue;
+        }
+        if certified_key(vault, &coordinators, entry.id).await.is_ok() {
+            continue;
+        }
+        let uid = entry.id.to_string();
+        let key = vault.store().user_key(&uid).await?;
+        out.push(Waiting {
+            user_id: entry.id,
+            username: entry.profile.username.as_str().to_owned(),
+            fingerprint: key.and_then(|k| k.recipient.parse::<Recipient>().ok()).map(|r| fingerprint(&r)),
+            waiting_cases: pending.iter().filter(|(_, u)| *u == uid).map(|(c, _)| c.clone()).collect(),
+        });
+    }
+    Ok(out)
+}
+
+/// What a coordinator's request did on behalf of others.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FoldReport {
+    pub recertified: usize,
+    pub grants_issued: usize,
+    pub inbox_applied: usize,
+    pub inbox_refused: usize,
+}
+
+/// Run at the start of a coordinator's request: re-certify vouched keys,
+/// issue grants waiting on certified keys, and fold the index inbox.
+pub async fn fold(vault: &Vault, coordinator: &Actor) -> ServiceResult<FoldReport> {
+    let coordinators = coordinators_identity(vault, coordinator).await?;
+    let mut report = FoldReport::default();
+    let mut writes = Vec::new();
+    for voucher in vault.store().vouchers().await? {
+        let Some(user_id) = UserId::parse(&voucher.user_id) else { continue };
+        if let Ok(certified) = certified_key(vault, &coordinators, user_id).await {
+            if !certified.writes.is_empty() {
+                report.recertified += 1;
+                writes.extend(certified.writes);
+            }
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (_, user) in vault.store().pending_grants().await? {
+        if !seen.insert(user.clone()) {
+            continue;
+        }
+        let Some(user_id) = UserId::parse(&user) else { continue };
+        if let Ok(certified) = certified_key(vault, &coordinators, user_id).await {
+            let grants =
+                issue_pending_for(vault, &coordinators, user_id, &certified.recipient, certified.key_no)
+                    .await?;
+            report.grants_issued += grants.iter().filter(|w| matches!(w, Write::PutWrap(_))).count();
+            writes.extend(grants);
+        }
+    }
+    if !writes.is_empty() {
+        vault.store().apply(writes).await?;
+    }
+    let (applied, refused) = crate::cases::index::fold_inbox(vault, &coordinators).await?;
+    report.inbox_applied = applied;
+    report.inbox_refused = refused;
+    Ok(report)
+}
+
+/// The keys of a new instance: the two team identities and the shared keys,
+/// wrapped to the first coordinator (already activated), to the recovery
+/// recipients, and to each other as the design says; and the first
+/// coordinator's certification.
+pub async fn bootstrap_writes(
+    vault: &Vault,
+    first: &Actor,
+    coordinators: &Identity,
+    communications: &Identity,
+) -> ServiceResult<Vec<Write>> {
+    let trust = vault.keyring.trust();
+    let uid = first.user_id().to_string();
+    let own = first.identity().recipient();
+    let mut writes = Vec::new();
+    for (team, identity) in [(Team::Coordinators, coordinators), (Team::Communications, communications)] {
+        let secret = identity.to_secret_bytes();
+        writes.push(Write::PutWrap(wrap_row(
+            ObjectKind::Team,
+            team.as_str(),
+            HolderKind::User,
+            &uid,
+            first.key_no(),
+            wrap::wrap(&own, &secret)?,
+        )));
+        for recovery in &trust.recovery {
+            writes.push(Write::PutWrap(wrap_row(
+                ObjectKind::Team,
+                team.as_str(),
+                HolderKind::Recovery,
+                &recovery.to_string(),
+                0,
+                wrap::wrap(recovery, &secret)?,
+            )));
+        }
+    }
+    writes.push(Write::PutWrap(wrap_row(
+        ObjectKind::Team,
+        Team::Communications.as_str(),
+        HolderKind::Team,
+        Team::Coordinators.as_str(),
+        0,
+        wrap::wrap(&trust.coordinators, &communications.to_secret_bytes())?,
+    )));
+    for shared in SharedKey::ALL {
+        let key = Key32::random();
+        writes.push(Write::PutWrap(wrap_row(
+            ObjectKind::Shared,
+            shared.as_str(),
+            HolderKind::Team,
+            Team::Coordinators.as_str(),
+            0,
+            wrap::wrap(&trust.coordinators, key.expose())?,
+        )));
+        if shared == SharedKey::RegisterCodes {
+            writes.push(Write::PutWrap(wrap_row(
+                ObjectKind::Shared,
+                shared.as_str(),
+                HolderKind::User,
+                &uid,
+                first.key_no(),
+                wrap::wrap(&own, key.expose())?,
+            )));
+        }
+    }
+    writes.extend(certification_writes(vault, coordinators, &uid, &own, first.key_no()).await?);
+    Ok(writes)
+}

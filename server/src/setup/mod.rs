@@ -1,0 +1,155 @@
+//! Making a new instance (`safehouse init`) and opening an existing one
+//! (`safehouse serve` and every other command).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::accounts::model::{Password, Role, Username};
+use crate::accounts::service as accounts;
+use crate::accounts::userkey::RecoveryCode;
+use crate::clock::Clock;
+use crate::config::{Config, KdfParams};
+use crate::crypto::{Identity, Key32, Recipient};
+use crate::error::ServiceError;
+use crate::keyring::{self, Keyring, KeyringError, SecretsDir, Trust, secrets};
+use crate::membership;
+use crate::storage::{SqliteStore, Store, StoreError};
+use crate::vault::Vault;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error(
+        "the data directory {0} already exists and is not empty; init never touches an existing instance"
+    )]
+    DataDirExists(PathBuf),
+    #[error("no database at {0}: run `safehouse init` first, or check SAFEHOUSE_DATA_DIR")]
+    NoDatabase(PathBuf),
+    #[error("at least one recovery recipient (an age public key from `safehouse keygen`) is required")]
+    NoRecoveryRecipient,
+    #[error("cannot create {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Secrets(#[from] secrets::SecretsError),
+    #[error(transparent)]
+    Keyring(#[from] KeyringError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Service(#[from] ServiceError),
+}
+
+pub struct InitOptions {
+    pub data_dir: PathBuf,
+    pub secrets_dir: PathBuf,
+    pub recovery: Vec<Recipient>,
+    pub coordinator: Username,
+    pub coordinator_password: Password,
+    pub admin: Username,
+    pub kdf: KdfParams,
+}
+
+/// What `init` prints once.
+#[derive(Debug)]
+pub struct InitReport {
+    pub instance_id: String,
+    pub coordinator_fingerprint: String,
+    pub coordinator_recovery_codes: Vec<RecoveryCode>,
+    pub admin_activation: accounts::ActivationToken,
+    pub vault: Vault,
+}
+
+fn is_empty_or_missing(path: &Path) -> bool {
+    match std::fs::read_dir(path) {
+        Ok(mut entries) => entries.next().is_none(),
+        Err(_) => !path.exists(),
+    }
+}
+
+/// Create a new instance. Refuses an existing data directory or secrets,
+/// and removes what it made if any step fails.
+pub async fn init(options: InitOptions, clock: Arc<dyn Clock>) -> Result<InitReport, SetupError> {
+    keyring::check_layout(&options.data_dir, &options.secrets_dir)?;
+    if !is_empty_or_missing(&options.data_dir) {
+        return Err(SetupError::DataDirExists(options.data_dir.clone()));
+    }
+    if options.recovery.is_empty() {
+        return Err(SetupError::NoRecoveryRecipient);
+    }
+    let secrets = SecretsDir::new(&options.secrets_dir);
+    secrets.ensure_empty()?;
+    let data_existed = options.data_dir.exists();
+    let result = init_inner(&options, &secrets, clock).await;
+    if result.is_err() {
+        // Leave nothing half-made behind.
+        let db = options.data_dir.join("safehouse.db");
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        }
+        if !data_existed {
+            let _ = std::fs::remove_dir(&options.data_dir);
+        }
+    }
+    result
+}
+
+async fn init_inner(
+    options: &InitOptions,
+    secrets: &SecretsDir,
+    clock: Arc<dyn Clock>,
+) -> Result<InitReport, SetupError> {
+    secrets::create_private_dir(&options.data_dir)
+        .map_err(|source| SetupError::Io { path: options.data_dir.clone(), source })?;
+    let store = SqliteStore::open(&options.data_dir.join("safehouse.db"), true).await?;
+    let pepper = Key32::random();
+    let coordinators = Identity::generate();
+    let communications = Identity::generate();
+    let trust = Trust {
+        instance_id: uuid::Uuid::new_v4().to_string(),
+        coordinators: coordinators.recipient(),
+        communications: communications.recipient(),
+        recovery: options.recovery.clone(),
+    };
+    let (keyring, writes) = Keyring::create(pepper.clone(), trust.clone())?;
+    store.apply(writes).await?;
+    let vault = Vault::new(Arc::new(store), Arc::new(keyring), clock, options.kdf);
+
+    let coordinator =
+        accounts::create_account_unchecked(&vault, &options.coordinator, [Role::Coordinator].into()).await?;
+    let issued =
+        accounts::activate(&vault, coordinator.activation.expose(), &options.coordinator_password).await?;
+    let writes = membership::bootstrap_writes(&vault, &issued.actor, &coordinators, &communications).await?;
+    vault.store().apply(writes).await?;
+    let admin = accounts::create_account_unchecked(&vault, &options.admin, [Role::Admin].into()).await?;
+
+    // The secrets directory last: without it the database is inert, and a
+    // failure before this point leaves no secret behind.
+    secrets.write_pepper(&pepper)?;
+    if let Err(e) = secrets.write_trust(&trust) {
+        let _ = std::fs::remove_file(secrets.path().join("pepper"));
+        return Err(e.into());
+    }
+    Ok(InitReport {
+        instance_id: trust.instance_id,
+        coordinator_fingerprint: issued.fingerprint,
+        coordinator_recovery_codes: issued.recovery_codes,
+        admin_activation: admin.activation,
+        vault,
+    })
+}
+
+/// Open the store named by the configuration (SQLite for now).
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, SetupError> {
+    let path = config.sqlite_path();
+    if !path.exists() {
+        return Err(SetupError::NoDatabase(path));
+    }
+    Ok(Arc::new(SqliteStore::open(&path, false).await?))
+}
+
+/// Open an existing instance: the store, then the keyring, which refuses a
+/// missing or mismatched pepper or trust file.
+pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> Result<Vault, SetupError> {
+    let store = open_store(config).await?;
+    let keyring = Keyring::open(store.as_ref(), &SecretsDir::new(&config.secrets_dir)).await?;
+    Ok(Vault::new(store, Arc::new(keyring), clock, config.kdf))
+}

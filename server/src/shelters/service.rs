@@ -1,0 +1,194 @@
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::model::{Actor, Role};
+use crate::cases::model::{FieldError, Note, ShelterCode};
+use crate::crypto::{self, Aad, Key32, RecordKind};
+use crate::error::{ServiceError, ServiceResult};
+use crate::ids::ShelterId;
+use crate::membership::{self, SharedKey};
+use crate::storage::{ShelterRow, Write};
+use crate::vault::Vault;
+
+/// What only coordinators see about a shelter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShelterDetails {
+    /// A coarse region (a province or a country code), never an address.
+    pub region: String,
+    pub capacity: u16,
+    pub notes: Note,
+}
+
+impl ShelterDetails {
+    pub fn parse(region: &str, capacity: &str, notes: &str) -> Result<ShelterDetails, FieldError> {
+        let region = region.trim();
+        if region.is_empty() || region.chars().count() > 60 || region.chars().any(char::is_control) {
+            return Err(FieldError {
+                field: "region",
+                message: "A region is 1 to 60 characters, such as a province name.".into(),
+            });
+        }
+        let capacity: u16 =
+            capacity.trim().parse().ok().filter(|c| (1..=500).contains(c)).ok_or_else(|| FieldError {
+                field: "capacity",
+                message: "Capacity is a whole number from 1 to 500.".into(),
+            })?;
+        Ok(ShelterDetails { region: region.to_owned(), capacity, notes: Note::parse(notes)? })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shelter {
+    pub id: ShelterId,
+    pub version: i64,
+    pub code: ShelterCode,
+    /// `None` for a caseworker, who may know the code name only.
+    pub details: Option<ShelterDetails>,
+}
+
+fn place<'a>(id: &'a str, field: &'a str, version: i64) -> Aad<'a> {
+    Aad { kind: RecordKind::Shelter, owner: id, record: "", field, version }
+}
+
+fn seal_row(
+    codes: &Key32,
+    details_key: &Key32,
+    id: &str,
+    version: i64,
+    code: &ShelterCode,
+    details: &ShelterDetails,
+) -> ServiceResult<ShelterRow> {
+    let details_json = zeroize::Zeroizing::new(
+        serde_json::to_vec(details).map_err(|_| ServiceError::Internal("shelter encoding"))?,
+    );
+    Ok(ShelterRow {
+        id: id.to_owned(),
+        version,
+        sealed_code: crypto::seal(codes, &place(id, "code", version), code.as_str().as_bytes()),
+        sealed_details: crypto::seal(details_key, &place(id, "details", version), &details_json),
+    })
+}
+
+struct RegisterKeys {
+    codes: Key32,
+    details: Option<Key32>,
+}
+
+async fn register_keys(vault: &Vault, actor: &Actor) -> ServiceResult<RegisterKeys> {
+    if actor.has(Role::Coordinator) {
+        let coordinators = membership::coordinators_identity(vault, actor).await?;
+        return Ok(RegisterKeys {
+            codes: membership::shared_key_for_team(vault, &coordinators, SharedKey::RegisterCodes).await?,
+            details: Some(
+                membership::shared_key_for_team(vault, &coordinators, SharedKey::RegisterDetails).await?,
+            ),
+        });
+    }
+    if actor.has(Role::Caseworker) {
+        if let Some(codes) = membership::shared_key_for_user(vault, actor, SharedKey::RegisterCodes).await? {
+            return Ok(RegisterKeys { codes, details: None });
+        }
+        return Err(ServiceError::Uncertified);
+    }
+    Err(ServiceError::Forbidden("the shelter register is for coordinators and caseworkers"))
+}
+
+fn open_row(keys: &RegisterKeys, row: &ShelterRow) -> ServiceResult<Shelter> {
+    let code = crypto::open(&keys.codes, &place(&row.id, "code", row.version), &row.sealed_code)?;
+    let code = std::str::from_utf8(&code).map_err(|_| ServiceError::Integrity("shelter code"))?;
+    let details = match &keys.details {
+        Some(key) => {
+            let json = crypto::open(key, &place(&row.id, "details", row.version), &row.sealed_details)?;
+            Some(serde_json::from_slice(&json).map_err(|_| ServiceError::Integrity("shelter details"))?)
+        }
+        None => None,
+    };
+    Ok(Shelter {
+        id: ShelterId::parse(&row.id).ok_or(ServiceError::Integrity("shelter id"))?,
+        version: row.version,
+        code: ShelterCode::parse(code).map_err(|_| ServiceError::Integrity("shelter code"))?,
+        details,
+    })
+}
+
+pub async fn list(vault: &Vault, actor: &Actor) -> ServiceResult<Vec<Shelter>> {
+    let keys = register_keys(vault, actor).await?;
+    let mut out = vault
+        .store()
+        .shelters()
+        .await?
+        .iter()
+        .map(|row| open_row(&keys, row))
+        .collect::<ServiceResult<Vec<_>>>()?;
+    out.sort_by(|a, b| a.code.as_str().cmp(b.code.as_str()));
+    Ok(out)
+}
+
+pub async fn get(vault: &Vault, actor: &Actor, id: ShelterId) -> ServiceResult<Shelter> {
+    let keys = register_keys(vault, actor).await?;
+    let row = vault.store().shelter(&id.to_string()).await?.ok_or(ServiceError::NotFound)?;
+    open_row(&keys, &row)
+}
+
+async fn coordinator_keys(vault: &Vault, actor: &Actor) -> ServiceResult<(Key32, Key32)> {
+    if !actor.has(Role::Coordinator) {
+        return Err(ServiceError::Forbidden("only coordinators manage shelters"));
+    }
+    let keys = register_keys(vault, actor).await?;
+    let details = keys.details.ok_or(ServiceError::Forbidden("only coordinators manage shelters"))?;
+    Ok((keys.codes, details))
+}
+
+async fn check_unique(
+    vault: &Vault,
+    actor: &Actor,
+    code: &ShelterCode,
+    except: Option<ShelterId>,
+) -> ServiceResult<()> {
+    if list(vault, actor).await?.iter().any(|s| &s.code == code && Some(s.id) != except) {
+        return Err(FieldError {
+            field: "shelter_code",
+            message: "Another shelter already has this code name.".into(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+pub async fn create(
+    vault: &Vault,
+    actor: &Actor,
+    code: ShelterCode,
+    details: ShelterDetails,
+) -> ServiceResult<ShelterId> {
+    let (codes, details_key) = coordinator_keys(vault, actor).await?;
+    check_unique(vault, actor, &code, None).await?;
+    let id = ShelterId::random();
+    vault
+        .store()
+        .apply(vec![Write::InsertShelter(seal_row(
+            &codes,
+            &details_key,
+            &id.to_string(),
+            1,
+            &code,
+            &details,
+        )?)])
+        .await?;
+    Ok(id)
+}
+
+pub async fn update(
+    vault: &Vault,
+    actor: &Actor,
+    id: ShelterId,
+    expected_version: i64,
+    code: ShelterCode,
+    details: ShelterDetails,
+) -> ServiceResult<i64> {
+    let (codes, details_key) = coordinator_keys(vault, actor).await?;
+    check_unique(vault, actor, &code, Some(id)).await?;
+    let version = expected_version + 1;
+    let row = seal_row(&codes, &details_key, &id.to_string(), version, &code, &details)?;
+    vault.store().apply(vec![Write::UpdateShelter { expected_version, row }]).await?;
+    Ok(version)
+}

@@ -1,0 +1,329 @@
+//! Storage behind one trait. Services do all cryptography and hand the store
+//! ciphertexts and opaque ids only; the store never sees a key.
+//!
+//! Reads are methods; every write is a list of [`Write`]s that the store
+//! applies in one transaction, all or nothing. Versioned updates carry the
+//! version the writer read, and a stale one makes the whole list fail with
+//! [`StoreError::Conflict`].
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Someone else changed the record since it was read.
+    #[error("the record was changed by someone else")]
+    Conflict,
+    /// A uniqueness rule was broken (the constraint's name says which).
+    #[error("already exists ({0})")]
+    Duplicate(&'static str),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// What a wrapped secret is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectKind {
+    Team,
+    Case,
+    Shared,
+    System,
+}
+
+/// Who can open a wrap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HolderKind {
+    User,
+    Team,
+    Recovery,
+}
+
+impl ObjectKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectKind::Team => "team",
+            ObjectKind::Case => "case",
+            ObjectKind::Shared => "shared",
+            ObjectKind::System => "system",
+        }
+    }
+}
+
+impl HolderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HolderKind::User => "user",
+            HolderKind::Team => "team",
+            HolderKind::Recovery => "recovery",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct WrapRow {
+    pub object_kind: String,
+    pub object_id: String,
+    pub holder_kind: String,
+    pub holder_id: String,
+    pub key_no: i64,
+    pub wrapped: Vec<u8>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct InstanceRow {
+    pub instance_id: String,
+    pub pepper_check: Vec<u8>,
+    pub format: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: String,
+    pub lookup: Vec<u8>,
+    pub version: i64,
+    pub sealed_profile: Vec<u8>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserKeyRow {
+    pub user_id: String,
+    pub key_no: i64,
+    pub recipient: String,
+    pub kdf_salt: Vec<u8>,
+    pub kdf_params: String,
+    pub sealed_by_password: Vec<u8>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RecoveryCodeRow {
+    pub user_id: String,
+    pub key_no: i64,
+    pub slot: i64,
+    pub sealed: Vec<u8>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CertificationRow {
+    pub user_id: String,
+    pub key_no: i64,
+    pub recipient: String,
+    pub mac: Vec<u8>,
+    pub handover_to_user: Vec<u8>,
+    pub handover_to_coordinators: Vec<u8>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct VoucherRow {
+    pub user_id: String,
+    pub key_no: i64,
+    pub mac: Vec<u8>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ActivationRow {
+    pub user_id: String,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CaseRow {
+    pub id: String,
+    pub version: i64,
+    pub sealed_group: Vec<u8>,
+    pub sealed_placement: Vec<u8>,
+    pub sealed_notes: Vec<u8>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MilestoneRow {
+    pub id: String,
+    pub case_id: String,
+    pub version: i64,
+    pub sealed: Vec<u8>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct IndexRow {
+    pub case_id: String,
+    pub sealed: Vec<u8>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct InboxRow {
+    pub seq: i64,
+    pub case_id: String,
+    pub sealed: Vec<u8>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ShelterRow {
+    pub id: String,
+    pub version: i64,
+    pub sealed_code: Vec<u8>,
+    pub sealed_details: Vec<u8>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RecoveryRequestRow {
+    pub id: String,
+    pub user_id: String,
+    pub key_no: i64,
+}
+
+/// One change. A list of them is applied in one transaction.
+#[derive(Debug, Clone)]
+pub enum Write {
+    InsertInstance(InstanceRow),
+    PutSystemKey {
+        name: String,
+        sealed: Vec<u8>,
+    },
+    PutTeam {
+        name: String,
+        recipient: String,
+    },
+    PutWrap(WrapRow),
+    DeleteWrap {
+        object_kind: ObjectKind,
+        object_id: String,
+        holder_kind: HolderKind,
+        holder_id: String,
+    },
+    /// Remove every wrap a holder can open (a freeze, a reset).
+    DeleteWrapsOfHolder {
+        holder_kind: HolderKind,
+        holder_id: String,
+    },
+    InsertUser(UserRow),
+    /// Fails with a conflict unless the stored version is `expected_version`.
+    UpdateUser {
+        id: String,
+        expected_version: i64,
+        lookup: Vec<u8>,
+        sealed_profile: Vec<u8>,
+    },
+    PutActivation {
+        lookup: Vec<u8>,
+        user_id: String,
+        expires_at: i64,
+    },
+    DeleteActivation {
+        lookup: Vec<u8>,
+    },
+    DeleteActivationsOf {
+        user_id: String,
+    },
+    PutUserKey(UserKeyRow),
+    DeleteUserKeysExcept {
+        user_id: String,
+        keep_key_no: Option<i64>,
+    },
+    PutRecoveryCode(RecoveryCodeRow),
+    DeleteRecoveryCode {
+        user_id: String,
+        key_no: i64,
+        slot: i64,
+    },
+    PutCertification(CertificationRow),
+    DeleteCertification {
+        user_id: String,
+    },
+    PutVoucher(VoucherRow),
+    DeleteVoucher {
+        user_id: String,
+    },
+    InsertCase(CaseRow),
+    /// Fails with a conflict unless the stored version is `expected_version`.
+    UpdateCase {
+        expected_version: i64,
+        row: CaseRow,
+    },
+    InsertMilestone(MilestoneRow),
+    UpdateMilestone {
+        expected_version: i64,
+        row: MilestoneRow,
+    },
+    PutIndex(IndexRow),
+    InsertInbox {
+        case_id: String,
+        sealed: Vec<u8>,
+    },
+    DeleteInbox {
+        seq: i64,
+    },
+    PutPendingGrant {
+        case_id: String,
+        user_id: String,
+    },
+    DeletePendingGrant {
+        case_id: String,
+        user_id: String,
+    },
+    InsertShelter(ShelterRow),
+    UpdateShelter {
+        expected_version: i64,
+        row: ShelterRow,
+    },
+    PutRecoveryRequest(RecoveryRequestRow),
+    DeleteRecoveryRequest {
+        id: String,
+    },
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Apply every write in one transaction, or none.
+    async fn apply(&self, writes: Vec<Write>) -> Result<(), StoreError>;
+
+    async fn instance(&self) -> Result<Option<InstanceRow>, StoreError>;
+    async fn system_key(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    async fn team_recipient(&self, name: &str) -> Result<Option<String>, StoreError>;
+
+    async fn wrap(
+        &self,
+        object_kind: ObjectKind,
+        object_id: &str,
+        holder_kind: HolderKind,
+        holder_id: &str,
+    ) -> Result<Option<WrapRow>, StoreError>;
+    async fn wraps_of_holder(
+        &self,
+        holder_kind: HolderKind,
+        holder_id: &str,
+    ) -> Result<Vec<WrapRow>, StoreError>;
+    async fn wraps_of_object(
+        &self,
+        object_kind: ObjectKind,
+        object_id: &str,
+    ) -> Result<Vec<WrapRow>, StoreError>;
+
+    async fn user(&self, id: &str) -> Result<Option<UserRow>, StoreError>;
+    async fn user_by_lookup(&self, lookup: &[u8]) -> Result<Option<UserRow>, StoreError>;
+    async fn users(&self) -> Result<Vec<UserRow>, StoreError>;
+    async fn activation(&self, lookup: &[u8]) -> Result<Option<ActivationRow>, StoreError>;
+    /// The newest key of a user.
+    async fn user_key(&self, user_id: &str) -> Result<Option<UserKeyRow>, StoreError>;
+    async fn recovery_codes(&self, user_id: &str, key_no: i64) -> Result<Vec<RecoveryCodeRow>, StoreError>;
+    async fn certification(&self, user_id: &str) -> Result<Option<CertificationRow>, StoreError>;
+    async fn vouchers(&self) -> Result<Vec<VoucherRow>, StoreError>;
+    async fn voucher(&self, user_id: &str) -> Result<Option<VoucherRow>, StoreError>;
+
+    async fn case(&self, id: &str) -> Result<Option<CaseRow>, StoreError>;
+    async fn case_ids(&self) -> Result<Vec<String>, StoreError>;
+    async fn milestones(&self, case_id: &str) -> Result<Vec<MilestoneRow>, StoreError>;
+    async fn milestone(&self, id: &str) -> Result<Option<MilestoneRow>, StoreError>;
+    async fn index_rows(&self) -> Result<Vec<IndexRow>, StoreError>;
+    async fn index_row(&self, case_id: &str) -> Result<Option<IndexRow>, StoreError>;
+    async fn inbox(&self) -> Result<Vec<InboxRow>, StoreError>;
+    async fn pending_grants(&self) -> Result<Vec<(String, String)>, StoreError>;
+
+    async fn shelters(&self) -> Result<Vec<ShelterRow>, StoreError>;
+    async fn shelter(&self, id: &str) -> Result<Option<ShelterRow>, StoreError>;
+
+    async fn recovery_request(&self, id: &str) -> Result<Option<RecoveryRequestRow>, StoreError>;
+}

@@ -1,0 +1,616 @@
+//! The SQLite implementation of [`Store`]: one file in the data directory.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Sqlite, Transaction};
+
+use super::*;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SqliteStore")
+    }
+}
+
+impl SqliteStore {
+    /// Open (or with `create`, create) the database file and bring its
+    /// schema up to date.
+    pub async fn open(path: &Path, create: bool) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(create)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: an acknowledged write survives a crash of the process and
+            // of the machine; the group-commit writer recovers the throughput.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            // Overwrite deleted content, so a removed wrap or an old record
+            // version does not linger in free pages.
+            .pragma("secure_delete", "ON")
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Open from a `sqlite://` URL (used by configuration).
+    pub async fn open_url(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?;
+        Self::open(options.get_filename(), false).await
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn map_constraint(error: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &error {
+        let message = db.message();
+        if message.contains("users.lookup") || message.contains("users_lookup_unique") {
+            return StoreError::Duplicate("users_lookup_unique");
+        }
+        if db.is_unique_violation() {
+            return StoreError::Duplicate("primary key");
+        }
+    }
+    StoreError::Database(error)
+}
+
+async fn apply_one(tx: &mut Transaction<'_, Sqlite>, write: Write) -> Result<(), StoreError> {
+    use sqlx::query;
+    let affected = match write {
+        Write::InsertInstance(row) => query(
+            "INSERT INTO instance (singleton, instance_id, pepper_check, format) VALUES (1, ?, ?, ?)",
+        )
+        .bind(row.instance_id)
+        .bind(row.pepper_check)
+        .bind(row.format)
+        .execute(&mut **tx)
+        .await
+        .map_err(map_constraint)?,
+        Write::PutSystemKey { name, sealed } => {
+            query("INSERT OR REPLACE INTO system_keys (name, sealed) VALUES (?, ?)")
+                .bind(name)
+                .bind(sealed)
+                .execute(&mut **tx)
+                .await?
+        }
+        Write::PutTeam { name, recipient } => {
+            query("INSERT OR REPLACE INTO teams (name, recipient) VALUES (?, ?)")
+                .bind(name)
+                .bind(recipient)
+                .execute(&mut **tx)
+                .await?
+        }
+        Write::PutWrap(row) => query(
+            "INSERT OR REPLACE INTO wraps (object_kind, object_id, holder_kind, holder_id, key_no, wrapped) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(row.object_kind)
+        .bind(row.object_id)
+        .bind(row.holder_kind)
+        .bind(row.holder_id)
+        .bind(row.key_no)
+        .bind(row.wrapped)
+        .execute(&mut **tx)
+        .await?,
+        Write::DeleteWrap { object_kind, object_id, holder_kind, holder_id } => query(
+            "DELETE FROM wraps WHERE object_kind = ? AND object_id = ? AND holder_kind = ? AND holder_id = ?",
+        )
+        .bind(object_kind.as_str())
+        .bind(object_id)
+        .bind(holder_kind.as_str())
+        .bind(holder_id)
+        .execute(&mut **tx)
+        .await?,
+        Write::DeleteWrapsOfHolder { holder_kind, holder_id } => {
+            query("DELETE FROM wraps WHERE holder_kind = ? AND holder_id = ?")
+                .bind(holder_kind.as_str())
+                .bind(holder_id)
+                .execute(&mut **tx)
+                .await?
+        }
+        Write::InsertUser(row) => {
+            query("INSERT INTO users (id, lookup, version, sealed_profile) VALUES (?, ?, ?, ?)")
+                .bind(row.id)
+                .bind(row.lookup)
+                .bind(row.version)
+                .bind(row.sealed_profile)
+                .execute(&mut **tx)
+                .await
+                .map_err(map_constraint)?
+        }
+        Write::UpdateUser { id, expected_version, lookup, sealed_profile } => {
+            let done = query(
+                "UPDATE users SET lookup = ?, sealed_profile = ?, version = version + 1 \
+                 WHERE id = ? AND version = ?",
+            )
+            .bind(lookup)
+            .bind(sealed_profile)
+            .bind(id)
+            .bind(expected_version)
+            .execute(&mut **tx)
+            .await
+            .map_err(map_constraint)?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Conflict);
+            }
+            done
+        }
+        Write::PutActivation { lookup, user_id, expires_at } => {
+            query("INSERT OR REPLACE INTO activations (lookup, user_id, expires_at) VALUES (?, ?, ?)")
+                .bind(lookup)
+                .bind(user_id)
+                .bind(expires_at)
+                .execute(&mut **tx)
+                .await?
+        }
+        Write::DeleteActivation { lookup } => {
+            // Single use: deleting a token that is already gone is a conflict,
+            // so two concurrent activations cannot both succeed.
+            let done = query("DELETE FROM activations WHERE lookup = ?")
+                .bind(lookup)
+                .execute(&mut **tx)
+                .await?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Conflict);
+            }
+            done
+        }
+        Write::DeleteActivationsOf { user_id } => query("DELETE FROM activations WHERE user_id = ?")
+            .bind(user_id)
+            .execute(&mut **tx)
+            .await?,
+        Write::PutUserKey(row) => query(
+            "INSERT INTO user_keys (user_id, key_no, recipient, kdf_salt, kdf_params, sealed_by_password) \
+             VALUES (?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (user_id, key_no) DO UPDATE SET recipient = excluded.recipient, \
+             kdf_salt = excluded.kdf_salt, kdf_params = excluded.kdf_params, \
+             sealed_by_password = excluded.sealed_by_password",
+        )
+        .bind(row.user_id)
+        .bind(row.key_no)
+        .bind(row.recipient)
+        .bind(row.kdf_salt)
+        .bind(row.kdf_params)
+        .bind(row.sealed_by_password)
+        .execute(&mut **tx)
+        .await?,
+        Write::DeleteUserKeysExcept { user_id, keep_key_no } => {
+            query("DELETE FROM user_keys WHERE user_id = ? AND key_no IS NOT ?")
+                .bind(user_id)
+                .bind(keep_key_no)
+                .execute(&mut **tx)
+                .await?
+        }
+        Write::PutRecoveryCode(row) => query(
+            "INSERT OR REPLACE INTO recovery_codes (user_id, key_no, slot, sealed) VALUES (?, ?, ?, ?)",
+        )
+        .bind(row.user_id)
+        .bind(row.key_no)
+        .bind(row.slot)
+        .bind(row.sealed)
+        .execute(&mut **tx)
+        .await?,
+        Write::DeleteRecoveryCode { user_id, key_no, slot } => {
+            let done =
+                query("DELETE FROM recovery_codes WHERE user_id = ? AND key_no = ? AND slot = ?")
+                    .bind(user_id)
+                    .bind(key_no)
+                    .bind(slot)
+                    .execute(&mut **tx)
+                    .await?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Conflict);
+            }
+            done
+        }
+        Write::PutCertification(row) => query(
+            "INSERT OR REPLACE INTO certifications \
+             (user_id, key_no, recipient, mac, handover_to_user, handover_to_coordinators) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(row.user_id)
+        .bind(row.key_no)
+        .bind(row.recipient)
+        .bind(row.mac)
+        .bind(row.handover_to_user)
+        .bind(row.handover_to_coordinators)
+        .execute(&mut **tx)
+        .await?,
+        Write::DeleteCertification { user_id } => query("DELETE FROM certifications WHERE user_id = ?")
+            .bind(user_id)
+            .execute(&mut **tx)
+            .await?,
+        Write::PutVoucher(row) => {
+            query("INSERT OR REPLACE INTO vouchers (user_id, key_no, mac) VALUES (?, ?, ?)")
+                .bind(row.user_id)
+                .bind(row.key_no)
+                .bind(row.mac)
+                .execute(&mut **tx)
+                .await?
+        }
+        Write::DeleteVoucher { user_id } => query("DELETE FROM vouchers WHERE user_id = ?")
+            .bind(user_id)
+            .execute(&mut **tx)
+            .await?,
+        Write::InsertCase(row) => query(
+            "INSERT INTO cases (id, version, sealed_group, sealed_placement, sealed_notes) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(row.id)
+        .bind(row.version)
+        .bind(row.sealed_group)
+        .bind(row.sealed_placement)
+        .bind(row.sealed_notes)
+        .execute(&mut **tx)
+        .await
+        .map_err(map_constraint)?,
+        Write::UpdateCase { expected_version, row } => {
+            let done = query(
+                "UPDATE cases SET version = ?, sealed_group = ?, sealed_placement = ?, sealed_notes = ? \
+                 WHERE id = ? AND version = ?",
+            )
+            .bind(row.version)
+            .bind(row.sealed_group)
+            .bind(row.sealed_placement)
+            .bind(row.sealed_notes)
+            .bind(row.id)
+            .bind(expected_version)
+            .execute(&mut **tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Conflict);
+            }
+            done
+        }
+        Write::InsertMilestone(row) => {
+            query("INSERT INTO milestones (id, case_id, version, sealed) VALUES (?, ?, ?, ?)")
+                .bind(row.id)
+                .bind(row.case_id)
+                .bind(row.version)
+                .bind(row.sealed)
+                .execute(&mut **tx)
+                .await
+                .map_err(map_constraint)?
+        }
+        Write::UpdateMilestone { expected_version, row } => {
+            let done = query(
+                "UPDATE milestones SET version = ?, sealed = ? WHERE id = ? AND case_id = ? AND version = ?",
+            )
+            .bind(row.version)
+            .bind(row.sealed)
+            .bind(row.id)
+            .bind(row.case_id)
+            .bind(expected_version)
+            .execute(&mut **tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Conflict);
+            }
+            done
+        }
+        Write::PutIndex(row) => {
+            query("INSERT OR REPLACE INTO case_index (case_id, sealed) VALUES (?, ?)")
+                .bind(row.case_id)
+                .bind(row.sealed)
+                .execute(&mut **tx)
+                .await?
+        }
+        Write::InsertInbox { case_id, sealed } => {
+            query("INSERT INTO index_inbox (case_id, sealed) VALUES (?, ?)")
+                .bind(case_id)
+                .bind(sealed)
+                .execute(&mut **tx)
+                .await?
+        }
+        Write::DeleteInbox { seq } => query("DELETE FROM index_inbox WHERE seq = ?")
+            .bind(seq)
+            .execute(&mut **tx)
+            .await?,
+        Write::PutPendingGrant { case_id, user_id } => {
+            query("INSERT OR IGNORE INTO pending_grants (case_id, user_id) VALUES (?, ?)")
+                .bind(case_id)
+                .bind(user_id)
+                .execute(&mut **tx)
+                .await?
+        }
+        Write::DeletePendingGrant { case_id, user_id } => {
+            query("DELETE FROM pending_grants WHERE case_id = ? AND user_id = ?")
+                .bind(case_id)
+                .bind(user_id)
+                .execute(&mut **tx)
+                .await?
+        }
+        Write::InsertShelter(row) => query(
+            "INSERT INTO shelters (id, version, sealed_code, sealed_details) VALUES (?, ?, ?, ?)",
+        )
+        .bind(row.id)
+        .bind(row.version)
+        .bind(row.sealed_code)
+        .bind(row.sealed_details)
+        .execute(&mut **tx)
+        .await
+        .map_err(map_constraint)?,
+        Write::UpdateShelter { expected_version, row } => {
+            let done = query(
+                "UPDATE shelters SET version = ?, sealed_code = ?, sealed_details = ? WHERE id = ? AND version = ?",
+            )
+            .bind(row.version)
+            .bind(row.sealed_code)
+            .bind(row.sealed_details)
+            .bind(row.id)
+            .bind(expected_version)
+            .execute(&mut **tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Conflict);
+            }
+            done
+        }
+        Write::PutRecoveryRequest(row) => {
+            query("INSERT INTO recovery_requests (id, user_id, key_no) VALUES (?, ?, ?)")
+                .bind(row.id)
+                .bind(row.user_id)
+                .bind(row.key_no)
+                .execute(&mut **tx)
+                .await?
+        }
+        Write::DeleteRecoveryRequest { id } => {
+            let done = query("DELETE FROM recovery_requests WHERE id = ?")
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Conflict);
+            }
+            done
+        }
+    };
+    let _ = affected;
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn apply(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for write in writes {
+            apply_one(&mut tx, write).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn instance(&self) -> Result<Option<InstanceRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT instance_id, pepper_check, format FROM instance WHERE singleton = 1")
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn system_key(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let row: Option<(Vec<u8>,)> = sqlx::query_as("SELECT sealed FROM system_keys WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(sealed,)| sealed))
+    }
+
+    async fn team_recipient(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT recipient FROM teams WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(r,)| r))
+    }
+
+    async fn wrap(
+        &self,
+        object_kind: ObjectKind,
+        object_id: &str,
+        holder_kind: HolderKind,
+        holder_id: &str,
+    ) -> Result<Option<WrapRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT object_kind, object_id, holder_kind, holder_id, key_no, wrapped FROM wraps \
+             WHERE object_kind = ? AND object_id = ? AND holder_kind = ? AND holder_id = ?",
+        )
+        .bind(object_kind.as_str())
+        .bind(object_id)
+        .bind(holder_kind.as_str())
+        .bind(holder_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn wraps_of_holder(
+        &self,
+        holder_kind: HolderKind,
+        holder_id: &str,
+    ) -> Result<Vec<WrapRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT object_kind, object_id, holder_kind, holder_id, key_no, wrapped FROM wraps \
+             WHERE holder_kind = ? AND holder_id = ? ORDER BY object_kind, object_id",
+        )
+        .bind(holder_kind.as_str())
+        .bind(holder_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn wraps_of_object(
+        &self,
+        object_kind: ObjectKind,
+        object_id: &str,
+    ) -> Result<Vec<WrapRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT object_kind, object_id, holder_kind, holder_id, key_no, wrapped FROM wraps \
+             WHERE object_kind = ? AND object_id = ? ORDER BY holder_kind, holder_id",
+        )
+        .bind(object_kind.as_str())
+        .bind(object_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn user(&self, id: &str) -> Result<Option<UserRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT id, lookup, version, sealed_profile FROM users WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn user_by_lookup(&self, lookup: &[u8]) -> Result<Option<UserRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT id, lookup, version, sealed_profile FROM users WHERE lookup = ?")
+            .bind(lookup)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn users(&self) -> Result<Vec<UserRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT id, lookup, version, sealed_profile FROM users ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn activation(&self, lookup: &[u8]) -> Result<Option<ActivationRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT user_id, expires_at FROM activations WHERE lookup = ?")
+            .bind(lookup)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn user_key(&self, user_id: &str) -> Result<Option<UserKeyRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT user_id, key_no, recipient, kdf_salt, kdf_params, sealed_by_password FROM user_keys \
+             WHERE user_id = ? ORDER BY key_no DESC LIMIT 1",
+        )
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn recovery_codes(&self, user_id: &str, key_no: i64) -> Result<Vec<RecoveryCodeRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT user_id, key_no, slot, sealed FROM recovery_codes WHERE user_id = ? AND key_no = ? ORDER BY slot",
+        )
+        .bind(user_id)
+        .bind(key_no)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn certification(&self, user_id: &str) -> Result<Option<CertificationRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT user_id, key_no, recipient, mac, handover_to_user, handover_to_coordinators FROM certifications WHERE user_id = ?",
+        )
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn vouchers(&self) -> Result<Vec<VoucherRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT user_id, key_no, mac FROM vouchers ORDER BY user_id")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn voucher(&self, user_id: &str) -> Result<Option<VoucherRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT user_id, key_no, mac FROM vouchers WHERE user_id = ?")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn case(&self, id: &str) -> Result<Option<CaseRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, version, sealed_group, sealed_placement, sealed_notes FROM cases WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn case_ids(&self) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT id FROM cases ORDER BY id").fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    async fn milestones(&self, case_id: &str) -> Result<Vec<MilestoneRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, case_id, version, sealed FROM milestones WHERE case_id = ? ORDER BY id",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn milestone(&self, id: &str) -> Result<Option<MilestoneRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT id, case_id, version, sealed FROM milestones WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn index_rows(&self) -> Result<Vec<IndexRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT case_id, sealed FROM case_index ORDER BY case_id")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn index_row(&self, case_id: &str) -> Result<Option<IndexRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT case_id, sealed FROM case_index WHERE case_id = ?")
+            .bind(case_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn inbox(&self) -> Result<Vec<InboxRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT seq, case_id, sealed FROM index_inbox ORDER BY seq")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn pending_grants(&self) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(sqlx::query_as("SELECT case_id, user_id FROM pending_grants ORDER BY user_id, case_id")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn shelters(&self) -> Result<Vec<ShelterRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT id, version, sealed_code, sealed_details FROM shelters ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn shelter(&self, id: &str) -> Result<Option<ShelterRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT id, version, sealed_code, sealed_details FROM shelters WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn recovery_request(&self, id: &str) -> Result<Option<RecoveryRequestRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT id, user_id, key_no FROM recovery_requests WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+}

@@ -1,0 +1,302 @@
+//! The command line, run as a separate process exactly as an operator would.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use safehouse::accounts::model::{Role, Username};
+use safehouse::accounts::service as accounts;
+use safehouse::clock::SystemClock;
+use safehouse::config::Config;
+use safehouse::setup;
+
+use crate::helpers::password;
+
+const BIN: &str = env!("CARGO_BIN_EXE_safehouse");
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        Env { dir: tempfile::tempdir().unwrap() }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(BIN);
+        for (key, _) in std::env::vars() {
+            if key.starts_with("SAFEHOUSE_") {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.env("SAFEHOUSE_DATA_DIR", self.path("data"))
+            .env("SAFEHOUSE_SECRETS_DIR", self.path("secrets"))
+            .env("SAFEHOUSE_LOG", "warn")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().unwrap()
+    }
+
+    fn keygen(&self) -> String {
+        let out = self.run(&["keygen", "--output", self.path("recovery.key").to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    fn init(&self, recipient: &str) -> Output {
+        std::fs::write(self.path("coordinator.pw"), "first coordinator passphrase\n").unwrap();
+        self.command()
+            .env("SAFEHOUSE_COORDINATOR_PASSWORD_FILE", self.path("coordinator.pw"))
+            .args([
+                "init",
+                "--recovery-recipient",
+                recipient,
+                "--coordinator",
+                "coord.one",
+                "--admin",
+                "admin.one",
+            ])
+            .output()
+            .unwrap()
+    }
+
+    fn config(&self) -> Config {
+        let env = [
+            ("SAFEHOUSE_DATA_DIR".to_owned(), self.path("data").display().to_string()),
+            ("SAFEHOUSE_SECRETS_DIR".to_owned(), self.path("secrets").display().to_string()),
+        ]
+        .into_iter()
+        .collect();
+        Config::from_sources(None, &env).unwrap()
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A snapshot of every file's bytes below a directory.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files = crate::helpers::files_below(dir);
+    files.sort();
+    files
+}
+
+/// Start `serve`, wait for its address line; returns the child and the URL.
+fn serve(env: &Env) -> (Child, String) {
+    let mut child = env
+        .command()
+        .env("SAFEHOUSE_LISTEN", "127.0.0.1:0")
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let url = line.trim().rsplit(' ').next().unwrap().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "unexpected: {line:?}");
+    (child, url)
+}
+
+#[tokio::test]
+async fn init_refuses_an_existing_instance_and_serve_refuses_wrong_secrets() {
+    let env = Env::new();
+    let recipient = env.keygen();
+    assert!(recipient.starts_with("age1"));
+    let key_file = std::fs::read_to_string(env.path("recovery.key")).unwrap();
+    assert!(key_file.contains("AGE-SECRET-KEY-"));
+
+    let out = env.init(&recipient);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(printed.contains("Recovery codes"), "{printed}");
+    assert!(!printed.contains("first coordinator passphrase"));
+
+    // init again: refused, non-zero, nothing changed.
+    let before = (snapshot(&env.path("data")), snapshot(&env.path("secrets")));
+    let again = env.init(&recipient);
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("already exists"), "{}", stderr(&again));
+    assert_eq!(before, (snapshot(&env.path("data")), snapshot(&env.path("secrets"))));
+
+    // A secrets directory inside the data directory is refused.
+    let nested = env
+        .command()
+        .env("SAFEHOUSE_DATA_DIR", env.path("d2"))
+        .env("SAFEHOUSE_SECRETS_DIR", env.path("d2/secrets"))
+        .env("SAFEHOUSE_COORDINATOR_PASSWORD_FILE", env.path("coordinator.pw"))
+        .args([
+            "init",
+            "--recovery-recipient",
+            &recipient,
+            "--coordinator",
+            "coord.one",
+            "--admin",
+            "admin.one",
+        ])
+        .output()
+        .unwrap();
+    assert!(!nested.status.success());
+    assert!(stderr(&nested).contains("outside the data directory"), "{}", stderr(&nested));
+
+    // serve with the pepper missing: refused with a clear message.
+    let pepper = env.path("secrets/pepper");
+    let original = std::fs::read(&pepper).unwrap();
+    std::fs::rename(&pepper, env.path("pepper.aside")).unwrap();
+    let out = env.run(&["serve"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("pepper file") && stderr(&out).contains("missing"), "{}", stderr(&out));
+
+    // serve with another pepper: refused.
+    std::fs::write(&pepper, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n").unwrap();
+    let out = env.run(&["serve"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("pepper in the secrets directory does not match"), "{}", stderr(&out));
+    std::fs::write(&pepper, &original).unwrap();
+
+    // serve with the trust file missing: refused.
+    let trust = env.path("secrets/trust.toml");
+    std::fs::rename(&trust, env.path("trust.aside")).unwrap();
+    let out = env.run(&["serve"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("trust file"), "{}", stderr(&out));
+    std::fs::rename(env.path("trust.aside"), &trust).unwrap();
+
+    // With its real secrets, serve starts and answers.
+    let (mut child, url) = serve(&env);
+    let body = reqwest::get(format!("{url}health")).await.unwrap();
+    assert_eq!(body.status(), 200);
+    assert_eq!(body.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(body.text().await.unwrap(), "ok");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[tokio::test]
+async fn offline_recovery_through_the_command_line() {
+    let env = Env::new();
+    let recipient = env.keygen();
+    assert!(env.init(&recipient).status.success());
+
+    // The administrator creates a coordinator account and its owner activates it.
+    let fingerprint = {
+        let vault = setup::open(&env.config(), std::sync::Arc::new(SystemClock)).await.unwrap();
+        let token = accounts::create_account_unchecked(
+            &vault,
+            &Username::parse("coord.two").unwrap(),
+            [Role::Coordinator].into(),
+        )
+        .await
+        .unwrap()
+        .activation;
+        let issued =
+            accounts::activate(&vault, token.expose(), &password("second coordinator pass")).await.unwrap();
+        vault.store.as_ref();
+        issued.fingerprint
+    };
+
+    let request = env.path("request.json");
+    let out =
+        env.run(&["recover", "export", "--username", "coord.two", "--output", request.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // A wrong fingerprint: refused, no answer written.
+    let answer = env.path("answer.json");
+    let key = env.path("recovery.key");
+    let out = env.run(&[
+        "recover",
+        "answer",
+        "--request",
+        request.to_str().unwrap(),
+        "--fingerprint",
+        "11111 11111 11111 11111 11111",
+        "--identity",
+        key.to_str().unwrap(),
+        "--output",
+        answer.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("fingerprint does not match"), "{}", stderr(&out));
+    assert!(!answer.exists());
+
+    let out = env.run(&[
+        "recover",
+        "answer",
+        "--request",
+        request.to_str().unwrap(),
+        "--fingerprint",
+        &fingerprint,
+        "--identity",
+        key.to_str().unwrap(),
+        "--output",
+        answer.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // A tampered answer: refused, non-zero, database unchanged.
+    let text = std::fs::read_to_string(&answer).unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    json["communications_wrap"] = json["coordinators_wrap"].clone();
+    let bad = env.path("bad-answer.json");
+    std::fs::write(&bad, json.to_string()).unwrap();
+    let raw = crate::helpers::files_below(&env.path("data"));
+    let before: Vec<_> = raw.iter().filter(|(p, _)| p.ends_with("safehouse.db")).cloned().collect();
+    let out = env.run(&["recover", "import", "--answer", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("MAC does not verify"), "{}", stderr(&out));
+    let after: Vec<_> = crate::helpers::files_below(&env.path("data"))
+        .into_iter()
+        .filter(|(p, _)| p.ends_with("safehouse.db"))
+        .collect();
+    assert_eq!(before, after);
+
+    let out = env.run(&["recover", "import", "--answer", answer.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let vault = setup::open(&env.config(), std::sync::Arc::new(SystemClock)).await.unwrap();
+    let coordinator = accounts::unlock(&vault, "coord.two", "second coordinator pass").await.unwrap();
+    assert!(safehouse::membership::coordinators_identity(&vault, &coordinator).await.is_ok());
+}
+
+#[tokio::test]
+async fn demo_prints_a_login_for_every_role_and_stays_on_loopback() {
+    let env = Env::new();
+    let refused =
+        env.command().env("SAFEHOUSE_LISTEN", "0.0.0.0:0").args(["demo", "--json"]).output().unwrap();
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("loopback"), "{}", stderr(&refused));
+
+    let mut child = env
+        .command()
+        .env("SAFEHOUSE_LISTEN", "127.0.0.1:0")
+        .args(["demo", "--json"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let info: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let roles: Vec<&str> =
+        info["users"].as_array().unwrap().iter().map(|u| u["role"].as_str().unwrap()).collect();
+    for role in ["admin", "coordinator", "caseworker", "communications", "auditor"] {
+        assert!(roles.contains(&role), "{role} missing from {roles:?}");
+    }
+    let url = info["url"].as_str().unwrap();
+    assert!(url.starts_with("http://127.0.0.1:"));
+    assert_eq!(reqwest::get(format!("{url}health")).await.unwrap().status(), 200);
+    let data_dir = PathBuf::from(info["data_dir"].as_str().unwrap());
+    assert!(data_dir.exists());
+    // SIGTERM: the demo stops gracefully and removes its throwaway directory.
+    Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(!data_dir.exists());
+}

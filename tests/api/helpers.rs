@@ -1,0 +1,153 @@
+//! Throwaway instances for tests: a fresh data and secrets directory, a real
+//! SQLite file, real keys and the real argon2 cost.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use safehouse::accounts::model::{Actor, Password, Role, Username};
+use safehouse::accounts::service as accounts;
+use safehouse::cases::model::{AgeBand, Alias, Group, Note, Person, Stage, Status};
+use safehouse::cases::service::CaseDraft;
+use safehouse::clock::SystemClock;
+use safehouse::config::KdfParams;
+use safehouse::crypto::Identity;
+use safehouse::keyring::Team;
+use safehouse::membership;
+use safehouse::setup::{self, InitOptions};
+use safehouse::storage::SqliteStore;
+use safehouse::vault::Vault;
+use secrecy::SecretString;
+use tempfile::TempDir;
+
+pub const PASSWORD: &str = "a long test passphrase 1";
+
+pub struct Instance {
+    pub dir: TempDir,
+    pub vault: Vault,
+    pub recovery: Identity,
+    pub coordinator: Actor,
+    pub admin: Actor,
+}
+
+pub fn password(text: &str) -> Password {
+    Password::parse(SecretString::from(text.to_owned())).unwrap()
+}
+
+impl Instance {
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// A raw connection to the SQLite file, to play the thief or the
+    /// attacker with write access.
+    pub async fn raw(&self) -> SqliteStore {
+        SqliteStore::open(&self.data_dir().join("safehouse.db"), false).await.unwrap()
+    }
+
+    /// Create and activate an account; certify it (and admit it to its team)
+    /// when `certify` is set.
+    pub async fn user(&self, name: &str, role: Role, certify: bool) -> Actor {
+        let username = Username::parse(name).unwrap();
+        let created =
+            accounts::create_account(&self.vault, &self.admin, &username, [role].into()).await.unwrap();
+        let issued =
+            accounts::activate(&self.vault, created.activation.expose(), &password(PASSWORD)).await.unwrap();
+        if certify {
+            membership::certify(&self.vault, &self.coordinator, created.user_id, &issued.fingerprint)
+                .await
+                .unwrap();
+            match role {
+                Role::Coordinator => {
+                    membership::admit(&self.vault, &self.coordinator, Team::Coordinators, created.user_id)
+                        .await
+                        .unwrap()
+                }
+                Role::Communications => {
+                    membership::admit(&self.vault, &self.coordinator, Team::Communications, created.user_id)
+                        .await
+                        .unwrap()
+                }
+                _ => {}
+            }
+        }
+        issued.actor
+    }
+}
+
+/// A fresh instance with a first coordinator and an activated administrator.
+pub async fn instance() -> Instance {
+    let dir = tempfile::tempdir().unwrap();
+    let recovery = Identity::generate();
+    let coordinator_password = "first coordinator passphrase".to_owned();
+    let report = setup::init(
+        InitOptions {
+            data_dir: dir.path().join("data"),
+            secrets_dir: dir.path().join("secrets"),
+            recovery: vec![recovery.recipient()],
+            coordinator: Username::parse("coord.first").unwrap(),
+            coordinator_password: password(&coordinator_password),
+            admin: Username::parse("admin.first").unwrap(),
+            kdf: KdfParams::FLOOR,
+        },
+        Arc::new(SystemClock),
+    )
+    .await
+    .unwrap();
+    let vault = report.vault;
+    let coordinator = accounts::unlock(&vault, "coord.first", &coordinator_password).await.unwrap();
+    let admin = accounts::activate(&vault, report.admin_activation.expose(), &password(PASSWORD))
+        .await
+        .unwrap()
+        .actor;
+    Instance { dir, vault, recovery, coordinator, admin }
+}
+
+pub fn draft(aliases: &[&str], notes: &str) -> CaseDraft {
+    let persons = aliases
+        .iter()
+        .map(|a| Person {
+            alias: Alias::parse(a).unwrap(),
+            age_band: AgeBand::Adult,
+            gender: None,
+            consent: false,
+        })
+        .collect();
+    CaseDraft {
+        group: Group::new(persons).unwrap(),
+        shelter: None,
+        stage: Stage::Intake,
+        status: Status::Open,
+        notes: Note::parse(notes).unwrap(),
+    }
+}
+
+/// Every file below `dir`, as bytes.
+pub fn files_below(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        if path.is_dir() {
+            for entry in std::fs::read_dir(&path).unwrap() {
+                stack.push(entry.unwrap().path());
+            }
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            out.push((path, bytes));
+        }
+    }
+    out
+}
+
+/// The needle in UTF-8, UTF-16LE and UTF-16BE, in upper and lower case.
+pub fn encodings(needle: &str) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for text in [needle.to_owned(), needle.to_lowercase(), needle.to_uppercase()] {
+        out.push(text.as_bytes().to_vec());
+        out.push(text.encode_utf16().flat_map(u16::to_le_bytes).collect());
+        out.push(text.encode_utf16().flat_map(u16::to_be_bytes).collect());
+    }
+    out
+}
+
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}

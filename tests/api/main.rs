@@ -1,0 +1,8 @@
+//! The one integration-test binary. Modules by capability; `helpers` makes
+//! throwaway instances.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+mod cli;
+mod foundation;
+mod helpers;
