@@ -71,10 +71,14 @@ enum Command {
 
 #[derive(Subcommand)]
 enum RecoverCommand {
-    /// Export a request naming an activated coordinator account.
+    /// Export a request naming an activated coordinator account, or with
+    /// --lost-pepper, a request to recover the system keys after the pepper
+    /// was lost (every account then activates anew).
     Export {
+        #[arg(long, required_unless_present = "lost_pepper", conflicts_with = "lost_pepper")]
+        username: Option<String>,
         #[arg(long)]
-        username: String,
+        lost_pepper: bool,
         #[arg(long)]
         output: PathBuf,
     },
@@ -83,9 +87,10 @@ enum RecoverCommand {
     Answer {
         #[arg(long)]
         request: PathBuf,
-        /// The fingerprint the new coordinator reads from their key page.
+        /// The fingerprint the new coordinator reads from their key page
+        /// (not needed for a lost-pepper request).
         #[arg(long)]
-        fingerprint: String,
+        fingerprint: Option<String>,
         /// A file holding the recovery identity.
         #[arg(long)]
         identity: Option<PathBuf>,
@@ -139,14 +144,12 @@ async fn run(command: Command, config: Config) -> Result<()> {
 
 fn keygen(output: &Path) -> Result<()> {
     let identity = Identity::generate();
-    let dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = output.file_name().and_then(|n| n.to_str()).context("--output must name a file")?;
     let secret = String::from_utf8(identity.to_secret_bytes().to_vec()).context("identity encoding")?;
     let contents = format!(
         "# Safehouse recovery key. Keep offline.\n# public key: {}\n{secret}\n",
         identity.recipient()
     );
-    SecretsDir::new(dir).write_private(name, &contents, false)?;
+    write_file(output, &contents)?;
     println!("{}", identity.recipient());
     eprintln!(
         "Recovery key written to {}. Keep it offline; give `safehouse init` only the public key above.",
@@ -259,25 +262,29 @@ async fn run_demo(config: &Config, json: bool) -> Result<()> {
 
 async fn recover(config: &Config, command: RecoverCommand) -> Result<()> {
     match command {
-        RecoverCommand::Export { username, output } => {
-            let vault = setup::open(config, Arc::new(SystemClock)).await?;
-            let username =
-                Username::parse(&username).map_err(|e| anyhow::anyhow!("--username: {}", e.message))?;
-            let request = recovery::export(&vault, &username).await?;
-            let dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            let name = output.file_name().and_then(|n| n.to_str()).context("--output must name a file")?;
-            SecretsDir::new(dir).write_private(name, &serde_json::to_string_pretty(&request)?, false)?;
+        RecoverCommand::Export { username, lost_pepper, output } => {
+            let text = if lost_pepper {
+                let store = setup::open_store(config).await?;
+                let request =
+                    recovery::pepper::export(store.as_ref(), &SecretsDir::new(&config.secrets_dir)).await?;
+                serde_json::to_string_pretty(&request)?
+            } else {
+                let vault = setup::open(config, Arc::new(SystemClock)).await?;
+                let username = Username::parse(username.as_deref().unwrap_or_default())
+                    .map_err(|e| anyhow::anyhow!("--username: {}", e.message))?;
+                let request = recovery::export(&vault, &username).await?;
+                println!("Fingerprint of the new coordinator's key: {}", request.fingerprint);
+                serde_json::to_string_pretty(&request)?
+            };
+            write_file(&output, &text)?;
             println!(
-                "Request written to {}. Fingerprint of the new coordinator's key: {}",
-                output.display(),
-                request.fingerprint
+                "Request written to {}. Answer it on the offline machine with `safehouse recover answer`.",
+                output.display()
             );
             Ok(())
         }
         RecoverCommand::Answer { request, fingerprint, identity, output } => {
-            let request: recovery::Request =
-                serde_json::from_str(&std::fs::read_to_string(&request).context("cannot read the request")?)
-                    .context("not a recovery request")?;
+            let text = std::fs::read_to_string(&request).context("cannot read the request")?;
             let identity_text = match identity {
                 Some(path) => SecretString::from(
                     std::fs::read_to_string(&path).context("cannot read the identity file")?,
@@ -297,10 +304,19 @@ async fn recover(config: &Config, command: RecoverCommand) -> Result<()> {
                 .to_owned();
             let recovery_identity = Identity::from_secret_bytes(line.as_bytes())
                 .map_err(|_| anyhow::anyhow!("malformed recovery identity"))?;
-            let answer = recovery::answer(&request, &recovery_identity, &fingerprint)?;
-            let dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            let name = output.file_name().and_then(|n| n.to_str()).context("--output must name a file")?;
-            SecretsDir::new(dir).write_private(name, &serde_json::to_string_pretty(&answer)?, false)?;
+            let answer = if text.contains("safehouse-pepper-request/") {
+                let request: recovery::pepper::PepperRequest =
+                    serde_json::from_str(&text).context("not a recovery request")?;
+                serde_json::to_string_pretty(&recovery::pepper::answer(&request, &recovery_identity)?)?
+            } else {
+                let request: recovery::Request =
+                    serde_json::from_str(&text).context("not a recovery request")?;
+                let fingerprint = fingerprint.context(
+                    "--fingerprint is required: ask the new coordinator to read it from their key page",
+                )?;
+                serde_json::to_string_pretty(&recovery::answer(&request, &recovery_identity, &fingerprint)?)?
+            };
+            write_file(&output, &answer)?;
             println!(
                 "Answer written to {}. Carry it to the server and run `safehouse recover import`.",
                 output.display()
@@ -308,10 +324,30 @@ async fn recover(config: &Config, command: RecoverCommand) -> Result<()> {
             Ok(())
         }
         RecoverCommand::Import { answer } => {
+            let text = std::fs::read_to_string(&answer).context("cannot read the answer")?;
+            if text.contains("safehouse-pepper-answer/") {
+                let answer: recovery::pepper::PepperAnswer =
+                    serde_json::from_str(&text).context("not a recovery answer")?;
+                let store = setup::open_store(config).await?;
+                let secrets = SecretsDir::new(&config.secrets_dir);
+                let tokens = recovery::pepper::import(
+                    store.as_ref(),
+                    &secrets,
+                    &answer,
+                    time::OffsetDateTime::now_utc(),
+                )
+                .await?;
+                println!(
+                    "A new pepper is in place. Every account activates anew; hand each owner their code:"
+                );
+                for (username, token) in &tokens {
+                    println!("  {username:<24} {}", token.expose());
+                }
+                println!("Then admit one coordinator with `safehouse recover export --username NAME`.");
+                return Ok(());
+            }
             let vault = setup::open(config, Arc::new(SystemClock)).await?;
-            let answer: recovery::Answer =
-                serde_json::from_str(&std::fs::read_to_string(&answer).context("cannot read the answer")?)
-                    .context("not a recovery answer")?;
+            let answer: recovery::Answer = serde_json::from_str(&text).context("not a recovery answer")?;
             let user_id = recovery::import(&vault, &answer).await?;
             println!(
                 "Imported: account {user_id} is now a certified member of the coordinators and communications teams."
@@ -319,4 +355,12 @@ async fn recover(config: &Config, command: RecoverCommand) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Write an output file readable by its owner only; never overwrite.
+fn write_file(path: &Path, contents: &str) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).context("--output must name a file")?;
+    SecretsDir::new(dir).write_private(name, contents, false)?;
+    Ok(())
 }

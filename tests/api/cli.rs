@@ -127,7 +127,10 @@ async fn init_refuses_an_existing_instance_and_serve_refuses_wrong_secrets() {
     let again = env.init(&recipient);
     assert!(!again.status.success());
     assert!(stderr(&again).contains("already exists"), "{}", stderr(&again));
-    assert_eq!(before, (snapshot(&env.path("data")), snapshot(&env.path("secrets"))));
+    assert!(
+        before == (snapshot(&env.path("data")), snapshot(&env.path("secrets"))),
+        "a refused init changed files"
+    );
 
     // A secrets directory inside the data directory is refused.
     let nested = env
@@ -249,16 +252,12 @@ async fn offline_recovery_through_the_command_line() {
     json["communications_wrap"] = json["coordinators_wrap"].clone();
     let bad = env.path("bad-answer.json");
     std::fs::write(&bad, json.to_string()).unwrap();
-    let raw = crate::helpers::files_below(&env.path("data"));
-    let before: Vec<_> = raw.iter().filter(|(p, _)| p.ends_with("safehouse.db")).cloned().collect();
+    let db = env.path("data/safehouse.db");
+    let before = crate::helpers::dump_database(&db).await;
     let out = env.run(&["recover", "import", "--answer", bad.to_str().unwrap()]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("MAC does not verify"), "{}", stderr(&out));
-    let after: Vec<_> = crate::helpers::files_below(&env.path("data"))
-        .into_iter()
-        .filter(|(p, _)| p.ends_with("safehouse.db"))
-        .collect();
-    assert_eq!(before, after);
+    assert!(before == crate::helpers::dump_database(&db).await, "a refused import changed the database");
 
     let out = env.run(&["recover", "import", "--answer", answer.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -299,4 +298,132 @@ async fn demo_prints_a_login_for_every_role_and_stays_on_loopback() {
     Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
     assert!(child.wait().unwrap().success());
     assert!(!data_dir.exists());
+}
+
+#[tokio::test]
+async fn a_lost_pepper_is_survivable_through_the_recovery_key() {
+    use safehouse::cases::service as cases;
+    use safehouse::membership;
+
+    let env = Env::new();
+    let recipient = env.keygen();
+    assert!(env.init(&recipient).status.success());
+    let case_id = {
+        let vault = setup::open(&env.config(), std::sync::Arc::new(SystemClock)).await.unwrap();
+        let coordinator =
+            accounts::unlock(&vault, "coord.one", "first coordinator passphrase").await.unwrap();
+        let created = accounts::create_account_unchecked(
+            &vault,
+            &Username::parse("case.kept").unwrap(),
+            [Role::Caseworker].into(),
+        )
+        .await
+        .unwrap();
+        let issued =
+            accounts::activate(&vault, created.activation.expose(), &password("caseworker passphrase"))
+                .await
+                .unwrap();
+        membership::certify(&vault, &coordinator, created.user_id, &issued.fingerprint).await.unwrap();
+        cases::create(&vault, &issued.actor, crate::helpers::draft(&["Curlew"], "survives the pepper"))
+            .await
+            .unwrap()
+    };
+
+    std::fs::remove_file(env.path("secrets/pepper")).unwrap();
+    assert!(!env.run(&["serve"]).status.success());
+
+    let key = env.path("recovery.key");
+    let (first, second) = (env.path("first.json"), env.path("second.json"));
+    for request in [&first, &second] {
+        let out = env.run(&["recover", "export", "--lost-pepper", "--output", request.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    // An answer to a superseded request is refused and changes nothing.
+    let stale = env.path("stale-answer.json");
+    let out = env.run(&[
+        "recover",
+        "answer",
+        "--request",
+        first.to_str().unwrap(),
+        "--identity",
+        key.to_str().unwrap(),
+        "--output",
+        stale.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let db = env.path("data/safehouse.db");
+    let before = crate::helpers::dump_database(&db).await;
+    let out = env.run(&["recover", "import", "--answer", stale.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("not made for this request"), "{}", stderr(&out));
+    assert!(before == crate::helpers::dump_database(&db).await, "a refused import changed the database");
+    assert!(!env.path("secrets/pepper").exists());
+
+    let answer = env.path("answer.json");
+    let out = env.run(&[
+        "recover",
+        "answer",
+        "--request",
+        second.to_str().unwrap(),
+        "--identity",
+        key.to_str().unwrap(),
+        "--output",
+        answer.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = env.run(&["recover", "import", "--answer", answer.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let token_of = |name: &str| {
+        printed
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(name).map(|rest| rest.trim().to_owned()))
+            .expect(name)
+    };
+
+    // Every account activates anew; one coordinator is admitted through the
+    // ordinary recovery request; the caseworker's grant waits for them.
+    let vault = setup::open(&env.config(), std::sync::Arc::new(SystemClock)).await.unwrap();
+    let coordinator =
+        accounts::activate(&vault, &token_of("coord.one"), &password("new coordinator passphrase"))
+            .await
+            .unwrap();
+    let caseworker =
+        accounts::activate(&vault, &token_of("case.kept"), &password("new caseworker passphrase"))
+            .await
+            .unwrap();
+    assert!(cases::read(&vault, &caseworker.actor, case_id).await.is_err());
+    let request = env.path("request.json");
+    let out =
+        env.run(&["recover", "export", "--username", "coord.one", "--output", request.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let answer = env.path("coordinator-answer.json");
+    let out = env.run(&[
+        "recover",
+        "answer",
+        "--request",
+        request.to_str().unwrap(),
+        "--fingerprint",
+        &coordinator.fingerprint,
+        "--identity",
+        key.to_str().unwrap(),
+        "--output",
+        answer.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = env.run(&["recover", "import", "--answer", answer.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let coordinator = accounts::unlock(&vault, "coord.one", "new coordinator passphrase").await.unwrap();
+    assert_eq!(
+        cases::read(&vault, &coordinator, case_id).await.unwrap().notes.as_str(),
+        "survives the pepper"
+    );
+    membership::certify(&vault, &coordinator, caseworker.actor.user_id(), &caseworker.fingerprint)
+        .await
+        .unwrap();
+    assert_eq!(
+        cases::read(&vault, &caseworker.actor, case_id).await.unwrap().notes.as_str(),
+        "survives the pepper"
+    );
 }

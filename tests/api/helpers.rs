@@ -151,3 +151,38 @@ pub fn encodings(needle: &str) -> Vec<Vec<u8>> {
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+/// Every row of every table, as text: the logical content of a database,
+/// for "nothing changed" checks (the file's bytes change on a checkpoint).
+pub async fn dump_database(path: &Path) -> Vec<String> {
+    use sqlx::{Column, Row};
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path).read_only(true);
+    let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
+    let tables: Vec<(String,)> =
+        sqlx::query_as("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let mut out = Vec::new();
+    for (table,) in tables {
+        for row in sqlx::query(&format!("SELECT * FROM \"{table}\"")).fetch_all(&pool).await.unwrap() {
+            let mut line = format!("{table}:");
+            for i in 0..row.columns().len() {
+                let value: Option<Vec<u8>> = row.try_get::<Option<Vec<u8>>, _>(i).ok().flatten();
+                let text = match value {
+                    Some(bytes) => bytes.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+                    None => row
+                        .try_get::<Option<i64>, _>(i)
+                        .ok()
+                        .flatten()
+                        .map(|n| n.to_string())
+                        .unwrap_or_default(),
+                };
+                line.push_str(&format!(" {}={text}", row.columns()[i].name()));
+            }
+            out.push(line);
+        }
+    }
+    pool.close().await;
+    out
+}

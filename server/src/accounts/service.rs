@@ -21,6 +21,11 @@ pub const ACTIVATION_LIFETIME: Duration = Duration::hours(72);
 /// A one-time activation token, handed to the new user out of band.
 pub struct ActivationToken(SecretString);
 
+/// A fresh activation token (for recovery after a lost pepper).
+pub fn new_activation_token() -> ActivationToken {
+    ActivationToken::generate()
+}
+
 impl ActivationToken {
     fn generate() -> Self {
         let mut bytes = [0u8; 32];

@@ -22,6 +22,8 @@ use crate::membership::wrap_row;
 use crate::storage::{CertificationRow, HolderKind, ObjectKind, RecoveryRequestRow, Write};
 use crate::vault::Vault;
 
+pub mod pepper;
+
 const REQUEST_FORMAT: &str = "safehouse-recovery-request/1";
 const ANSWER_FORMAT: &str = "safehouse-recovery-answer/1";
 
@@ -33,7 +35,7 @@ pub enum RecoveryError {
     Service(#[from] ServiceError),
 }
 
-fn refused(message: impl Into<String>) -> RecoveryError {
+pub(crate) fn refused(message: impl Into<String>) -> RecoveryError {
     RecoveryError::Refused(message.into())
 }
 
@@ -147,7 +149,7 @@ pub async fn export(vault: &Vault, username: &Username) -> Result<Request, Recov
     Ok(request)
 }
 
-fn open_for(
+pub(crate) fn open_for(
     identity: &Identity,
     wraps: &[WrappedFor],
     what: &str,

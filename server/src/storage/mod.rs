@@ -179,6 +179,10 @@ pub struct RecoveryRequestRow {
 #[derive(Debug, Clone)]
 pub enum Write {
     InsertInstance(InstanceRow),
+    /// A new pepper (offline recovery after the pepper was lost).
+    SetPepperCheck {
+        pepper_check: Vec<u8>,
+    },
     PutSystemKey {
         name: String,
         sealed: Vec<u8>,

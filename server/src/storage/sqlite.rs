@@ -86,6 +86,12 @@ async fn apply_one(tx: &mut Transaction<'_, Sqlite>, write: Write) -> Result<(),
         .execute(&mut **tx)
         .await
         .map_err(map_constraint)?,
+        Write::SetPepperCheck { pepper_check } => {
+            query("UPDATE instance SET pepper_check = ? WHERE singleton = 1")
+                .bind(pepper_check)
+                .execute(&mut **tx)
+                .await?
+        }
         Write::PutSystemKey { name, sealed } => {
             query("INSERT OR REPLACE INTO system_keys (name, sealed) VALUES (?, ?)")
                 .bind(name)
