@@ -201,7 +201,7 @@ pub async fn build(clock: Arc<dyn Clock>) -> Result<Demo, SetupError> {
         }
         count += 1;
     }
-    membership::fold(&vault, &coordinator).await?;
+    cases::list_visible(&vault, &coordinator).await?;
     Ok(Demo { vault, users, cases: count, root })
 }
 

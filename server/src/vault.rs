@@ -6,12 +6,16 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 use zeroize::Zeroizing;
 
+use crate::audit::chain::ChainKey;
+use crate::audit::service::BulkReadPolicy;
+use crate::audit::writer::AuditWriter;
+use crate::audit::{Event, Outcome};
 use crate::clock::Clock;
 use crate::config::KdfParams;
 use crate::crypto::Key32;
 use crate::error::{ServiceError, ServiceResult};
 use crate::keyring::Keyring;
-use crate::storage::Store;
+use crate::storage::{AuditedWrite, Store, Write};
 
 /// How many argon2 derivations may run at once: each takes 64 MiB, so a
 /// login storm queues here instead of exhausting memory.
@@ -23,7 +27,10 @@ pub struct Vault {
     pub keyring: Arc<Keyring>,
     pub clock: Arc<dyn Clock>,
     pub kdf: KdfParams,
+    pub bulk_read: BulkReadPolicy,
     kdf_permits: Arc<Semaphore>,
+    chain: Arc<ChainKey>,
+    audit: AuditWriter,
 }
 
 impl std::fmt::Debug for Vault {
@@ -33,8 +40,58 @@ impl std::fmt::Debug for Vault {
 }
 
 impl Vault {
+    /// Must be called inside a tokio runtime: it starts the audit writer.
     pub fn new(store: Arc<dyn Store>, keyring: Arc<Keyring>, clock: Arc<dyn Clock>, kdf: KdfParams) -> Self {
-        Self { store, keyring, clock, kdf, kdf_permits: Arc::new(Semaphore::new(KDF_CONCURRENCY)) }
+        let chain = Arc::new(ChainKey::new(keyring.audit_key()));
+        let audit = AuditWriter::spawn(store.clone(), chain.clone());
+        Self {
+            store,
+            keyring,
+            clock,
+            kdf,
+            bulk_read: BulkReadPolicy::default(),
+            kdf_permits: Arc::new(Semaphore::new(KDF_CONCURRENCY)),
+            chain,
+            audit,
+        }
+    }
+
+    pub fn with_bulk_read(mut self, policy: BulkReadPolicy) -> Self {
+        self.bulk_read = policy;
+        self
+    }
+
+    pub fn chain_key(&self) -> Arc<ChainKey> {
+        self.chain.clone()
+    }
+
+    /// Apply `writes` and append `event` (outcome ok) in one savepoint of a
+    /// group commit. If the writes fail (a stale version), the event is
+    /// recorded with that outcome instead and nothing else is written.
+    pub async fn commit(&self, event: &Event, writes: Vec<Write>) -> ServiceResult<()> {
+        let entry = event.row(Outcome::Ok, self.clock.now());
+        self.audit.submit(AuditedWrite { writes, entry }).await.map_err(ServiceError::from)
+    }
+
+    /// Append an entry alone (a read, a denial), durably, before returning.
+    pub async fn record(&self, event: &Event, outcome: Outcome) -> ServiceResult<()> {
+        let entry = event.row(outcome, self.clock.now());
+        self.audit.submit(AuditedWrite { writes: Vec::new(), entry }).await.map_err(ServiceError::from)
+    }
+
+    /// Record the outcome of `result` and hand it back; if the entry cannot
+    /// be written, the caller gets an error and no data.
+    pub async fn finish<T>(&self, event: &Event, result: ServiceResult<T>) -> ServiceResult<T> {
+        self.record(event, Outcome::of(&result)).await?;
+        result
+    }
+
+    /// Commit prepared writes, or record why they could not be prepared.
+    pub async fn write(&self, event: &Event, prepared: ServiceResult<Vec<Write>>) -> ServiceResult<()> {
+        match prepared {
+            Ok(writes) => self.commit(event, writes).await,
+            Err(error) => self.finish(event, Err(error)).await,
+        }
     }
 
     pub fn store(&self) -> &dyn Store {

@@ -257,7 +257,17 @@ async fn offline_recovery_through_the_command_line() {
     let out = env.run(&["recover", "import", "--answer", bad.to_str().unwrap()]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("MAC does not verify"), "{}", stderr(&out));
-    assert!(before == crate::helpers::dump_database(&db).await, "a refused import changed the database");
+    // Nothing changed but one audit entry recording the refusal.
+    let after = crate::helpers::dump_database(&db).await;
+    let (old_log, old_rest): (Vec<_>, Vec<_>) = before.iter().partition(|l| l.starts_with("audit_log:"));
+    let (new_log, new_rest): (Vec<_>, Vec<_>) = after.iter().partition(|l| l.starts_with("audit_log:"));
+    assert!(old_rest == new_rest, "a refused import changed the database");
+    assert_eq!(new_log.len(), old_log.len() + 1);
+    let denial = new_log.last().unwrap();
+    assert!(
+        denial.contains(&hex("recovery.import")) && denial.contains(&hex("denied")),
+        "not recorded as a denial"
+    );
 
     let out = env.run(&["recover", "import", "--answer", answer.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -426,4 +436,35 @@ async fn a_lost_pepper_is_survivable_through_the_recovery_key() {
         cases::read(&vault, &caseworker.actor, case_id).await.unwrap().notes.as_str(),
         "survives the pepper"
     );
+}
+
+fn hex(text: &str) -> String {
+    text.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test]
+async fn audit_head_and_verify_from_the_command_line() {
+    let env = Env::new();
+    let recipient = env.keygen();
+    assert!(env.init(&recipient).status.success());
+    let out = env.run(&["audit", "head"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let head = String::from_utf8(out.stdout).unwrap();
+    assert!(head.starts_with("safehouse-audit-checkpoint-v1 "), "{head}");
+    let checkpoint = env.path("checkpoint.txt");
+    std::fs::write(&checkpoint, &head).unwrap();
+
+    let out = env.run(&["audit", "verify", "--checkpoint", checkpoint.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("audit chain intact"));
+
+    // Someone with the file removes an entry from the middle.
+    let db = env.path("data/safehouse.db");
+    let raw = safehouse::storage::SqliteStore::open(&db, false).await.unwrap();
+    sqlx::query("DROP TRIGGER audit_log_no_delete").execute(raw.pool()).await.unwrap();
+    sqlx::query("DELETE FROM audit_log WHERE seq = 2").execute(raw.pool()).await.unwrap();
+    raw.close().await;
+    let out = env.run(&["audit", "verify", "--checkpoint", checkpoint.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("audit chain broken: entry 3"), "{}", stderr(&out));
 }

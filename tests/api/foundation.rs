@@ -28,7 +28,9 @@ fn milestone(note: &str, place: Option<&str>) -> MilestoneDraft {
 }
 
 #[tokio::test]
-async fn canary_strings_never_reach_the_disk() {
+async fn canary_strings_never_reach_the_disk_the_audit_trail_or_the_log() {
+    let logs = LogCapture::default();
+    let _guard = logs.install();
     let app = instance().await;
     let canaries = [
         "canary.user.qzv",
@@ -84,6 +86,21 @@ async fn canary_strings_never_reach_the_disk() {
         }
     };
     check("with the WAL live");
+    // Audit entries: nothing but opaque ids, times, actions and outcomes.
+    let entries = app.vault.store().audit_rows(0, 100_000).await.unwrap();
+    assert!(entries.iter().any(|e| e.action == "case.update"), "the trail recorded the work");
+    for entry in &entries {
+        let shown = format!("{entry:?}");
+        for canary in canaries {
+            assert!(!shown.to_lowercase().contains(&canary.to_lowercase()), "{canary:?} in an audit entry");
+        }
+    }
+    // Log lines at every level, TRACE included.
+    let logged = logs.text();
+    assert!(logged.contains("sqlx::query"), "the capture sees the database layer's own lines");
+    for canary in canaries {
+        assert!(!logged.to_lowercase().contains(&canary.to_lowercase()), "{canary:?} in the log");
+    }
     let raw = app.raw().await;
     sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(raw.pool()).await.unwrap();
     raw.close().await;
@@ -169,7 +186,7 @@ async fn administrator_takeover_gets_nothing_until_a_coordinator_certifies() {
     ));
 
     // Coordinator requests of every kind do not re-issue the grant.
-    membership::fold(&app.vault, &app.coordinator).await.unwrap();
+    cases::dashboard(&app.vault, &app.coordinator).await.unwrap();
     cases::list_visible(&app.vault, &app.coordinator).await.unwrap();
     assert!(
         !membership::assign(&app.vault, &app.coordinator, id, impostor.user_id()).await.unwrap(),
@@ -306,7 +323,7 @@ async fn an_inbox_entry_without_the_case_key_mac_is_refused() {
     let app = instance().await;
     let caseworker = app.user("case.inbox", Role::Caseworker, true).await;
     let id = cases::create(&app.vault, &caseworker, draft(&["Plover"], "x")).await.unwrap();
-    let report = membership::fold(&app.vault, &app.coordinator).await.unwrap();
+    let (report, _) = cases::dashboard(&app.vault, &app.coordinator).await.unwrap();
     assert_eq!((report.inbox_applied, report.inbox_refused), (1, 0));
 
     // Anyone can encrypt to the public coordinators recipient; without the
@@ -326,7 +343,7 @@ async fn an_inbox_entry_without_the_case_key_mac_is_refused() {
         .apply(vec![safehouse::storage::Write::InsertInbox { case_id: id.to_string(), sealed }])
         .await
         .unwrap();
-    let report = membership::fold(&app.vault, &app.coordinator).await.unwrap();
+    let (report, _) = cases::dashboard(&app.vault, &app.coordinator).await.unwrap();
     assert_eq!((report.inbox_applied, report.inbox_refused), (0, 1));
     let listed = cases::list_visible(&app.vault, &app.coordinator).await.unwrap();
     assert_eq!(listed[0].aliases, vec!["Plover".to_owned()]);
@@ -338,7 +355,7 @@ async fn a_stale_update_is_a_conflict_and_overwrites_nothing() {
     let app = instance().await;
     let a = app.user("case.first", Role::Caseworker, true).await;
     let id = cases::create(&app.vault, &a, draft(&["Egret"], "original")).await.unwrap();
-    membership::fold(&app.vault, &app.coordinator).await.unwrap();
+    cases::dashboard(&app.vault, &app.coordinator).await.unwrap();
     let b = app.user("case.second", Role::Caseworker, true).await;
     membership::assign(&app.vault, &app.coordinator, id, b.user_id()).await.unwrap();
 
@@ -404,7 +421,7 @@ async fn password_change_keeps_grants_and_needs_no_coordinator() {
         Err(ServiceError::BadLogin)
     ));
     // The next coordinator request checks the voucher and re-certifies.
-    let report = membership::fold(&app.vault, &app.coordinator).await.unwrap();
+    let (report, _) = cases::dashboard(&app.vault, &app.coordinator).await.unwrap();
     assert_eq!(report.recertified, 1);
     let other = cases::create(&app.vault, &app.coordinator, draft(&["Snipe"], "assigned after the change"))
         .await

@@ -40,6 +40,11 @@ impl Instance {
 
     /// A raw connection to the SQLite file, to play the thief or the
     /// attacker with write access.
+    /// Every audit entry, in order.
+    pub async fn audit_log(&self) -> Vec<safehouse::storage::AuditRow> {
+        self.vault.store().audit_rows(0, 1_000_000).await.unwrap()
+    }
+
     pub async fn raw(&self) -> SqliteStore {
         SqliteStore::open(&self.data_dir().join("safehouse.db"), false).await.unwrap()
     }
@@ -76,6 +81,10 @@ impl Instance {
 
 /// A fresh instance with a first coordinator and an activated administrator.
 pub async fn instance() -> Instance {
+    instance_with_clock(Arc::new(SystemClock)).await
+}
+
+pub async fn instance_with_clock(clock: Arc<dyn safehouse::clock::Clock>) -> Instance {
     let dir = tempfile::tempdir().unwrap();
     let recovery = Identity::generate();
     let coordinator_password = "first coordinator passphrase".to_owned();
@@ -89,7 +98,7 @@ pub async fn instance() -> Instance {
             admin: Username::parse("admin.first").unwrap(),
             kdf: KdfParams::FLOOR,
         },
-        Arc::new(SystemClock),
+        clock,
     )
     .await
     .unwrap();
@@ -185,4 +194,48 @@ pub async fn dump_database(path: &Path) -> Vec<String> {
     }
     pool.close().await;
     out
+}
+
+/// Captures every tracing event (TRACE and up) on this thread into a buffer,
+/// for tests that assert what never reaches a log line.
+#[derive(Clone, Default)]
+pub struct LogCapture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogCapture {
+    /// Install for the whole process (the database driver logs from its own
+    /// worker threads). Each test runs in its own process under nextest;
+    /// where a subscriber is already set, fall back to this thread only.
+    pub fn install(&self) -> Option<tracing::subscriber::DefaultGuard> {
+        // The database layer may log through the `log` crate: bridge it too.
+        let _ = tracing_log::LogTracer::init();
+        let writer = self.clone();
+        let make = move || {
+            tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_ansi(false)
+                .with_writer({
+                    let writer = writer.clone();
+                    move || writer.clone()
+                })
+                .finish()
+        };
+        match tracing::subscriber::set_global_default(make()) {
+            Ok(()) => None,
+            Err(_) => Some(tracing::subscriber::set_default(make())),
+        }
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
 }

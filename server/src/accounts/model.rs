@@ -146,11 +146,35 @@ pub struct Actor {
     roles: Roles,
     key_no: i64,
     identity: Identity,
+    request_id: String,
 }
 
 impl Actor {
     pub(crate) fn new(user_id: UserId, roles: Roles, key_no: i64, identity: Identity) -> Self {
-        Self { user_id, roles, key_no, identity }
+        Self { user_id, roles, key_no, identity, request_id: crate::audit::model::new_request_id() }
+    }
+
+    /// The same user in another request (the web layer sets each request's id).
+    pub fn with_request_id(mut self, request_id: &str) -> Self {
+        self.request_id = request_id.to_owned();
+        self
+    }
+
+    pub fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
+    /// An audit event by this actor. The role is the actor's only role, or
+    /// left for the service to name with `as_role`.
+    pub fn event(&self, action: crate::audit::Action) -> crate::audit::Event {
+        let role = if self.roles.len() == 1 { self.roles.iter().next().copied() } else { None };
+        crate::audit::Event {
+            actor: Some(self.user_id),
+            role,
+            action,
+            target: None,
+            request_id: self.request_id.clone(),
+        }
     }
 
     pub fn user_id(&self) -> UserId {
@@ -181,6 +205,7 @@ impl std::fmt::Debug for Actor {
             .field("roles", &self.roles)
             .field("key_no", &self.key_no)
             .field("identity", &"<redacted>")
+            .field("request_id", &self.request_id)
             .finish()
     }
 }

@@ -8,6 +8,7 @@ use time::Duration;
 use super::directory::{self, Entry};
 use super::model::{Actor, Password, Profile, Role, Roles, UserState, Username};
 use super::userkey::{self, RecoveryCode};
+use crate::audit::{Action, Event};
 use crate::cases::model::FieldError;
 use crate::crypto::{self, Identity, Label, fingerprint, wrap};
 use crate::error::{ServiceError, ServiceResult};
@@ -70,8 +71,11 @@ pub async fn create_account(
     username: &Username,
     roles: Roles,
 ) -> ServiceResult<NewAccount> {
-    require(admin, Role::Admin, "only an administrator creates accounts")?;
-    create_account_unchecked(vault, username, roles).await
+    let event = admin.event(Action::UserCreate).as_role(Role::Admin);
+    if let Err(e) = require(admin, Role::Admin, "only an administrator creates accounts") {
+        return vault.finish(&event, Err(e)).await;
+    }
+    create(vault, event, username, roles).await
 }
 
 /// Create an account without a role check: for `init` and `demo` only.
@@ -80,10 +84,17 @@ pub async fn create_account_unchecked(
     username: &Username,
     roles: Roles,
 ) -> ServiceResult<NewAccount> {
-    if roles.is_empty() {
-        return Err(FieldError { field: "roles", message: "Choose at least one role.".into() }.into());
-    }
+    create(vault, Event::system(Action::UserCreate, &crate::audit::model::new_request_id()), username, roles)
+        .await
+}
+
+async fn create(vault: &Vault, event: Event, username: &Username, roles: Roles) -> ServiceResult<NewAccount> {
     let user_id = UserId::random();
+    let event = event.on(user_id);
+    if roles.is_empty() {
+        let refused = Err(FieldError { field: "roles", message: "Choose at least one role.".into() }.into());
+        return vault.finish(&event, refused).await;
+    }
     let profile = Profile { username: username.clone(), roles, state: UserState::Pending };
     let activation = ActivationToken::generate();
     let expires_at = (vault.clock.now() + ACTIVATION_LIFETIME).unix_timestamp();
@@ -100,12 +111,12 @@ pub async fn create_account_unchecked(
             expires_at,
         },
     ];
-    match vault.store().apply(writes).await {
-        Err(StoreError::Duplicate("users_lookup_unique")) => {
-            Err(FieldError { field: "username", message: "That username is already taken.".into() }.into())
+    vault.commit(&event, writes).await.map_err(|e| match e {
+        ServiceError::Store(StoreError::Duplicate("users_lookup_unique")) => {
+            FieldError { field: "username", message: "That username is already taken.".into() }.into()
         }
-        other => other.map_err(ServiceError::from),
-    }?;
+        other => other,
+    })?;
     Ok(NewAccount { user_id, activation })
 }
 
@@ -124,10 +135,13 @@ pub async fn entry_by_username(vault: &Vault, username: &Username) -> ServiceRes
 
 /// Every account, for the administrator's list.
 pub async fn list(vault: &Vault, admin: &Actor) -> ServiceResult<Vec<Entry>> {
+    let event = admin.event(Action::UserList);
     if !(admin.has(Role::Admin) || admin.has(Role::Coordinator)) {
-        return Err(ServiceError::Forbidden("only administrators and coordinators list accounts"));
+        let refused = Err(ServiceError::Forbidden("only administrators and coordinators list accounts"));
+        return vault.finish(&event, refused).await;
     }
-    list_unchecked(vault).await
+    let result = list_unchecked(vault).await;
+    vault.finish(&event, result).await
 }
 
 pub(crate) async fn list_unchecked(vault: &Vault) -> ServiceResult<Vec<Entry>> {
@@ -152,17 +166,23 @@ fn profile_write(vault: &Vault, entry: &Entry, profile: &Profile) -> ServiceResu
 /// The owner of an activation token sets a password: a new user key is
 /// made in this request and sealed under it.
 pub async fn activate(vault: &Vault, token: &str, password: &Password) -> ServiceResult<KeyIssued> {
+    let request_id = crate::audit::model::new_request_id();
     let lookup = directory::activation_lookup(&vault.keyring, token.trim());
     let invalid =
         || FieldError { field: "token", message: "This activation link is not valid or has expired.".into() };
-    let activation = vault.store().activation(&lookup).await?.ok_or_else(invalid)?;
-    if activation.expires_at < vault.clock.now().unix_timestamp() {
-        return Err(invalid().into());
-    }
-    let user_id = UserId::parse(&activation.user_id).ok_or(ServiceError::Integrity("user id"))?;
+    let found = match vault.store().activation(&lookup).await? {
+        Some(a) if a.expires_at >= vault.clock.now().unix_timestamp() => UserId::parse(&a.user_id),
+        _ => None,
+    };
+    let Some(user_id) = found else {
+        let event = Event::system(Action::UserActivate, &request_id);
+        return vault.finish(&event, Err(invalid().into())).await;
+    };
+    let event =
+        Event { actor: Some(user_id), ..Event::system(Action::UserActivate, &request_id) }.on(user_id);
     let entry = entry(vault, user_id).await?;
     if entry.profile.state != UserState::Pending {
-        return Err(invalid().into());
+        return vault.finish(&event, Err(invalid().into())).await;
     }
     let key_no = next_key_no(vault, user_id).await?;
     let identity = Identity::generate();
@@ -177,16 +197,13 @@ pub async fn activate(vault: &Vault, token: &str, password: &Password) -> Servic
         profile_write(vault, &entry, &profile)?,
     ];
     writes.extend(code_rows.into_iter().map(Write::PutRecoveryCode));
-    vault.store().apply(writes).await.map_err(|e| match e {
-        StoreError::Conflict => ServiceError::Invalid(invalid()),
-        other => other.into(),
+    vault.commit(&event, writes).await.map_err(|e| match e {
+        ServiceError::Conflict => ServiceError::Invalid(invalid()),
+        other => other,
     })?;
     let fingerprint = fingerprint(&identity.recipient());
-    Ok(KeyIssued {
-        actor: Actor::new(user_id, profile.roles, key_no, identity),
-        fingerprint,
-        recovery_codes: codes,
-    })
+    let actor = Actor::new(user_id, profile.roles, key_no, identity).with_request_id(&request_id);
+    Ok(KeyIssued { actor, fingerprint, recovery_codes: codes })
 }
 
 async fn next_key_no(vault: &Vault, user_id: UserId) -> ServiceResult<i64> {
@@ -237,7 +254,8 @@ pub async fn recover_with_code(
     let (slot, identity) = userkey::open_with_code(vault, &rows, &code).ok_or_else(bad)?;
     let actor = Actor::new(entry.id, entry.profile.roles, key_row.key_no, identity);
     let spend = Write::DeleteRecoveryCode { user_id: entry.id.to_string(), key_no: key_row.key_no, slot };
-    rekey(vault, &actor, new_password, vec![spend]).await
+    let event = actor.event(Action::RecoveryCodeUse).on(entry.id);
+    rekey(vault, &actor, &event, new_password, vec![spend]).await
 }
 
 /// Change one's own password: the current one is checked, then a new user
@@ -248,19 +266,23 @@ pub async fn change_password(
     current: &str,
     new_password: &Password,
 ) -> ServiceResult<KeyIssued> {
+    let event = actor.event(Action::PasswordChange).on(actor.user_id());
     let key_row =
         vault.store().user_key(&actor.user_id().to_string()).await?.ok_or(ServiceError::BadLogin)?;
     if key_row.key_no != actor.key_no() {
-        return Err(ServiceError::Conflict);
+        return vault.finish(&event, Err(ServiceError::Conflict)).await;
     }
-    userkey::open_with_password(vault, &key_row, current).await.map_err(|e| match e {
+    let checked = userkey::open_with_password(vault, &key_row, current).await.map_err(|e| match e {
         ServiceError::BadLogin => ServiceError::Invalid(FieldError {
             field: "current_password",
             message: "The current password is not correct.".into(),
         }),
         other => other,
-    })?;
-    rekey(vault, actor, new_password, Vec::new()).await
+    });
+    if let Err(e) = checked {
+        return vault.finish(&event, Err(e)).await;
+    }
+    rekey(vault, actor, &event, new_password, Vec::new()).await
 }
 
 /// Make a new key for the actor, re-wrap everything their old key opens to
@@ -269,6 +291,7 @@ pub async fn change_password(
 async fn rekey(
     vault: &Vault,
     actor: &Actor,
+    event: &Event,
     new_password: &Password,
     mut writes: Vec<Write>,
 ) -> ServiceResult<KeyIssued> {
@@ -297,9 +320,10 @@ async fn rekey(
     }
     writes.push(Write::DeleteUserKeysExcept { user_id: uid.clone(), keep_key_no: Some(key_no) });
     writes.extend(code_rows.into_iter().map(Write::PutRecoveryCode));
-    vault.store().apply(writes).await?;
+    vault.commit(event, writes).await?;
     Ok(KeyIssued {
-        actor: Actor::new(user_id, actor.roles().clone(), key_no, identity),
+        actor: Actor::new(user_id, actor.roles().clone(), key_no, identity)
+            .with_request_id(actor.request_id()),
         fingerprint: fingerprint(&recipient),
         recovery_codes: codes,
     })
@@ -318,11 +342,22 @@ pub fn as_parts(parts: &[Vec<u8>; 3]) -> [&[u8]; 3] {
 /// its key and certification are void, and its case grants wait for a
 /// coordinator to certify the new key. Team membership is not queued.
 pub async fn reset_password(vault: &Vault, admin: &Actor, user_id: UserId) -> ServiceResult<ActivationToken> {
-    require(admin, Role::Admin, "only an administrator resets passwords")?;
-    if admin.user_id() == user_id {
-        return Err(ServiceError::Forbidden("an administrator cannot reset their own account"));
-    }
-    let entry = entry(vault, user_id).await?;
+    let event = admin.event(Action::PasswordReset).as_role(Role::Admin).on(user_id);
+    let allowed = require(admin, Role::Admin, "only an administrator resets passwords").and_then(|()| {
+        if admin.user_id() == user_id {
+            Err(ServiceError::Forbidden("an administrator cannot reset their own account"))
+        } else {
+            Ok(())
+        }
+    });
+    let entry = match allowed {
+        Ok(()) => entry(vault, user_id).await,
+        Err(e) => Err(e),
+    };
+    let entry = match entry {
+        Ok(entry) => entry,
+        Err(e) => return vault.finish(&event, Err(e)).await,
+    };
     let uid = user_id.to_string();
     let mut writes = Vec::new();
     for grant in vault.store().wraps_of_holder(HolderKind::User, &uid).await? {
@@ -344,7 +379,7 @@ pub async fn reset_password(vault: &Vault, admin: &Actor, user_id: UserId) -> Se
     let mut profile = entry.profile.clone();
     profile.state = UserState::Pending;
     writes.push(profile_write(vault, &entry, &profile)?);
-    vault.store().apply(writes).await?;
+    vault.commit(&event, writes).await?;
     Ok(activation)
 }
 
@@ -355,23 +390,28 @@ pub async fn set_disabled(
     user_id: UserId,
     disabled: bool,
 ) -> ServiceResult<()> {
-    require(admin, Role::Admin, "only an administrator disables accounts")?;
-    if admin.user_id() == user_id {
-        return Err(ServiceError::Forbidden("an administrator cannot disable their own account"));
-    }
-    let entry = entry(vault, user_id).await?;
-    let mut profile = entry.profile.clone();
-    profile.state = match (disabled, entry.profile.state) {
-        (true, UserState::Active | UserState::Pending) => UserState::Disabled,
-        (false, UserState::Disabled) => UserState::Active,
-        // Only a coordinator lifts a freeze.
-        (_, UserState::Frozen) => {
-            return Err(ServiceError::Forbidden("a frozen account is lifted by a coordinator"));
+    let action = if disabled { Action::UserDisable } else { Action::UserEnable };
+    let event = admin.event(action).as_role(Role::Admin).on(user_id);
+    let prepared = async {
+        require(admin, Role::Admin, "only an administrator disables accounts")?;
+        if admin.user_id() == user_id {
+            return Err(ServiceError::Forbidden("an administrator cannot disable their own account"));
         }
-        _ => return Ok(()),
-    };
-    vault.store().apply(vec![profile_write(vault, &entry, &profile)?]).await?;
-    Ok(())
+        let entry = entry(vault, user_id).await?;
+        let mut profile = entry.profile.clone();
+        profile.state = match (disabled, entry.profile.state) {
+            (true, UserState::Active | UserState::Pending) => UserState::Disabled,
+            (false, UserState::Disabled) => UserState::Active,
+            // Only a coordinator lifts a freeze.
+            (_, UserState::Frozen) => {
+                return Err(ServiceError::Forbidden("a frozen account is lifted by a coordinator"));
+            }
+            _ => return Ok(Vec::new()),
+        };
+        Ok(vec![profile_write(vault, &entry, &profile)?])
+    }
+    .await;
+    vault.write(&event, prepared).await
 }
 
 pub(crate) fn update_profile_write(vault: &Vault, entry: &Entry, profile: &Profile) -> ServiceResult<Write> {

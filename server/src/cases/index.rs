@@ -121,13 +121,13 @@ pub async fn assignees(vault: &Vault, case_id: &str) -> ServiceResult<Vec<UserId
         .collect())
 }
 
-/// Fold every inbox entry into the index. Returns (applied, refused);
-/// refused entries are dropped: they were not written by a holder of the
-/// case key.
-pub async fn fold_inbox(vault: &Vault, coordinators: &Identity) -> ServiceResult<(usize, usize)> {
+/// Fold every inbox entry into the index. Returns (applied, refused, the
+/// writes that do it); refused entries are dropped: they were not written by
+/// a holder of the case key.
+pub async fn fold_inbox(vault: &Vault, coordinators: &Identity) -> ServiceResult<(usize, usize, Vec<Write>)> {
     let inbox = vault.store().inbox().await?;
     if inbox.is_empty() {
-        return Ok((0, 0));
+        return Ok((0, 0, Vec::new()));
     }
     let index_key = membership::shared_key_for_team(vault, coordinators, SharedKey::Index).await?;
     let (mut applied, mut refused) = (0, 0);
@@ -156,6 +156,5 @@ pub async fn fold_inbox(vault: &Vault, coordinators: &Identity) -> ServiceResult
         writes.push(seal(&index_key, &record)?);
         applied += 1;
     }
-    vault.store().apply(writes).await?;
-    Ok((applied, refused))
+    Ok((applied, refused, writes))
 }

@@ -11,10 +11,12 @@ use super::model::{
     CountryCode, EventDate, FieldError, Group, MilestoneKind, Note, ShelterCode, Stage, Status,
 };
 use crate::accounts::model::{Actor, Role};
+use crate::audit::{self, Action};
 use crate::crypto::{self, Aad, Identity, Key32, RecordKind, wrap};
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{CaseId, MilestoneId, ShelterId};
 use crate::keyring::Team;
+use crate::membership::FoldReport;
 use crate::membership::{self, SharedKey, wrap_row};
 use crate::storage::{CaseRow, HolderKind, MilestoneRow, ObjectKind, Write};
 use crate::vault::Vault;
@@ -226,9 +228,27 @@ async fn team_index_write(
     index::seal(&index_key, &record)
 }
 
+/// The role a case operation is done in: coordinator if held, else caseworker.
+fn case_role(actor: &Actor) -> Role {
+    if actor.has(Role::Coordinator) { Role::Coordinator } else { Role::Caseworker }
+}
+
 /// Create a case. A certified caseworker does it alone: the case key is
 /// wrapped to the pinned coordinators recipient and to their own key.
 pub async fn create(vault: &Vault, actor: &Actor, draft: CaseDraft) -> ServiceResult<CaseId> {
+    let id = CaseId::random();
+    let event = actor.event(Action::CaseCreate).as_role(case_role(actor)).on(id);
+    let prepared = create_writes(vault, actor, id, draft).await;
+    vault.write(&event, prepared).await?;
+    Ok(id)
+}
+
+async fn create_writes(
+    vault: &Vault,
+    actor: &Actor,
+    id: CaseId,
+    draft: CaseDraft,
+) -> ServiceResult<Vec<Write>> {
     let access = if actor.has(Role::Coordinator) {
         Access::Team(membership::coordinators_identity(vault, actor).await?)
     } else if actor.has(Role::Caseworker) {
@@ -243,7 +263,6 @@ pub async fn create(vault: &Vault, actor: &Actor, draft: CaseDraft) -> ServiceRe
         return Err(FieldError { field: "status", message: "A new case cannot start closed.".into() }.into());
     }
     check_shelter(vault, draft.shelter).await?;
-    let id = CaseId::random();
     let cid = id.to_string();
     let key = Key32::random();
     let now = vault.clock.now();
@@ -280,22 +299,28 @@ pub async fn create(vault: &Vault, actor: &Actor, draft: CaseDraft) -> ServiceRe
         assignees.push(actor.user_id());
     }
     let record = index_record(id, 1, &draft.group, &placement, assignees);
-    let index = match &access {
+    writes.push(match &access {
         Access::Team(coordinators) => {
             let index_key = membership::shared_key_for_team(vault, coordinators, SharedKey::Index).await?;
             index::seal(&index_key, &record)?
         }
         Access::Own => index::inbox_write(vault, &key, &record).await?,
-    };
-    writes.push(index);
-    vault.store().apply(writes).await?;
-    Ok(id)
+    });
+    Ok(writes)
 }
 
-/// Read a case with its milestones.
+/// Read a case with its milestones. The read is recorded, durably, before
+/// any of it is returned; a refusal is recorded too.
 pub async fn read(vault: &Vault, actor: &Actor, case_id: CaseId) -> ServiceResult<Case> {
-    let (key, _) = case_key(vault, actor, case_id).await?;
-    read_with_key(vault, &key, case_id).await
+    let event = actor.event(Action::CaseRead).as_role(case_role(actor)).on(case_id);
+    let result = async {
+        let (key, _) = case_key(vault, actor, case_id).await?;
+        read_with_key(vault, &key, case_id).await
+    }
+    .await;
+    let case = vault.finish(&event, result).await?;
+    audit::service::check_bulk_reading(vault, actor).await?;
+    Ok(case)
 }
 
 async fn read_with_key(vault: &Vault, key: &Key32, case_id: CaseId) -> ServiceResult<Case> {
@@ -335,40 +360,43 @@ pub async fn update(
     expected_version: i64,
     draft: CaseDraft,
 ) -> ServiceResult<i64> {
-    let (key, access) = case_key(vault, actor, case_id).await?;
-    let cid = case_id.to_string();
-    let row = vault.store().case(&cid).await?.ok_or(ServiceError::NotFound)?;
-    if row.version != expected_version {
-        return Err(ServiceError::Conflict);
-    }
-    let (_, old, _) = open_case(&key, &row)?;
-    if draft.status != old.status
-        && (draft.status.is_closed() || old.status.is_closed())
-        && !actor.has(Role::Coordinator)
-    {
-        return Err(FieldError {
-            field: "status",
-            message: "Only a coordinator closes or reopens a case.".into(),
+    let event = actor.event(Action::CaseUpdate).as_role(case_role(actor)).on(case_id);
+    let prepared = async {
+        let (key, access) = case_key(vault, actor, case_id).await?;
+        let cid = case_id.to_string();
+        let row = vault.store().case(&cid).await?.ok_or(ServiceError::NotFound)?;
+        if row.version != expected_version {
+            return Err(ServiceError::Conflict);
         }
-        .into());
+        let (_, old, _) = open_case(&key, &row)?;
+        let closing_or_reopening =
+            draft.status != old.status && (draft.status.is_closed() || old.status.is_closed());
+        if closing_or_reopening && !actor.has(Role::Coordinator) {
+            return Err(FieldError {
+                field: "status",
+                message: "Only a coordinator closes or reopens a case.".into(),
+            }
+            .into());
+        }
+        check_shelter(vault, draft.shelter).await?;
+        let version = expected_version + 1;
+        let placement = Placement {
+            shelter: draft.shelter,
+            stage: draft.stage,
+            status: draft.status,
+            created_at: old.created_at,
+            updated_at: vault.clock.now(),
+        };
+        let sealed = seal_case(&key, &cid, version, &draft.group, &placement, &draft.notes)?;
+        let record = index_record(case_id, version, &draft.group, &placement, Vec::new());
+        Ok(vec![
+            Write::UpdateCase { expected_version, row: sealed },
+            index_write(vault, &access, &key, record).await?,
+        ])
     }
-    check_shelter(vault, draft.shelter).await?;
-    let version = expected_version + 1;
-    let placement = Placement {
-        shelter: draft.shelter,
-        stage: draft.stage,
-        status: draft.status,
-        created_at: old.created_at,
-        updated_at: vault.clock.now(),
-    };
-    let sealed = seal_case(&key, &cid, version, &draft.group, &placement, &draft.notes)?;
-    let record = index_record(case_id, version, &draft.group, &placement, Vec::new());
-    let writes = vec![
-        Write::UpdateCase { expected_version, row: sealed },
-        index_write(vault, &access, &key, record).await?,
-    ];
-    vault.store().apply(writes).await?;
-    Ok(version)
+    .await;
+    vault.write(&event, prepared).await?;
+    Ok(expected_version + 1)
 }
 
 /// Touch the case's update time in the index after a milestone change.
@@ -390,20 +418,24 @@ pub async fn add_milestone(
     case_id: CaseId,
     draft: MilestoneDraft,
 ) -> ServiceResult<MilestoneId> {
-    let (key, access) = case_key(vault, actor, case_id).await?;
-    let case = read_with_key(vault, &key, case_id).await?;
     let id = MilestoneId::random();
-    let (cid, mid) = (case_id.to_string(), id.to_string());
-    let writes = vec![
-        Write::InsertMilestone(MilestoneRow {
-            id: mid.clone(),
-            case_id: cid.clone(),
-            version: 1,
-            sealed: crypto::seal(&key, &milestone_place(&cid, &mid, 1), &encode(&draft)?),
-        }),
-        touch(vault, &access, &key, &case).await?,
-    ];
-    vault.store().apply(writes).await?;
+    let event = actor.event(Action::MilestoneAdd).as_role(case_role(actor)).on(case_id);
+    let prepared = async {
+        let (key, access) = case_key(vault, actor, case_id).await?;
+        let case = read_with_key(vault, &key, case_id).await?;
+        let (cid, mid) = (case_id.to_string(), id.to_string());
+        Ok(vec![
+            Write::InsertMilestone(MilestoneRow {
+                id: mid.clone(),
+                case_id: cid.clone(),
+                version: 1,
+                sealed: crypto::seal(&key, &milestone_place(&cid, &mid, 1), &encode(&draft)?),
+            }),
+            touch(vault, &access, &key, &case).await?,
+        ])
+    }
+    .await;
+    vault.write(&event, prepared).await?;
     Ok(id)
 }
 
@@ -415,39 +447,65 @@ pub async fn edit_milestone(
     expected_version: i64,
     draft: MilestoneDraft,
 ) -> ServiceResult<i64> {
-    let (key, access) = case_key(vault, actor, case_id).await?;
-    let (cid, mid) = (case_id.to_string(), milestone_id.to_string());
-    let row =
-        vault.store().milestone(&mid).await?.filter(|m| m.case_id == cid).ok_or(ServiceError::NotFound)?;
-    if row.version != expected_version {
-        return Err(ServiceError::Conflict);
-    }
-    let case = read_with_key(vault, &key, case_id).await?;
-    let version = expected_version + 1;
-    let writes = vec![
-        Write::UpdateMilestone {
-            expected_version,
-            row: MilestoneRow {
-                id: mid.clone(),
-                case_id: cid.clone(),
-                version,
-                sealed: crypto::seal(&key, &milestone_place(&cid, &mid, version), &encode(&draft)?),
+    let event = actor.event(Action::MilestoneEdit).as_role(case_role(actor)).on(case_id);
+    let prepared = async {
+        let (key, access) = case_key(vault, actor, case_id).await?;
+        let (cid, mid) = (case_id.to_string(), milestone_id.to_string());
+        let row = vault
+            .store()
+            .milestone(&mid)
+            .await?
+            .filter(|m| m.case_id == cid)
+            .ok_or(ServiceError::NotFound)?;
+        if row.version != expected_version {
+            return Err(ServiceError::Conflict);
+        }
+        let case = read_with_key(vault, &key, case_id).await?;
+        let version = expected_version + 1;
+        Ok(vec![
+            Write::UpdateMilestone {
+                expected_version,
+                row: MilestoneRow {
+                    id: mid.clone(),
+                    case_id: cid.clone(),
+                    version,
+                    sealed: crypto::seal(&key, &milestone_place(&cid, &mid, version), &encode(&draft)?),
+                },
             },
-        },
-        touch(vault, &access, &key, &case).await?,
-    ];
-    vault.store().apply(writes).await?;
-    Ok(version)
+            touch(vault, &access, &key, &case).await?,
+        ])
+    }
+    .await;
+    vault.write(&event, prepared).await?;
+    Ok(expected_version + 1)
 }
 
 /// The cases the actor may see: every case for a coordinator (from the
 /// index, after folding the inbox), the assigned ones for a caseworker.
+/// Recorded as one list entry.
 pub async fn list_visible(vault: &Vault, actor: &Actor) -> ServiceResult<Vec<Summary>> {
-    let mut out = Vec::new();
+    Ok(dashboard(vault, actor).await?.1)
+}
+
+/// As `list_visible`, with what a coordinator's request folded for others.
+pub async fn dashboard(vault: &Vault, actor: &Actor) -> ServiceResult<(FoldReport, Vec<Summary>)> {
+    let event = actor.event(Action::CaseList).as_role(case_role(actor));
     if actor.has(Role::Coordinator) {
-        let coordinators = membership::coordinators_identity(vault, actor).await?;
-        membership::fold(vault, actor).await?;
+        let prepared = async {
+            let coordinators = membership::coordinators_identity(vault, actor).await?;
+            let (report, writes) = membership::prepare_fold(vault, &coordinators).await?;
+            Ok((coordinators, report, writes))
+        }
+        .await;
+        let (coordinators, report, writes) = match prepared {
+            Ok(p) => p,
+            Err(e) => return vault.finish(&event, Err(e)).await,
+        };
+        // The fold's writes and the list entry commit together, before any
+        // case data is read for the answer.
+        vault.commit(&event, writes).await?;
         let index_key = membership::shared_key_for_team(vault, &coordinators, SharedKey::Index).await?;
+        let mut out = Vec::new();
         for row in vault.store().index_rows().await? {
             let r = index::open(&index_key, &row)?;
             out.push(Summary {
@@ -461,8 +519,15 @@ pub async fn list_visible(vault: &Vault, actor: &Actor) -> ServiceResult<Vec<Sum
                 updated_at: r.updated_at,
             });
         }
-    } else if actor.has(Role::Caseworker) {
+        out.sort_by_key(|s| std::cmp::Reverse(s.updated_at));
+        return Ok((report, out));
+    }
+    if !actor.has(Role::Caseworker) {
+        return vault.finish(&event, Err(ServiceError::Forbidden("no case list for this role"))).await;
+    }
+    let result = async {
         let uid = actor.user_id().to_string();
+        let mut out = Vec::new();
         for grant in vault.store().wraps_of_holder(HolderKind::User, &uid).await? {
             if grant.object_kind != ObjectKind::Case.as_str() || grant.key_no != actor.key_no() {
                 continue;
@@ -481,17 +546,23 @@ pub async fn list_visible(vault: &Vault, actor: &Actor) -> ServiceResult<Vec<Sum
                 updated_at: case.updated_at,
             });
         }
+        out.sort_by_key(|s| std::cmp::Reverse(s.updated_at));
+        Ok((FoldReport::default(), out))
     }
-    out.sort_by_key(|s| std::cmp::Reverse(s.updated_at));
-    Ok(out)
+    .await;
+    vault.finish(&event, result).await
 }
 
-/// Rewrite a case's index record with its current assignees (after an
-/// assignment changed).
-pub async fn refresh_assignees(vault: &Vault, coordinators: &Identity, case_id: CaseId) -> ServiceResult<()> {
-    let cid = case_id.to_string();
-    let key = membership::case_key_for_team(vault, coordinators, &cid).await?;
-    let case = read_with_key(vault, &key, case_id).await?;
+/// A case's index record with the given assignees, sealed by a coordinator
+/// (after an assignment changed).
+pub async fn index_write_for_team(
+    vault: &Vault,
+    coordinators: &Identity,
+    case_key: &Key32,
+    case_id: CaseId,
+    assignees: Vec<crate::ids::UserId>,
+) -> ServiceResult<Write> {
+    let case = read_with_key(vault, case_key, case_id).await?;
     let placement = Placement {
         shelter: case.shelter,
         stage: case.stage,
@@ -499,12 +570,6 @@ pub async fn refresh_assignees(vault: &Vault, coordinators: &Identity, case_id: 
         created_at: case.created_at,
         updated_at: case.updated_at,
     };
-    let write = team_index_write(
-        vault,
-        coordinators,
-        index_record(case_id, case.version, &case.group, &placement, Vec::new()),
-    )
-    .await?;
-    vault.store().apply(vec![write]).await?;
-    Ok(())
+    let index_key = membership::shared_key_for_team(vault, coordinators, SharedKey::Index).await?;
+    index::seal(&index_key, &index_record(case_id, case.version, &case.group, &placement, assignees))
 }

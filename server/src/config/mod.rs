@@ -21,6 +21,8 @@ pub const KNOWN_ENV: &[&str] = &[
     "SAFEHOUSE_LOG",
     "SAFEHOUSE_ARGON2_MEMORY_KIB",
     "SAFEHOUSE_ARGON2_ITERATIONS",
+    "SAFEHOUSE_BULK_READ_CASES",
+    "SAFEHOUSE_BULK_READ_MINUTES",
     // Used by single commands, never stored.
     "SAFEHOUSE_COORDINATOR_PASSWORD_FILE",
     "SAFEHOUSE_RECOVERY_IDENTITY_FILE",
@@ -81,6 +83,10 @@ pub struct Config {
     pub database_url: Option<SecretString>,
     pub log: String,
     pub kdf: KdfParams,
+    /// Bulk reading: more than `bulk_read_cases` distinct cases opened by
+    /// one user within `bulk_read_minutes` raises a flag.
+    pub bulk_read_cases: i64,
+    pub bulk_read_minutes: i64,
 }
 
 impl std::fmt::Debug for Config {
@@ -92,6 +98,8 @@ impl std::fmt::Debug for Config {
             .field("database_url", &self.database_url.as_ref().map(|_| "<redacted>"))
             .field("log", &self.log)
             .field("kdf", &self.kdf)
+            .field("bulk_read_cases", &self.bulk_read_cases)
+            .field("bulk_read_minutes", &self.bulk_read_minutes)
             .finish()
     }
 }
@@ -105,6 +113,8 @@ impl Default for Config {
             database_url: None,
             log: "info".to_owned(),
             kdf: KdfParams::FLOOR,
+            bulk_read_cases: 25,
+            bulk_read_minutes: 10,
         }
     }
 }
@@ -121,6 +131,8 @@ struct FileConfig {
     log: Option<String>,
     argon2_memory_kib: Option<u32>,
     argon2_iterations: Option<u32>,
+    bulk_read_cases: Option<u32>,
+    bulk_read_minutes: Option<u32>,
 }
 
 impl Config {
@@ -172,6 +184,8 @@ impl Config {
             (None, Some(path)) => config.database_url = Some(read_secret_file("database_url_file", &path)?),
             (None, None) => {}
         }
+        let mut bulk_cases = from_file.bulk_read_cases;
+        let mut bulk_minutes = from_file.bulk_read_minutes;
         let mut memory = from_file.argon2_memory_kib;
         let mut iterations = from_file.argon2_iterations;
 
@@ -196,6 +210,14 @@ impl Config {
         if let Some(v) = env.get("SAFEHOUSE_ARGON2_ITERATIONS") {
             iterations = Some(parse_u32("SAFEHOUSE_ARGON2_ITERATIONS", v)?);
         }
+        if let Some(v) = env.get("SAFEHOUSE_BULK_READ_CASES") {
+            bulk_cases = Some(parse_u32("SAFEHOUSE_BULK_READ_CASES", v)?);
+        }
+        if let Some(v) = env.get("SAFEHOUSE_BULK_READ_MINUTES") {
+            bulk_minutes = Some(parse_u32("SAFEHOUSE_BULK_READ_MINUTES", v)?);
+        }
+        config.bulk_read_cases = i64::from(bulk_cases.unwrap_or(25).max(1));
+        config.bulk_read_minutes = i64::from(bulk_minutes.unwrap_or(10).max(1));
         config.kdf = KdfParams {
             memory_kib: memory.unwrap_or(KdfParams::FLOOR.memory_kib),
             iterations: iterations.unwrap_or(KdfParams::FLOOR.iterations),

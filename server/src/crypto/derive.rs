@@ -30,6 +30,8 @@ pub enum Label {
     InboxMac,
     /// directory key -> key that authenticates an offline recovery answer.
     RecoveryAnswer,
+    /// audit key -> key of the audit chain's MACs.
+    AuditChain,
 }
 
 impl Label {
@@ -46,6 +48,7 @@ impl Label {
             Label::Voucher => b"safehouse/v1/voucher",
             Label::InboxMac => b"safehouse/v1/inbox-mac",
             Label::RecoveryAnswer => b"safehouse/v1/recovery-answer",
+            Label::AuditChain => b"safehouse/v1/audit-chain",
         }
     }
 }

@@ -1,5 +1,6 @@
 use crate::accounts::model::{Actor, Role, UserState};
 use crate::accounts::service::{self as accounts, voucher_parts};
+use crate::audit::Action;
 use crate::crypto::{self, Identity, Key32, Label, Recipient, fingerprint, wrap};
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{CaseId, UserId};
@@ -237,6 +238,17 @@ pub async fn certify(
     user_id: UserId,
     spoken_fingerprint: &str,
 ) -> ServiceResult<()> {
+    let event = coordinator.event(Action::KeyCertify).as_role(Role::Coordinator).on(user_id);
+    let prepared = certify_writes(vault, coordinator, user_id, spoken_fingerprint).await;
+    vault.write(&event, prepared).await
+}
+
+async fn certify_writes(
+    vault: &Vault,
+    coordinator: &Actor,
+    user_id: UserId,
+    spoken_fingerprint: &str,
+) -> ServiceResult<Vec<Write>> {
     let coordinators = coordinators_identity(vault, coordinator).await?;
     let uid = user_id.to_string();
     let entry = accounts::entry(vault, user_id).await?;
@@ -267,8 +279,7 @@ pub async fn certify(
             wrap::wrap(&recipient, codes.expose())?,
         )));
     }
-    vault.store().apply(writes).await?;
-    Ok(())
+    Ok(writes)
 }
 
 /// Open a case key through the coordinators team wrap.
@@ -312,15 +323,44 @@ async fn issue_pending_for(
     Ok(writes)
 }
 
+/// The users holding a grant to a case, after adding or removing one.
+async fn assignees_after(
+    vault: &Vault,
+    case_id: &str,
+    add: Option<UserId>,
+    remove: Option<UserId>,
+) -> ServiceResult<Vec<UserId>> {
+    let mut users = crate::cases::index::assignees(vault, case_id).await?;
+    users.retain(|u| Some(*u) != remove);
+    if let Some(user) = add.filter(|u| !users.contains(u)) {
+        users.push(user);
+    }
+    Ok(users)
+}
+
 /// Assign a case to a caseworker: wrap its key to their certified key, or,
-/// if they are not certified yet, queue the grant.
+/// if they are not certified yet, queue the grant. Returns whether the
+/// grant was issued now.
 pub async fn assign(
     vault: &Vault,
     coordinator: &Actor,
     case_id: CaseId,
     user_id: UserId,
 ) -> ServiceResult<bool> {
-    let coordinators = coordinators_identity(vault, coordinator).await?;
+    let event = coordinator.event(Action::CaseAssign).as_role(Role::Coordinator).on(case_id);
+    let prepared = assign_writes(vault, coordinator, case_id, user_id).await;
+    let issued = prepared.as_ref().map(|(_, issued)| *issued).unwrap_or(false);
+    vault.write(&event, prepared.map(|(writes, _)| writes)).await?;
+    Ok(issued)
+}
+
+async fn assign_writes(
+    vault: &Vault,
+    coordinator: &Actor,
+    case_id: CaseId,
+    user_id: UserId,
+) -> ServiceResult<(Vec<Write>, bool)> {
+    let coordinators = coordinators_identity(vault, coordinator).await.map_err(|_| ServiceError::NotFound)?;
     let cid = case_id.to_string();
     let case_key = case_key_for_team(vault, &coordinators, &cid).await?;
     let entry = accounts::entry(vault, user_id).await?;
@@ -353,9 +393,12 @@ pub async fn assign(
         }
         Err(other) => return Err(other),
     };
-    vault.store().apply(writes).await?;
-    crate::cases::service::refresh_assignees(vault, &coordinators, case_id).await?;
-    Ok(issued)
+    let assignees = assignees_after(vault, &cid, issued.then_some(user_id), None).await?;
+    writes.push(
+        crate::cases::service::index_write_for_team(vault, &coordinators, &case_key, case_id, assignees)
+            .await?,
+    );
+    Ok((writes, issued))
 }
 
 /// Unassign: delete that one wrap row (and any waiting grant).
@@ -365,12 +408,14 @@ pub async fn unassign(
     case_id: CaseId,
     user_id: UserId,
 ) -> ServiceResult<()> {
-    let coordinators = coordinators_identity(vault, coordinator).await?;
-    let (cid, uid) = (case_id.to_string(), user_id.to_string());
-    case_key_for_team(vault, &coordinators, &cid).await?;
-    vault
-        .store()
-        .apply(vec![
+    let event = coordinator.event(Action::CaseUnassign).as_role(Role::Coordinator).on(case_id);
+    let prepared = async {
+        let coordinators =
+            coordinators_identity(vault, coordinator).await.map_err(|_| ServiceError::NotFound)?;
+        let (cid, uid) = (case_id.to_string(), user_id.to_string());
+        let case_key = case_key_for_team(vault, &coordinators, &cid).await?;
+        let assignees = assignees_after(vault, &cid, None, Some(user_id)).await?;
+        Ok(vec![
             Write::DeleteWrap {
                 object_kind: ObjectKind::Case,
                 object_id: cid.clone(),
@@ -378,41 +423,46 @@ pub async fn unassign(
                 holder_id: uid.clone(),
             },
             Write::DeletePendingGrant { case_id: cid, user_id: uid },
+            crate::cases::service::index_write_for_team(vault, &coordinators, &case_key, case_id, assignees)
+                .await?,
         ])
-        .await?;
-    crate::cases::service::refresh_assignees(vault, &coordinators, case_id).await?;
-    Ok(())
+    }
+    .await;
+    vault.write(&event, prepared).await
 }
 
 /// Admit a user to a team: explicitly, by a coordinator, and only to a
 /// certified key. Never queued, never automatic.
 pub async fn admit(vault: &Vault, coordinator: &Actor, team: Team, user_id: UserId) -> ServiceResult<()> {
-    let coordinators = coordinators_identity(vault, coordinator).await?;
-    let entry = accounts::entry(vault, user_id).await?;
-    let allowed = match team {
-        Team::Coordinators => entry.profile.roles.contains(&Role::Coordinator),
-        Team::Communications => {
-            entry.profile.roles.contains(&Role::Communications)
-                || entry.profile.roles.contains(&Role::Coordinator)
+    let event = coordinator.event(Action::TeamAdmit).as_role(Role::Coordinator).on(user_id);
+    let prepared = async {
+        let coordinators = coordinators_identity(vault, coordinator).await?;
+        let entry = accounts::entry(vault, user_id).await?;
+        let allowed = match team {
+            Team::Coordinators => entry.profile.roles.contains(&Role::Coordinator),
+            Team::Communications => {
+                entry.profile.roles.contains(&Role::Communications)
+                    || entry.profile.roles.contains(&Role::Coordinator)
+            }
+        };
+        if !allowed {
+            return Err(ServiceError::Forbidden("the user's roles do not belong in this team"));
         }
-    };
-    if !allowed {
-        return Err(ServiceError::Forbidden("the user's roles do not belong in this team"));
+        let certified = certified_key(vault, &coordinators, user_id).await?;
+        let team_secret = team_identity(vault, coordinator, team).await?;
+        let mut writes = certified.writes;
+        writes.push(Write::PutWrap(wrap_row(
+            ObjectKind::Team,
+            team.as_str(),
+            HolderKind::User,
+            &user_id.to_string(),
+            certified.key_no,
+            wrap::wrap(&certified.recipient, &team_secret.to_secret_bytes())?,
+        )));
+        Ok(writes)
     }
-    let certified = certified_key(vault, &coordinators, user_id).await?;
-    let team_secret = team_identity(vault, coordinator, team).await?;
-    let uid = user_id.to_string();
-    let mut writes = certified.writes;
-    writes.push(Write::PutWrap(wrap_row(
-        ObjectKind::Team,
-        team.as_str(),
-        HolderKind::User,
-        &uid,
-        certified.key_no,
-        wrap::wrap(&certified.recipient, &team_secret.to_secret_bytes())?,
-    )));
-    vault.store().apply(writes).await?;
-    Ok(())
+    .await;
+    vault.write(&event, prepared).await
 }
 
 /// Freeze (a caseworker detained, a laptop lost): remove every grant and
@@ -420,39 +470,47 @@ pub async fn admit(vault: &Vault, coordinator: &Actor, team: Team, user_id: User
 /// transaction. Only a coordinator lifts it, and the key then needs a new
 /// certification and fresh assignments.
 pub async fn freeze(vault: &Vault, coordinator: &Actor, user_id: UserId) -> ServiceResult<()> {
-    coordinators_identity(vault, coordinator).await?;
-    if coordinator.user_id() == user_id {
-        return Err(ServiceError::Forbidden("a coordinator cannot freeze their own account"));
-    }
-    let entry = accounts::entry(vault, user_id).await?;
-    let uid = user_id.to_string();
-    let mut profile = entry.profile.clone();
-    profile.state = UserState::Frozen;
-    let mut writes = vec![
-        Write::DeleteWrapsOfHolder { holder_kind: HolderKind::User, holder_id: uid.clone() },
-        Write::DeleteCertification { user_id: uid.clone() },
-        Write::DeleteVoucher { user_id: uid.clone() },
-        accounts::update_profile_write(vault, &entry, &profile)?,
-    ];
-    for (case_id, waiting) in vault.store().pending_grants().await? {
-        if waiting == uid {
-            writes.push(Write::DeletePendingGrant { case_id, user_id: uid.clone() });
+    let event = coordinator.event(Action::UserFreeze).as_role(Role::Coordinator).on(user_id);
+    let prepared = async {
+        coordinators_identity(vault, coordinator).await?;
+        if coordinator.user_id() == user_id {
+            return Err(ServiceError::Forbidden("a coordinator cannot freeze their own account"));
         }
+        let entry = accounts::entry(vault, user_id).await?;
+        let uid = user_id.to_string();
+        let mut profile = entry.profile.clone();
+        profile.state = UserState::Frozen;
+        let mut writes = vec![
+            Write::DeleteWrapsOfHolder { holder_kind: HolderKind::User, holder_id: uid.clone() },
+            Write::DeleteCertification { user_id: uid.clone() },
+            Write::DeleteVoucher { user_id: uid.clone() },
+            accounts::update_profile_write(vault, &entry, &profile)?,
+        ];
+        for (case_id, waiting) in vault.store().pending_grants().await? {
+            if waiting == uid {
+                writes.push(Write::DeletePendingGrant { case_id, user_id: uid.clone() });
+            }
+        }
+        Ok(writes)
     }
-    vault.store().apply(writes).await?;
-    Ok(())
+    .await;
+    vault.write(&event, prepared).await
 }
 
 pub async fn unfreeze(vault: &Vault, coordinator: &Actor, user_id: UserId) -> ServiceResult<()> {
-    coordinators_identity(vault, coordinator).await?;
-    let entry = accounts::entry(vault, user_id).await?;
-    if entry.profile.state != UserState::Frozen {
-        return Ok(());
+    let event = coordinator.event(Action::UserUnfreeze).as_role(Role::Coordinator).on(user_id);
+    let prepared = async {
+        coordinators_identity(vault, coordinator).await?;
+        let entry = accounts::entry(vault, user_id).await?;
+        if entry.profile.state != UserState::Frozen {
+            return Ok(Vec::new());
+        }
+        let mut profile = entry.profile.clone();
+        profile.state = UserState::Active;
+        Ok(vec![accounts::update_profile_write(vault, &entry, &profile)?])
     }
-    let mut profile = entry.profile.clone();
-    profile.state = UserState::Active;
-    vault.store().apply(vec![accounts::update_profile_write(vault, &entry, &profile)?]).await?;
-    Ok(())
+    .await;
+    vault.write(&event, prepared).await
 }
 
 /// A user waiting for a coordinator, with the grants waiting on them.
@@ -467,26 +525,31 @@ pub struct Waiting {
 /// Active users whose current key is not certified, and the grants queued
 /// for them.
 pub async fn waiting_for_certification(vault: &Vault, coordinator: &Actor) -> ServiceResult<Vec<Waiting>> {
-    let coordinators = coordinators_identity(vault, coordinator).await?;
-    let pending = vault.store().pending_grants().await?;
-    let mut out = Vec::new();
-    for entry in accounts::list_unchecked(vault).await? {
-        if entry.profile.state != UserState::Active {
-            continue;
+    let event = coordinator.event(Action::UserList).as_role(Role::Coordinator).on("certification-queue");
+    let result = async {
+        let coordinators = coordinators_identity(vault, coordinator).await?;
+        let pending = vault.store().pending_grants().await?;
+        let mut out = Vec::new();
+        for entry in accounts::list_unchecked(vault).await? {
+            if entry.profile.state != UserState::Active {
+                continue;
+            }
+            if certified_key(vault, &coordinators, entry.id).await.is_ok() {
+                continue;
+            }
+            let uid = entry.id.to_string();
+            let key = vault.store().user_key(&uid).await?;
+            out.push(Waiting {
+                user_id: entry.id,
+                username: entry.profile.username.as_str().to_owned(),
+                fingerprint: key.and_then(|k| k.recipient.parse::<Recipient>().ok()).map(|r| fingerprint(&r)),
+                waiting_cases: pending.iter().filter(|(_, u)| *u == uid).map(|(c, _)| c.clone()).collect(),
+            });
         }
-        if certified_key(vault, &coordinators, entry.id).await.is_ok() {
-            continue;
-        }
-        let uid = entry.id.to_string();
-        let key = vault.store().user_key(&uid).await?;
-        out.push(Waiting {
-            user_id: entry.id,
-            username: entry.profile.username.as_str().to_owned(),
-            fingerprint: key.and_then(|k| k.recipient.parse::<Recipient>().ok()).map(|r| fingerprint(&r)),
-            waiting_cases: pending.iter().filter(|(_, u)| *u == uid).map(|(c, _)| c.clone()).collect(),
-        });
+        Ok(out)
     }
-    Ok(out)
+    .await;
+    vault.finish(&event, result).await
 }
 
 /// What a coordinator's request did on behalf of others.
@@ -498,15 +561,16 @@ pub struct FoldReport {
     pub inbox_refused: usize,
 }
 
-/// Run at the start of a coordinator's request: re-certify vouched keys,
-/// issue grants waiting on certified keys, and fold the index inbox.
-pub async fn fold(vault: &Vault, coordinator: &Actor) -> ServiceResult<FoldReport> {
-    let coordinators = coordinators_identity(vault, coordinator).await?;
+/// The work a coordinator's request does for others: re-certify vouched
+/// keys, issue grants waiting on certified keys, fold the index inbox. The
+/// writes go into that request's own audited commit; folding is not an
+/// entry of its own.
+pub async fn prepare_fold(vault: &Vault, coordinators: &Identity) -> ServiceResult<(FoldReport, Vec<Write>)> {
     let mut report = FoldReport::default();
     let mut writes = Vec::new();
     for voucher in vault.store().vouchers().await? {
         let Some(user_id) = UserId::parse(&voucher.user_id) else { continue };
-        if let Ok(certified) = certified_key(vault, &coordinators, user_id).await {
+        if let Ok(certified) = certified_key(vault, coordinators, user_id).await {
             if !certified.writes.is_empty() {
                 report.recertified += 1;
                 writes.extend(certified.writes);
@@ -519,21 +583,19 @@ pub async fn fold(vault: &Vault, coordinator: &Actor) -> ServiceResult<FoldRepor
             continue;
         }
         let Some(user_id) = UserId::parse(&user) else { continue };
-        if let Ok(certified) = certified_key(vault, &coordinators, user_id).await {
+        if let Ok(certified) = certified_key(vault, coordinators, user_id).await {
             let grants =
-                issue_pending_for(vault, &coordinators, user_id, &certified.recipient, certified.key_no)
+                issue_pending_for(vault, coordinators, user_id, &certified.recipient, certified.key_no)
                     .await?;
             report.grants_issued += grants.iter().filter(|w| matches!(w, Write::PutWrap(_))).count();
             writes.extend(grants);
         }
     }
-    if !writes.is_empty() {
-        vault.store().apply(writes).await?;
-    }
-    let (applied, refused) = crate::cases::index::fold_inbox(vault, &coordinators).await?;
+    let (applied, refused, inbox_writes) = crate::cases::index::fold_inbox(vault, coordinators).await?;
     report.inbox_applied = applied;
     report.inbox_refused = refused;
-    Ok(report)
+    writes.extend(inbox_writes);
+    Ok((report, writes))
 }
 
 /// The keys of a new instance: the two team identities and the shared keys,

@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::accounts::model::{Role, UserState, Username};
 use crate::accounts::service::{self as accounts, voucher_parts};
+use crate::audit::model::new_request_id;
+use crate::audit::{Action, Event, Outcome};
 use crate::crypto::{self, Identity, Key32, Label, Recipient, fingerprint, wrap};
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::UserId;
@@ -137,15 +139,9 @@ pub async fn export(vault: &Vault, username: &Username) -> Result<Request, Recov
         communications: recovery_wraps(vault, ObjectKind::Team, Team::Communications.as_str()).await?,
         directory: recovery_wraps(vault, ObjectKind::System, "directory").await?,
     };
-    vault
-        .store()
-        .apply(vec![Write::PutRecoveryRequest(RecoveryRequestRow {
-            id: request_id,
-            user_id: uid,
-            key_no: key.key_no,
-        })])
-        .await
-        .map_err(ServiceError::from)?;
+    let event = Event::system(Action::RecoveryExport, &new_request_id()).on(entry.id);
+    let row = RecoveryRequestRow { id: request_id, user_id: uid, key_no: key.key_no };
+    vault.commit(&event, vec![Write::PutRecoveryRequest(row)]).await?;
     Ok(request)
 }
 
@@ -218,6 +214,15 @@ pub fn answer(
 
 /// Import an answer: checked completely before anything is written.
 pub async fn import(vault: &Vault, answer: &Answer) -> Result<UserId, RecoveryError> {
+    let event = Event::system(Action::RecoveryImport, &new_request_id());
+    let result = import_checked(vault, answer, &event).await;
+    if let Err(RecoveryError::Refused(_)) = &result {
+        vault.record(&event, Outcome::Denied).await?;
+    }
+    result
+}
+
+async fn import_checked(vault: &Vault, answer: &Answer, event: &Event) -> Result<UserId, RecoveryError> {
     if answer.format != ANSWER_FORMAT {
         return Err(refused("not a Safehouse recovery answer"));
     }
@@ -280,6 +285,6 @@ pub async fn import(vault: &Vault, answer: &Answer) -> Result<UserId, RecoveryEr
         Write::DeleteVoucher { user_id: uid },
         Write::DeleteRecoveryRequest { id: request.id },
     ];
-    vault.store().apply(writes).await.map_err(ServiceError::from)?;
+    vault.commit(&event.clone().on(user_id), writes).await?;
     Ok(user_id)
 }

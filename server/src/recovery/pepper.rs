@@ -20,10 +20,13 @@ use super::{RecoveryError, WrappedFor, refused};
 use crate::accounts::directory;
 use crate::accounts::model::UserState;
 use crate::accounts::service::{self as accounts, ActivationToken};
+use crate::audit::chain::ChainKey;
+use crate::audit::model::new_request_id;
+use crate::audit::{Action, Event, Outcome};
 use crate::crypto::{Identity, Key32, Recipient, wrap};
 use crate::error::ServiceError;
 use crate::keyring::{self, Keyring, SecretsDir, from_base64, pepper_check, to_base64};
-use crate::storage::{HolderKind, ObjectKind, Store, Write};
+use crate::storage::{AuditedWrite, HolderKind, ObjectKind, Store, Write};
 
 const REQUEST_FORMAT: &str = "safehouse-pepper-request/1";
 const ANSWER_FORMAT: &str = "safehouse-pepper-answer/1";
@@ -187,7 +190,17 @@ pub async fn import(
     secrets
         .write_private(NEW_PEPPER_FILE, &format!("{}\n", keyring::to_base64(new_pepper.expose())), true)
         .map_err(|e| refused(e.to_string()))?;
-    store.apply(writes).await.map_err(ServiceError::from)?;
+    // Recorded in the audit chain like every other change.
+    let event = Event::system(Action::RecoveryImport, &new_request_id()).on("pepper");
+    let entry = event.row(Outcome::Ok, now);
+    let chain = ChainKey::new(keyring.audit_key());
+    let results = store
+        .commit_audited(vec![AuditedWrite { writes, entry }], &chain)
+        .await
+        .map_err(ServiceError::from)?;
+    for result in results {
+        result.map_err(ServiceError::from)?;
+    }
     secrets.replace_pepper(&new_pepper).map_err(|e| refused(e.to_string()))?;
     let _ = std::fs::remove_file(secrets.path().join(NEW_PEPPER_FILE));
     let _ = std::fs::remove_file(secrets.path().join(EPHEMERAL_FILE));

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::accounts::model::{Password, Role, Username};
 use crate::accounts::service as accounts;
 use crate::accounts::userkey::RecoveryCode;
+use crate::audit::{Action, Event};
 use crate::clock::Clock;
 use crate::config::{Config, KdfParams};
 use crate::crypto::{Identity, Key32, Recipient};
@@ -110,15 +111,17 @@ async fn init_inner(
         recovery: options.recovery.clone(),
     };
     let (keyring, writes) = Keyring::create(pepper.clone(), trust.clone())?;
-    store.apply(writes).await?;
     let vault = Vault::new(Arc::new(store), Arc::new(keyring), clock, options.kdf);
+    let request_id = crate::audit::model::new_request_id();
+    vault.commit(&Event::system(Action::InstanceInit, &request_id), writes).await?;
 
     let coordinator =
         accounts::create_account_unchecked(&vault, &options.coordinator, [Role::Coordinator].into()).await?;
     let issued =
         accounts::activate(&vault, coordinator.activation.expose(), &options.coordinator_password).await?;
     let writes = membership::bootstrap_writes(&vault, &issued.actor, &coordinators, &communications).await?;
-    vault.store().apply(writes).await?;
+    let admitted = Event::system(Action::TeamAdmit, &request_id).on(issued.actor.user_id());
+    vault.commit(&admitted, writes).await?;
     let admin = accounts::create_account_unchecked(&vault, &options.admin, [Role::Admin].into()).await?;
 
     // The secrets directory last: without it the database is inert, and a
@@ -151,5 +154,9 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, SetupError> {
 pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> Result<Vault, SetupError> {
     let store = open_store(config).await?;
     let keyring = Keyring::open(store.as_ref(), &SecretsDir::new(&config.secrets_dir)).await?;
-    Ok(Vault::new(store, Arc::new(keyring), clock, config.kdf))
+    let policy = crate::audit::service::BulkReadPolicy {
+        cases: config.bulk_read_cases,
+        minutes: config.bulk_read_minutes,
+    };
+    Ok(Vault::new(store, Arc::new(keyring), clock, config.kdf).with_bulk_read(policy))
 }

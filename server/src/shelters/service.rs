@@ -1,6 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::model::{Actor, Role};
+use crate::audit::Action;
 use crate::cases::model::{FieldError, Note, ShelterCode};
 use crate::crypto::{self, Aad, Key32, RecordKind};
 use crate::error::{ServiceError, ServiceResult};
@@ -111,6 +112,12 @@ fn open_row(keys: &RegisterKeys, row: &ShelterRow) -> ServiceResult<Shelter> {
 }
 
 pub async fn list(vault: &Vault, actor: &Actor) -> ServiceResult<Vec<Shelter>> {
+    let event = actor.event(Action::ShelterList);
+    let result = list_unaudited(vault, actor).await;
+    vault.finish(&event, result).await
+}
+
+async fn list_unaudited(vault: &Vault, actor: &Actor) -> ServiceResult<Vec<Shelter>> {
     let keys = register_keys(vault, actor).await?;
     let mut out = vault
         .store()
@@ -124,9 +131,14 @@ pub async fn list(vault: &Vault, actor: &Actor) -> ServiceResult<Vec<Shelter>> {
 }
 
 pub async fn get(vault: &Vault, actor: &Actor, id: ShelterId) -> ServiceResult<Shelter> {
-    let keys = register_keys(vault, actor).await?;
-    let row = vault.store().shelter(&id.to_string()).await?.ok_or(ServiceError::NotFound)?;
-    open_row(&keys, &row)
+    let event = actor.event(Action::ShelterList).on(id);
+    let result = async {
+        let keys = register_keys(vault, actor).await?;
+        let row = vault.store().shelter(&id.to_string()).await?.ok_or(ServiceError::NotFound)?;
+        open_row(&keys, &row)
+    }
+    .await;
+    vault.finish(&event, result).await
 }
 
 async fn coordinator_keys(vault: &Vault, actor: &Actor) -> ServiceResult<(Key32, Key32)> {
@@ -144,7 +156,7 @@ async fn check_unique(
     code: &ShelterCode,
     except: Option<ShelterId>,
 ) -> ServiceResult<()> {
-    if list(vault, actor).await?.iter().any(|s| &s.code == code && Some(s.id) != except) {
+    if list_unaudited(vault, actor).await?.iter().any(|s| &s.code == code && Some(s.id) != except) {
         return Err(FieldError {
             field: "shelter_code",
             message: "Another shelter already has this code name.".into(),
@@ -160,20 +172,15 @@ pub async fn create(
     code: ShelterCode,
     details: ShelterDetails,
 ) -> ServiceResult<ShelterId> {
-    let (codes, details_key) = coordinator_keys(vault, actor).await?;
-    check_unique(vault, actor, &code, None).await?;
     let id = ShelterId::random();
-    vault
-        .store()
-        .apply(vec![Write::InsertShelter(seal_row(
-            &codes,
-            &details_key,
-            &id.to_string(),
-            1,
-            &code,
-            &details,
-        )?)])
-        .await?;
+    let event = actor.event(Action::ShelterCreate).as_role(Role::Coordinator).on(id);
+    let prepared = async {
+        let (codes, details_key) = coordinator_keys(vault, actor).await?;
+        check_unique(vault, actor, &code, None).await?;
+        Ok(vec![Write::InsertShelter(seal_row(&codes, &details_key, &id.to_string(), 1, &code, &details)?)])
+    }
+    .await;
+    vault.write(&event, prepared).await?;
     Ok(id)
 }
 
@@ -185,10 +192,15 @@ pub async fn update(
     code: ShelterCode,
     details: ShelterDetails,
 ) -> ServiceResult<i64> {
-    let (codes, details_key) = coordinator_keys(vault, actor).await?;
-    check_unique(vault, actor, &code, Some(id)).await?;
+    let event = actor.event(Action::ShelterUpdate).as_role(Role::Coordinator).on(id);
     let version = expected_version + 1;
-    let row = seal_row(&codes, &details_key, &id.to_string(), version, &code, &details)?;
-    vault.store().apply(vec![Write::UpdateShelter { expected_version, row }]).await?;
+    let prepared = async {
+        let (codes, details_key) = coordinator_keys(vault, actor).await?;
+        check_unique(vault, actor, &code, Some(id)).await?;
+        let row = seal_row(&codes, &details_key, &id.to_string(), version, &code, &details)?;
+        Ok(vec![Write::UpdateShelter { expected_version, row }])
+    }
+    .await;
+    vault.write(&event, prepared).await?;
     Ok(version)
 }

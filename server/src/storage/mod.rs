@@ -10,7 +10,7 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 
-pub use sqlite::SqliteStore;
+pub use sqlite::{GENESIS_MAC, SqliteStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -22,6 +22,9 @@ pub enum StoreError {
     Duplicate(&'static str),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The batch this write was part of could not be committed.
+    #[error("the batch could not be committed: {0}")]
+    Batch(String),
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
@@ -175,6 +178,46 @@ pub struct RecoveryRequestRow {
     pub key_no: i64,
 }
 
+/// One audit entry as stored. `seq`, `prev_mac` and `mac` are set by the
+/// store when it appends the entry to the chain.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub role: String,
+    pub action: String,
+    pub target: String,
+    pub outcome: String,
+    pub request_id: String,
+    pub prev_mac: Vec<u8>,
+    pub mac: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct FlagRow {
+    pub id: i64,
+    pub actor: String,
+    pub raised_at: String,
+    pub distinct_cases: i64,
+    pub window_minutes: i64,
+}
+
+/// Computes an entry's chain MAC. The store calls it inside the transaction
+/// that appends the entry, so it never holds the audit key itself.
+pub trait ChainMac: Send + Sync {
+    fn mac(&self, row: &AuditRow) -> Vec<u8>;
+}
+
+/// Writes and the audit entry that records them: applied together in one
+/// savepoint, or not at all. If the writes fail, the entry is appended with
+/// the outcome `conflict` or `error` instead, so failures are recorded too.
+#[derive(Debug, Clone)]
+pub struct AuditedWrite {
+    pub writes: Vec<Write>,
+    pub entry: AuditRow,
+}
+
 /// One change. A list of them is applied in one transaction.
 #[derive(Debug, Clone)]
 pub enum Write {
@@ -274,6 +317,12 @@ pub enum Write {
         row: ShelterRow,
     },
     PutRecoveryRequest(RecoveryRequestRow),
+    InsertFlag {
+        actor: String,
+        raised_at: String,
+        distinct_cases: i64,
+        window_minutes: i64,
+    },
     DeleteRecoveryRequest {
         id: String,
     },
@@ -281,8 +330,26 @@ pub enum Write {
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Apply every write in one transaction, or none.
+    /// Apply every write in one transaction, or none. Unaudited: for
+    /// tests and tools; services go through the audit writer.
     async fn apply(&self, writes: Vec<Write>) -> Result<(), StoreError>;
+
+    /// Group commit: one transaction, each job in its own savepoint with its
+    /// audit entry chained after the current head. Returns one result per
+    /// job; the outer error means nothing at all was committed.
+    async fn commit_audited(
+        &self,
+        jobs: Vec<AuditedWrite>,
+        chain: &dyn ChainMac,
+    ) -> Result<Vec<Result<(), StoreError>>, StoreError>;
+
+    /// Audit entries with `seq > after`, in order, at most `limit`.
+    async fn audit_rows(&self, after: i64, limit: i64) -> Result<Vec<AuditRow>, StoreError>;
+    async fn audit_head(&self) -> Result<Option<AuditRow>, StoreError>;
+    /// Distinct case ids `actor` read (outcome ok) since `since` (RFC 3339).
+    async fn distinct_reads_since(&self, actor: &str, since: &str) -> Result<i64, StoreError>;
+    async fn flags(&self) -> Result<Vec<FlagRow>, StoreError>;
+    async fn latest_flag(&self, actor: &str) -> Result<Option<FlagRow>, StoreError>;
 
     async fn instance(&self) -> Result<Option<InstanceRow>, StoreError>;
     async fn system_key(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;

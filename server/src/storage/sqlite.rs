@@ -5,10 +5,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use sqlx::SqliteConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Sqlite, Transaction};
 
 use super::*;
 
@@ -74,7 +74,7 @@ fn map_constraint(error: sqlx::Error) -> StoreError {
     StoreError::Database(error)
 }
 
-async fn apply_one(tx: &mut Transaction<'_, Sqlite>, write: Write) -> Result<(), StoreError> {
+async fn apply_one(conn: &mut SqliteConnection, write: Write) -> Result<(), StoreError> {
     use sqlx::query;
     let affected = match write {
         Write::InsertInstance(row) => query(
@@ -83,27 +83,27 @@ async fn apply_one(tx: &mut Transaction<'_, Sqlite>, write: Write) -> Result<(),
         .bind(row.instance_id)
         .bind(row.pepper_check)
         .bind(row.format)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await
         .map_err(map_constraint)?,
         Write::SetPepperCheck { pepper_check } => {
             query("UPDATE instance SET pepper_check = ? WHERE singleton = 1")
                 .bind(pepper_check)
-                .execute(&mut **tx)
+                .execute(&mut *conn)
                 .await?
         }
         Write::PutSystemKey { name, sealed } => {
             query("INSERT OR REPLACE INTO system_keys (name, sealed) VALUES (?, ?)")
                 .bind(name)
                 .bind(sealed)
-                .execute(&mut **tx)
+                .execute(&mut *conn)
                 .await?
         }
         Write::PutTeam { name, recipient } => {
             query("INSERT OR REPLACE INTO teams (name, recipient) VALUES (?, ?)")
                 .bind(name)
                 .bind(recipient)
-                .execute(&mut **tx)
+                .execute(&mut *conn)
                 .await?
         }
         Write::PutWrap(row) => query(
@@ -116,7 +116,7 @@ async fn apply_one(tx: &mut Transaction<'_, Sqlite>, write: Write) -> Result<(),
         .bind(row.holder_id)
         .bind(row.key_no)
         .bind(row.wrapped)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await?,
         Write::DeleteWrap { object_kind, object_id, holder_kind, holder_id } => query(
             "DELETE FROM wraps WHERE object_kind = ? AND object_id = ? AND holder_kind = ? AND holder_id = ?",
@@ -125,13 +125,13 @@ async fn apply_one(tx: &mut Transaction<'_, Sqlite>, write: Write) -> Result<(),
         .bind(object_id)
         .bind(holder_kind.as_str())
         .bind(holder_id)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await?,
         Write::DeleteWrapsOfHolder { holder_kind, holder_id } => {
             query("DELETE FROM wraps WHERE holder_kind = ? AND holder_id = ?")
                 .bind(holder_kind.as_str())
                 .bind(holder_id)
-                .execute(&mut **tx)
+                .execute(&mut *conn)
                 .await?
         }
         Write::InsertUser(row) => {
@@ -140,7 +140,7 @@ async fn apply_one(tx: &mut Transaction<'_, Sqlite>, write: Write) -> Result<(),
                 .bind(row.lookup)
                 .bind(row.version)
                 .bind(row.sealed_profile)
-                .execute(&mut **tx)
+                .execute(&mut *conn)
                 .await
                 .map_err(map_constraint)?
         }
@@ -153,7 +153,7 @@ async fn apply_one(tx: &mut Transaction<'_, Sqlite>, write: Write) -> Result<(),
             .bind(sealed_profile)
             .bind(id)
             .bind(expected_version)
-            .execute(&mut **tx)
+            .execute(&mut *conn)
             .await
             .map_err(map_constraint)?;
             if done.rows_affected() != 1 {
@@ -166,7 +166,7 @@ async fn apply_one(tx: &mut Transaction<'_, Sqlite>, write: Write) -> Result<(),
                 .bind(lookup)
                 .bind(user_id)
                 .bind(expires_at)
-                .execute(&mut **tx)
+                .execute(&mut *conn)
                 .await?
         }
         Write::DeleteActivation { lookup } => {
@@ -174,7 +174,7 @@ async fn apply_one(tx: &mut Transaction<'_, Sqlite>, write: Write) -> Result<(),
             // so two concurrent activations cannot both succeed.
             let done = query("DELETE FROM activations WHERE lookup = ?")
                 .bind(lookup)
-                .execute(&mut **tx)
+                .execute(&mut *conn)
                 .await?;
             if done.rows_affected() != 1 {
                 return Err(StoreError::Conflict);
@@ -183,7 +183,7 @@ async fn apply_one(tx: &mut Transaction<'_, Sqlite>, write: Write) -> Result<(),
         }
         Write::DeleteActivationsOf { user_id } => query("DELETE FROM activations WHERE user_id = ?")
             .bind(user_id)
-            .execute(&mut **tx)
+            .execute(&mut *conn)
             .await?,
         Write::PutUserKey(row) => query(
             "INSERT INTO user_keys (user_id, key_no, recipient, kdf_salt, kdf_params, sealed_by_password) \
@@ -198,13 +198,13 @@ async fn apply_one(tx: &mut Transaction<'_, Sqlite>, write: Write) -> Result<(),
         .bind(row.kdf_salt)
         .bind(row.kdf_params)
         .bind(row.sealed_by_password)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await?,
         Write::DeleteUserKeysExcept { user_id, keep_key_no } => {
             query("DELETE FROM user_keys WHERE user_id = ? AND key_no IS NOT ?")
                 .bind(user_id)
                 .bind(keep_key_no)
-                .execute(&mut **tx)
+                .execute(&mut *conn)
                 .await?
         }
         Write::PutRecoveryCode(row) => query(
@@ -214,7 +214,7 @@ async fn apply_one(tx: &mut Transaction<'_, Sqlite>, write: Write) -> Result<(),
         .bind(row.key_no)
         .bind(row.slot)
         .bind(row.sealed)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await?,
         Write::DeleteRecoveryCode { user_id, key_no, slot } => {
             let done =
@@ -222,7 +222,7 @@ async fn apply_one(tx: &mut Transaction<'_, Sqlite>, write: Write) -> Result<(),
                     .bind(user_id)
                     .bind(key_no)
                     .bind(slot)
-                    .execute(&mut **tx)
+                    .execute(&mut *conn)
                     .await?;
             if done.rows_affected() != 1 {
                 return Err(StoreError::Conflict);
@@ -239,23 +239,23 @@ async fn apply_one(tx: &mut Transaction<'_, Sqlite>, write: Write) -> Result<(),
         .bind(row.mac)
         .bind(row.handover_to_user)
         .bind(row.handover_to_coordinators)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await?,
         Write::DeleteCertification { user_id } => query("DELETE FROM certifications WHERE user_id = ?")
             .bind(user_id)
-            .execute(&mut **tx)
+            .execute(&mut *conn)
             .await?,
         Write::PutVoucher(row) => {
             query("INSERT OR REPLACE INTO vouchers (user_id, key_no, mac) VALUES (?, ?, ?)")
                 .bind(row.user_id)
                 .bind(row.key_no)
                 .bind(row.mac)
-                .execute(&mut **tx)
+                .execute(&mut *conn)
                 .await?
         }
         Write::DeleteVoucher { user_id } => query("DELETE FROM vouchers WHERE user_id = ?")
             .bind(user_id)
-            .execute(&mut **tx)
+            .execute(&mut *conn)
             .await?,
         Write::InsertCase(row) => query(
             "INSERT INTO cases (id, version, sealed_group, sealed_placement, sealed_notes) VALUES (?, ?, ?, ?, ?)",
@@ -265,7 +265,7 @@ async fn apply_one(tx: &mut Transaction<'_, Sqlite>, write: Write) -> Result<(),
         .bind(row.sealed_group)
         .bind(row.sealed_placement)
         .bind(row.sealed_notes)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await
         .map_err(map_constraint)?,
         Write::UpdateCase { expected_version, row } => {
@@ -279,7 +279,7 @@ async fn apply_one(tx: &mut Transaction<'_, Sqlite>, write: Write) -> Result<(),
             .bind(row.sealed_notes)
             .bind(row.id)
             .bind(expected_version)
-            .execute(&mut **tx)
+            .execute(&mut *conn)
             .await?;
             if done.rows_affected() != 1 {
                 return Err(StoreError::Conflict);
@@ -292,7 +292,7 @@ async fn apply_one(tx: &mut Transaction<'_, Sqlite>, write: Write) -> Result<(),
                 .bind(row.case_id)
                 .bind(row.version)
                 .bind(row.sealed)
-                .execute(&mut **tx)
+                .execute(&mut *conn)
                 .await
                 .map_err(map_constraint)?
         }
@@ -305,7 +305,7 @@ async fn apply_one(tx: &mut Transaction<'_, Sqlite>, write: Write) -> Result<(),
             .bind(row.id)
             .bind(row.case_id)
             .bind(expected_version)
-            .execute(&mut **tx)
+            .execute(&mut *conn)
             .await?;
             if done.rows_affected() != 1 {
                 return Err(StoreError::Conflict);
@@ -316,32 +316,32 @@ async fn apply_one(tx: &mut Transaction<'_, Sqlite>, write: Write) -> Result<(),
             query("INSERT OR REPLACE INTO case_index (case_id, sealed) VALUES (?, ?)")
                 .bind(row.case_id)
                 .bind(row.sealed)
-                .execute(&mut **tx)
+                .execute(&mut *conn)
                 .await?
         }
         Write::InsertInbox { case_id, sealed } => {
             query("INSERT INTO index_inbox (case_id, sealed) VALUES (?, ?)")
                 .bind(case_id)
                 .bind(sealed)
-                .execute(&mut **tx)
+                .execute(&mut *conn)
                 .await?
         }
         Write::DeleteInbox { seq } => query("DELETE FROM index_inbox WHERE seq = ?")
             .bind(seq)
-            .execute(&mut **tx)
+            .execute(&mut *conn)
             .await?,
         Write::PutPendingGrant { case_id, user_id } => {
             query("INSERT OR IGNORE INTO pending_grants (case_id, user_id) VALUES (?, ?)")
                 .bind(case_id)
                 .bind(user_id)
-                .execute(&mut **tx)
+                .execute(&mut *conn)
                 .await?
         }
         Write::DeletePendingGrant { case_id, user_id } => {
             query("DELETE FROM pending_grants WHERE case_id = ? AND user_id = ?")
                 .bind(case_id)
                 .bind(user_id)
-                .execute(&mut **tx)
+                .execute(&mut *conn)
                 .await?
         }
         Write::InsertShelter(row) => query(
@@ -351,7 +351,7 @@ async fn apply_one(tx: &mut Transaction<'_, Sqlite>, write: Write) -> Result<(),
         .bind(row.version)
         .bind(row.sealed_code)
         .bind(row.sealed_details)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await
         .map_err(map_constraint)?,
         Write::UpdateShelter { expected_version, row } => {
@@ -363,7 +363,7 @@ async fn apply_one(tx: &mut Transaction<'_, Sqlite>, write: Write) -> Result<(),
             .bind(row.sealed_details)
             .bind(row.id)
             .bind(expected_version)
-            .execute(&mut **tx)
+            .execute(&mut *conn)
             .await?;
             if done.rows_affected() != 1 {
                 return Err(StoreError::Conflict);
@@ -375,13 +375,22 @@ async fn apply_one(tx: &mut Transaction<'_, Sqlite>, write: Write) -> Result<(),
                 .bind(row.id)
                 .bind(row.user_id)
                 .bind(row.key_no)
-                .execute(&mut **tx)
+                .execute(&mut *conn)
                 .await?
         }
+        Write::InsertFlag { actor, raised_at, distinct_cases, window_minutes } => query(
+            "INSERT INTO audit_flags (actor, raised_at, distinct_cases, window_minutes) VALUES (?, ?, ?, ?)",
+        )
+        .bind(actor)
+        .bind(raised_at)
+        .bind(distinct_cases)
+        .bind(window_minutes)
+        .execute(&mut *conn)
+        .await?,
         Write::DeleteRecoveryRequest { id } => {
             let done = query("DELETE FROM recovery_requests WHERE id = ?")
                 .bind(id)
-                .execute(&mut **tx)
+                .execute(&mut *conn)
                 .await?;
             if done.rows_affected() != 1 {
                 return Err(StoreError::Conflict);
@@ -393,6 +402,89 @@ async fn apply_one(tx: &mut Transaction<'_, Sqlite>, write: Write) -> Result<(),
     Ok(())
 }
 
+/// The genesis "previous MAC" of an empty chain.
+pub const GENESIS_MAC: [u8; 32] = [0u8; 32];
+
+async fn insert_entry(conn: &mut SqliteConnection, row: &AuditRow) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO audit_log (seq, at, actor, role, action, target, outcome, request_id, prev_mac, mac) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(row.seq)
+    .bind(&row.at)
+    .bind(&row.actor)
+    .bind(&row.role)
+    .bind(&row.action)
+    .bind(&row.target)
+    .bind(&row.outcome)
+    .bind(&row.request_id)
+    .bind(&row.prev_mac)
+    .bind(&row.mac)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Each job in its own savepoint: its writes and its entry, or (if the
+/// writes fail) the entry alone with the failure as its outcome.
+async fn append_jobs(
+    conn: &mut SqliteConnection,
+    jobs: Vec<AuditedWrite>,
+    chain: &dyn ChainMac,
+) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+    let head: Option<(i64, Vec<u8>)> =
+        sqlx::query_as("SELECT seq, mac FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?;
+    let (mut seq, mut prev) = head.unwrap_or((0, GENESIS_MAC.to_vec()));
+    let mut results = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let mut entry = job.entry;
+        entry.seq = seq + 1;
+        entry.prev_mac = prev.clone();
+        entry.mac = chain.mac(&entry);
+        sqlx::query("SAVEPOINT job").execute(&mut *conn).await?;
+        let mut outcome = Ok(());
+        for write in job.writes {
+            if let Err(e) = apply_one(conn, write).await {
+                outcome = Err(e);
+                break;
+            }
+        }
+        if outcome.is_ok() {
+            outcome = insert_entry(conn, &entry).await;
+        }
+        match outcome {
+            Ok(()) => {
+                sqlx::query("RELEASE job").execute(&mut *conn).await?;
+                seq = entry.seq;
+                prev = entry.mac;
+                results.push(Ok(()));
+            }
+            Err(error) => {
+                sqlx::query("ROLLBACK TO job").execute(&mut *conn).await?;
+                // Record the failure itself, in the same savepoint.
+                entry.outcome = match error {
+                    StoreError::Conflict => "conflict",
+                    StoreError::Duplicate(_) => "invalid",
+                    _ => "error",
+                }
+                .to_owned();
+                entry.mac = chain.mac(&entry);
+                if insert_entry(conn, &entry).await.is_ok() {
+                    seq = entry.seq;
+                    prev = entry.mac;
+                } else {
+                    sqlx::query("ROLLBACK TO job").execute(&mut *conn).await?;
+                }
+                sqlx::query("RELEASE job").execute(&mut *conn).await?;
+                results.push(Err(error));
+            }
+        }
+    }
+    Ok(results)
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn apply(&self, writes: Vec<Write>) -> Result<(), StoreError> {
@@ -402,6 +494,80 @@ impl Store for SqliteStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn commit_audited(
+        &self,
+        jobs: Vec<AuditedWrite>,
+        chain: &dyn ChainMac,
+    ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        // IMMEDIATE: take the write lock before reading the chain head, so
+        // no other writer (another process) can append in between.
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+        match append_jobs(&mut conn, jobs, chain).await {
+            Ok(results) => match sqlx::query("COMMIT").execute(&mut *conn).await {
+                Ok(_) => Ok(results),
+                Err(e) => {
+                    let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                    Err(e.into())
+                }
+            },
+            Err(e) => {
+                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn audit_rows(&self, after: i64, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT seq, at, actor, role, action, target, outcome, request_id, prev_mac, mac FROM audit_log \
+             WHERE seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn audit_head(&self) -> Result<Option<AuditRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT seq, at, actor, role, action, target, outcome, request_id, prev_mac, mac FROM audit_log \
+             ORDER BY seq DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn distinct_reads_since(&self, actor: &str, since: &str) -> Result<i64, StoreError> {
+        let (count,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(DISTINCT target) FROM audit_log \
+             WHERE actor = ? AND action = 'case.read' AND outcome = 'ok' AND at >= ?",
+        )
+        .bind(actor)
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(count)
+    }
+
+    async fn flags(&self) -> Result<Vec<FlagRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, actor, raised_at, distinct_cases, window_minutes FROM audit_flags ORDER BY id DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn latest_flag(&self, actor: &str) -> Result<Option<FlagRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, actor, raised_at, distinct_cases, window_minutes FROM audit_flags \
+             WHERE actor = ? ORDER BY id DESC LIMIT 1",
+        )
+        .bind(actor)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     async fn instance(&self) -> Result<Option<InstanceRow>, StoreError> {

@@ -1,0 +1,118 @@
+//! Reading the trail (auditors), bulk-reading flags, the chain head.
+
+use time::Duration;
+use time::format_description::well_known::Rfc3339;
+
+use super::chain::{self, Break, Checkpoint, Verified};
+use super::model::{Action, Event, Outcome};
+use crate::accounts::model::{Actor, Role};
+use crate::error::{ServiceError, ServiceResult};
+use crate::storage::{AuditRow, FlagRow, Write};
+use crate::vault::Vault;
+
+/// When one user's reading counts as bulk reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BulkReadPolicy {
+    /// More than this many distinct cases ...
+    pub cases: i64,
+    /// ... within this many minutes raises a flag.
+    pub minutes: i64,
+}
+
+impl Default for BulkReadPolicy {
+    fn default() -> Self {
+        Self { cases: 25, minutes: 10 }
+    }
+}
+
+fn rfc3339(at: time::OffsetDateTime) -> String {
+    at.to_offset(time::UtcOffset::UTC).format(&Rfc3339).unwrap_or_default()
+}
+
+/// After a successful case read: raise a flag if the reader opened more
+/// distinct cases than the policy allows within its window (once per
+/// window).
+pub async fn check_bulk_reading(vault: &Vault, actor: &Actor) -> ServiceResult<()> {
+    let policy = vault.bulk_read;
+    let now = vault.clock.now();
+    let since = rfc3339(now - Duration::minutes(policy.minutes));
+    let uid = actor.user_id().to_string();
+    let distinct = vault.store().distinct_reads_since(&uid, &since).await?;
+    if distinct <= policy.cases {
+        return Ok(());
+    }
+    if let Some(flag) = vault.store().latest_flag(&uid).await? {
+        if flag.raised_at >= since {
+            return Ok(());
+        }
+    }
+    tracing::warn!(actor = %uid, distinct, "bulk reading flagged");
+    let event = actor.event(Action::FlagBulkRead).on(uid.clone());
+    vault
+        .commit(
+            &event,
+            vec![Write::InsertFlag {
+                actor: uid,
+                raised_at: rfc3339(now),
+                distinct_cases: distinct,
+                window_minutes: policy.minutes,
+            }],
+        )
+        .await
+}
+
+/// Bulk-reading flags, for auditors and coordinators.
+pub async fn flags(vault: &Vault, actor: &Actor) -> ServiceResult<Vec<FlagRow>> {
+    let role = if actor.has(Role::Auditor) {
+        Role::Auditor
+    } else if actor.has(Role::Coordinator) {
+        Role::Coordinator
+    } else {
+        let event = actor.event(Action::AuditRead);
+        return vault.finish(&event, Err(ServiceError::Forbidden("auditors and coordinators only"))).await;
+    };
+    let event = actor.event(Action::AuditRead).as_role(role).on("flags");
+    let result = vault.store().flags().await.map_err(ServiceError::from);
+    vault.finish(&event, result).await
+}
+
+/// A page of the trail, for auditors: entries after `after`, at most `limit`.
+pub async fn entries(vault: &Vault, actor: &Actor, after: i64, limit: i64) -> ServiceResult<Vec<AuditRow>> {
+    let event = actor.event(Action::AuditRead).as_role(Role::Auditor);
+    if !actor.has(Role::Auditor) {
+        return vault.finish(&event, Err(ServiceError::Forbidden("auditors only"))).await;
+    }
+    let result = vault.store().audit_rows(after, limit.clamp(1, 1000)).await.map_err(ServiceError::from);
+    vault.finish(&event, result).await
+}
+
+/// The current head, as a checkpoint to keep off the server.
+pub async fn head(vault: &Vault) -> ServiceResult<Option<Checkpoint>> {
+    Ok(vault.store().audit_head().await?.map(|row| Checkpoint {
+        instance_id: vault.keyring.trust().instance_id.clone(),
+        seq: row.seq,
+        mac: row.mac,
+    }))
+}
+
+/// Verify the whole chain (and the given checkpoints).
+pub async fn verify(
+    vault: &Vault,
+    checkpoints: &[Checkpoint],
+    progress: impl FnMut(i64),
+) -> Result<Verified, Break> {
+    chain::verify(
+        vault.store(),
+        &vault.chain_key(),
+        &vault.keyring.trust().instance_id,
+        checkpoints,
+        progress,
+    )
+    .await
+}
+
+/// Record a verification run (by the command line or an auditor).
+pub async fn record_verification(vault: &Vault, request_id: &str, ok: bool) -> ServiceResult<()> {
+    let event = Event::system(Action::AuditVerify, request_id);
+    vault.record(&event, if ok { Outcome::Ok } else { Outcome::Error }).await
+}
