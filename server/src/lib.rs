@@ -16,6 +16,7 @@ pub mod ids;
 pub mod keyring;
 pub mod membership;
 pub mod recovery;
+pub mod sessions;
 pub mod setup;
 pub mod shelters;
 pub mod storage;

@@ -70,6 +70,11 @@ enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// End every session now and refuse logins, or with --lift allow them again.
+    Lockdown {
+        #[arg(long)]
+        lift: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -155,6 +160,7 @@ async fn run(command: Command, config: Config) -> Result<()> {
         Command::Demo { json } => run_demo(&config, json).await,
         Command::Recover(cmd) => recover(&config, cmd).await,
         Command::Audit(cmd) => audit(&config, cmd).await,
+        Command::Lockdown { lift } => lockdown(&config, lift).await,
     }
 }
 
@@ -237,7 +243,8 @@ async fn init(config: &Config, recovery: Vec<String>, coordinator: &str, admin: 
 
 async fn serve(config: &Config) -> Result<()> {
     let vault = setup::open(config, Arc::new(SystemClock)).await?;
-    let app = Application::bind(config.listen, vault)
+    let state = web::state(vault, &config.data_dir).await.context("cannot open the session store")?;
+    let app = Application::bind(config.listen, state)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     println!("Safehouse listening on http://{}/", app.local_addr()?);
@@ -250,7 +257,14 @@ async fn run_demo(config: &Config, json: bool) -> Result<()> {
         bail!("the demo listens on loopback only; set SAFEHOUSE_LISTEN to a 127.0.0.1 or [::1] address");
     }
     let built = demo::build(Arc::new(SystemClock)).await?;
-    let app = match Application::bind(config.listen, built.vault.clone()).await {
+    let state = match web::state(built.vault.clone(), &built.root.join("data")).await {
+        Ok(state) => state,
+        Err(e) => {
+            built.remove();
+            bail!("cannot open the session store: {e}");
+        }
+    };
+    let app = match Application::bind(config.listen, state).await {
         Ok(app) => app,
         Err(e) => {
             built.remove();
@@ -371,6 +385,21 @@ async fn recover(config: &Config, command: RecoverCommand) -> Result<()> {
             Ok(())
         }
     }
+}
+
+async fn lockdown(config: &Config, lift: bool) -> Result<()> {
+    let vault = setup::open(config, Arc::new(SystemClock)).await?;
+    if lift {
+        safehouse::sessions::service::lift(&vault).await?;
+        println!("Lockdown lifted: logins are allowed again.");
+    } else {
+        let state = web::state(vault, &config.data_dir).await.context("cannot open the session store")?;
+        safehouse::sessions::service::lock_down(&state.vault, &state.sessions, None).await?;
+        println!(
+            "Lockdown: every session has ended and logins are refused until `safehouse lockdown --lift`."
+        );
+    }
+    Ok(())
 }
 
 async fn audit(config: &Config, command: AuditCommand) -> Result<()> {

@@ -239,3 +239,167 @@ impl LogCapture {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
 }
+
+/// A TOTP code for `secret` (base32) at `at`, from an independent
+/// implementation: Debian's oathtool.
+pub fn oath_code(secret: &str, at: time::OffsetDateTime) -> String {
+    let when = format!(
+        "{} UTC",
+        at.to_offset(time::UtcOffset::UTC)
+            .format(&time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"))
+            .unwrap()
+    );
+    let out = std::process::Command::new("oathtool")
+        .args(["--totp", "-b", &format!("--now={when}"), secret])
+        .output()
+        .expect("oathtool is installed (scripts/test needs it)");
+    assert!(out.status.success(), "oathtool: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// A server over real HTTP on a loopback port, with a clock the test moves.
+pub struct TestApp {
+    pub app: Instance,
+    pub clock: Arc<safehouse::clock::ManualClock>,
+    pub state: safehouse::web::AppState,
+    pub base: String,
+}
+
+pub async fn spawn_app() -> TestApp {
+    // Start on a step boundary so codes are predictable.
+    let now = time::OffsetDateTime::now_utc();
+    let start = now - time::Duration::seconds(now.unix_timestamp() % 30);
+    let clock = Arc::new(safehouse::clock::ManualClock::new(start));
+    let app = instance_with_clock(clock.clone()).await;
+    let state = safehouse::web::state(app.vault.clone(), &app.data_dir()).await.unwrap();
+    let server =
+        safehouse::web::Application::bind("127.0.0.1:0".parse().unwrap(), state.clone()).await.unwrap();
+    let base = format!("http://{}", server.local_addr().unwrap());
+    tokio::spawn(server.run_until(std::future::pending()));
+    TestApp { app, clock, state, base }
+}
+
+/// A user who can log in: password `PASSWORD`, TOTP enrolled.
+pub struct WebUser {
+    pub username: String,
+    pub secret: String,
+    pub actor: Actor,
+}
+
+impl TestApp {
+    pub fn now(&self) -> time::OffsetDateTime {
+        use safehouse::clock::Clock;
+        self.clock.now()
+    }
+
+    /// Move to the next 30-second step (a fresh TOTP code).
+    pub fn next_step(&self) {
+        self.clock.advance(time::Duration::seconds(30));
+    }
+
+    pub async fn web_user(&self, name: &str, role: Role) -> WebUser {
+        let actor = self.app.user(name, role, true).await;
+        let secret = self.enrol(&actor).await;
+        WebUser { username: name.to_owned(), secret, actor }
+    }
+
+    pub async fn enrol(&self, actor: &Actor) -> String {
+        use safehouse::accounts::totp;
+        let (enrolment, write) = totp::begin(&self.app.vault, actor.user_id()).await.unwrap();
+        self.app.vault.store().apply(vec![write]).await.unwrap();
+        let secret = enrolment.secret_base32.to_string();
+        let writes =
+            totp::confirm(&self.app.vault, actor.user_id(), &oath_code(&secret, self.now())).await.unwrap();
+        self.app.vault.store().apply(writes).await.unwrap();
+        self.next_step();
+        secret
+    }
+
+    pub fn client(&self) -> Client {
+        Client {
+            base: self.base.clone(),
+            cookie: None,
+            http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        }
+    }
+
+    /// A client logged in as `user` (the code for the current step).
+    pub async fn login(&self, user: &WebUser) -> Client {
+        let mut client = self.client();
+        let code = oath_code(&user.secret, self.now());
+        let response = client
+            .post("/login", &[("username", &user.username), ("password", PASSWORD), ("code", &code)])
+            .await;
+        assert_eq!(response.status(), 303, "login of {}", user.username);
+        self.next_step();
+        client
+    }
+}
+
+/// A browser-like client that keeps our session cookie by hand (reqwest's
+/// jar will not send a Secure cookie over plain HTTP).
+pub struct Client {
+    pub base: String,
+    pub cookie: Option<String>,
+    http: reqwest::Client,
+}
+
+impl Client {
+    fn keep_cookie(&mut self, response: &reqwest::Response) {
+        for value in response.headers().get_all("set-cookie") {
+            let text = value.to_str().unwrap();
+            if let Some(rest) = text.strip_prefix("__Host-safehouse=") {
+                let token = rest.split(';').next().unwrap().to_owned();
+                if token.is_empty() || text.contains("Max-Age=0") {
+                    self.cookie = None;
+                } else {
+                    self.cookie = Some(token);
+                }
+            }
+        }
+    }
+
+    fn with_cookie(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.cookie {
+            Some(c) => request.header("cookie", format!("__Host-safehouse={c}")),
+            None => request,
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> reqwest::Response {
+        let response = self.with_cookie(self.http.get(format!("{}{path}", self.base))).send().await.unwrap();
+        self.keep_cookie(&response);
+        response
+    }
+
+    /// A same-origin form post, as a browser sends it.
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let request =
+            self.http.post(format!("{}{path}", self.base)).header("sec-fetch-site", "same-origin").form(form);
+        let response = self.with_cookie(request).send().await.unwrap();
+        self.keep_cookie(&response);
+        response
+    }
+
+    pub async fn post_with(
+        &mut self,
+        path: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut request = self.http.post(format!("{}{path}", self.base)).form(form);
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let response = self.with_cookie(request).send().await.unwrap();
+        self.keep_cookie(&response);
+        response
+    }
+
+    /// The CSRF token from a page's forms.
+    pub async fn csrf(&mut self, path: &str) -> String {
+        let body = self.get(path).await.text().await.unwrap();
+        let start = body.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
+        body[start..].split('"').next().unwrap().to_owned()
+    }
+}

@@ -7,3 +7,4 @@ mod audit;
 mod cli;
 mod foundation;
 mod helpers;
+mod login;

@@ -2,8 +2,11 @@
 //! recovery codes, activation, unlocking, password change and reset.
 
 pub mod directory;
+pub mod login;
 pub mod model;
+pub mod routes;
 pub mod service;
+pub mod totp;
 pub mod userkey;
 
 pub use model::{Actor, Password, Profile, Role, Roles, UserState, Username};

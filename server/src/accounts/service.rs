@@ -320,6 +320,8 @@ async fn rekey(
     }
     writes.push(Write::DeleteUserKeysExcept { user_id: uid.clone(), keep_key_no: Some(key_no) });
     writes.extend(code_rows.into_iter().map(Write::PutRecoveryCode));
+    // Every other session of this user ends.
+    writes.push(Write::BumpGeneration { user_id: uid.clone() });
     vault.commit(event, writes).await?;
     Ok(KeyIssued {
         actor: Actor::new(user_id, actor.roles().clone(), key_no, identity)
@@ -379,6 +381,8 @@ pub async fn reset_password(vault: &Vault, admin: &Actor, user_id: UserId) -> Se
     let mut profile = entry.profile.clone();
     profile.state = UserState::Pending;
     writes.push(profile_write(vault, &entry, &profile)?);
+    writes.push(Write::DeleteTotp { user_id: user_id.to_string() });
+    writes.push(Write::BumpGeneration { user_id: user_id.to_string() });
     vault.commit(&event, writes).await?;
     Ok(activation)
 }
@@ -408,7 +412,29 @@ pub async fn set_disabled(
             }
             _ => return Ok(Vec::new()),
         };
-        Ok(vec![profile_write(vault, &entry, &profile)?])
+        Ok(vec![
+            profile_write(vault, &entry, &profile)?,
+            Write::BumpGeneration { user_id: user_id.to_string() },
+        ])
+    }
+    .await;
+    vault.write(&event, prepared).await
+}
+
+/// An administrator resets a user's second factor (a lost phone): the user
+/// enrols a new one at their next login, and every session of theirs ends.
+pub async fn reset_2fa(vault: &Vault, admin: &Actor, user_id: UserId) -> ServiceResult<()> {
+    let event = admin.event(Action::TotpReset).as_role(Role::Admin).on(user_id);
+    let prepared = async {
+        require(admin, Role::Admin, "only an administrator resets two-factor authentication")?;
+        if admin.user_id() == user_id {
+            return Err(ServiceError::Forbidden("an administrator cannot reset their own second factor"));
+        }
+        entry(vault, user_id).await?;
+        Ok(vec![
+            Write::DeleteTotp { user_id: user_id.to_string() },
+            Write::BumpGeneration { user_id: user_id.to_string() },
+        ])
     }
     .await;
     vault.write(&event, prepared).await

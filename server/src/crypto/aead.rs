@@ -30,6 +30,7 @@ pub enum RecordKind {
     SystemKey,
     UserKey,
     Session,
+    Totp,
 }
 
 impl RecordKind {
@@ -43,6 +44,7 @@ impl RecordKind {
             RecordKind::SystemKey => b"system-key",
             RecordKind::UserKey => b"user-key",
             RecordKind::Session => b"session",
+            RecordKind::Totp => b"totp",
         }
     }
 }

@@ -32,6 +32,18 @@ pub enum Label {
     RecoveryAnswer,
     /// audit key -> key of the audit chain's MACs.
     AuditChain,
+    /// directory key -> key that seals TOTP secrets.
+    TotpSeal,
+    /// directory key -> keyed hash of a username typed at login (throttling).
+    AccountThrottle,
+    /// directory key -> keyed hash of a client address (throttling).
+    AddressThrottle,
+    /// directory key -> keyed hash of a session's owner (log out everywhere).
+    SessionOwner,
+    /// session id -> the session row's key (stored).
+    SessionRow,
+    /// session id -> the key that seals the session record (never stored).
+    SessionSeal,
 }
 
 impl Label {
@@ -49,6 +61,12 @@ impl Label {
             Label::InboxMac => b"safehouse/v1/inbox-mac",
             Label::RecoveryAnswer => b"safehouse/v1/recovery-answer",
             Label::AuditChain => b"safehouse/v1/audit-chain",
+            Label::TotpSeal => b"safehouse/v1/totp-seal",
+            Label::AccountThrottle => b"safehouse/v1/account-throttle",
+            Label::AddressThrottle => b"safehouse/v1/address-throttle",
+            Label::SessionOwner => b"safehouse/v1/session-owner",
+            Label::SessionRow => b"safehouse/v1/session-row",
+            Label::SessionSeal => b"safehouse/v1/session-seal",
         }
     }
 }

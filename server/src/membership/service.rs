@@ -485,6 +485,7 @@ pub async fn freeze(vault: &Vault, coordinator: &Actor, user_id: UserId) -> Serv
             Write::DeleteCertification { user_id: uid.clone() },
             Write::DeleteVoucher { user_id: uid.clone() },
             accounts::update_profile_write(vault, &entry, &profile)?,
+            Write::BumpGeneration { user_id: uid.clone() },
         ];
         for (case_id, waiting) in vault.store().pending_grants().await? {
             if waiting == uid {

@@ -218,6 +218,14 @@ pub struct AuditedWrite {
     pub entry: AuditRow,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TotpRow {
+    pub user_id: String,
+    pub sealed_secret: Vec<u8>,
+    pub confirmed: i64,
+    pub last_step: i64,
+}
+
 /// One change. A list of them is applied in one transaction.
 #[derive(Debug, Clone)]
 pub enum Write {
@@ -323,6 +331,45 @@ pub enum Write {
         distinct_cases: i64,
         window_minutes: i64,
     },
+    PutTotp(TotpRow),
+    DeleteTotp {
+        user_id: String,
+    },
+    /// Accept a TOTP step once: fails with a conflict unless `step` is newer
+    /// than the last accepted one.
+    UseTotpStep {
+        user_id: String,
+        step: i64,
+    },
+    PutLoginThrottle {
+        key: Vec<u8>,
+        failures: i64,
+        last_failure: i64,
+    },
+    DeleteLoginThrottle {
+        key: Vec<u8>,
+    },
+    PutAddressThrottle {
+        key: Vec<u8>,
+        window_start: i64,
+        attempts: i64,
+    },
+    PutLoginAlert {
+        user_id: String,
+        count: i64,
+        last_at: i64,
+    },
+    DeleteLoginAlert {
+        user_id: String,
+    },
+    /// End every session of a user (password, 2FA or roles changed; frozen).
+    BumpGeneration {
+        user_id: String,
+    },
+    /// Lock (a new epoch: every session ends) or lift.
+    SetLockdown {
+        locked: bool,
+    },
     DeleteRecoveryRequest {
         id: String,
     },
@@ -397,4 +444,15 @@ pub trait Store: Send + Sync + 'static {
     async fn shelter(&self, id: &str) -> Result<Option<ShelterRow>, StoreError>;
 
     async fn recovery_request(&self, id: &str) -> Result<Option<RecoveryRequestRow>, StoreError>;
+
+    async fn totp(&self, user_id: &str) -> Result<Option<TotpRow>, StoreError>;
+    /// (failures, last failure as a unix time)
+    async fn login_throttle(&self, key: &[u8]) -> Result<Option<(i64, i64)>, StoreError>;
+    /// (window start as a unix time, attempts)
+    async fn address_throttle(&self, key: &[u8]) -> Result<Option<(i64, i64)>, StoreError>;
+    /// (count, last as a unix time)
+    async fn login_alert(&self, user_id: &str) -> Result<Option<(i64, i64)>, StoreError>;
+    async fn generation(&self, user_id: &str) -> Result<i64, StoreError>;
+    /// (epoch, locked)
+    async fn lockdown(&self) -> Result<(i64, bool), StoreError>;
 }

@@ -387,6 +387,76 @@ async fn apply_one(conn: &mut SqliteConnection, write: Write) -> Result<(), Stor
         .bind(window_minutes)
         .execute(&mut *conn)
         .await?,
+        Write::PutTotp(row) => query(
+            "INSERT OR REPLACE INTO totp (user_id, sealed_secret, confirmed, last_step) VALUES (?, ?, ?, ?)",
+        )
+        .bind(row.user_id)
+        .bind(row.sealed_secret)
+        .bind(row.confirmed)
+        .bind(row.last_step)
+        .execute(&mut *conn)
+        .await?,
+        Write::DeleteTotp { user_id } => {
+            query("DELETE FROM totp WHERE user_id = ?").bind(user_id).execute(&mut *conn).await?
+        }
+        Write::UseTotpStep { user_id, step } => {
+            let done = query("UPDATE totp SET last_step = ? WHERE user_id = ? AND confirmed = 1 AND last_step < ?")
+                .bind(step)
+                .bind(user_id)
+                .bind(step)
+                .execute(&mut *conn)
+                .await?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Conflict);
+            }
+            done
+        }
+        Write::PutLoginThrottle { key, failures, last_failure } => query(
+            "INSERT OR REPLACE INTO login_throttle (key, failures, last_failure) VALUES (?, ?, ?)",
+        )
+        .bind(key)
+        .bind(failures)
+        .bind(last_failure)
+        .execute(&mut *conn)
+        .await?,
+        Write::DeleteLoginThrottle { key } => {
+            query("DELETE FROM login_throttle WHERE key = ?").bind(key).execute(&mut *conn).await?
+        }
+        Write::PutAddressThrottle { key, window_start, attempts } => query(
+            "INSERT OR REPLACE INTO address_throttle (key, window_start, attempts) VALUES (?, ?, ?)",
+        )
+        .bind(key)
+        .bind(window_start)
+        .bind(attempts)
+        .execute(&mut *conn)
+        .await?,
+        Write::PutLoginAlert { user_id, count, last_at } => query(
+            "INSERT OR REPLACE INTO login_alerts (user_id, count, last_at) VALUES (?, ?, ?)",
+        )
+        .bind(user_id)
+        .bind(count)
+        .bind(last_at)
+        .execute(&mut *conn)
+        .await?,
+        Write::DeleteLoginAlert { user_id } => {
+            query("DELETE FROM login_alerts WHERE user_id = ?").bind(user_id).execute(&mut *conn).await?
+        }
+        Write::BumpGeneration { user_id } => query(
+            "INSERT INTO user_generations (user_id, generation) VALUES (?, 1) \
+             ON CONFLICT (user_id) DO UPDATE SET generation = generation + 1",
+        )
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?,
+        Write::SetLockdown { locked } => {
+            if locked {
+                query("UPDATE instance SET locked = 1, lockdown_epoch = lockdown_epoch + 1 WHERE singleton = 1")
+                    .execute(&mut *conn)
+                    .await?
+            } else {
+                query("UPDATE instance SET locked = 0 WHERE singleton = 1").execute(&mut *conn).await?
+            }
+        }
         Write::DeleteRecoveryRequest { id } => {
             let done = query("DELETE FROM recovery_requests WHERE id = ?")
                 .bind(id)
@@ -568,6 +638,50 @@ impl Store for SqliteStore {
         .bind(actor)
         .fetch_optional(&self.pool)
         .await?)
+    }
+
+    async fn totp(&self, user_id: &str) -> Result<Option<TotpRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT user_id, sealed_secret, confirmed, last_step FROM totp WHERE user_id = ?")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn login_throttle(&self, key: &[u8]) -> Result<Option<(i64, i64)>, StoreError> {
+        Ok(sqlx::query_as("SELECT failures, last_failure FROM login_throttle WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn address_throttle(&self, key: &[u8]) -> Result<Option<(i64, i64)>, StoreError> {
+        Ok(sqlx::query_as("SELECT window_start, attempts FROM address_throttle WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn login_alert(&self, user_id: &str) -> Result<Option<(i64, i64)>, StoreError> {
+        Ok(sqlx::query_as("SELECT count, last_at FROM login_alerts WHERE user_id = ?")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn generation(&self, user_id: &str) -> Result<i64, StoreError> {
+        let row: Option<(i64,)> = sqlx::query_as("SELECT generation FROM user_generations WHERE user_id = ?")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map_or(0, |(g,)| g))
+    }
+
+    async fn lockdown(&self) -> Result<(i64, bool), StoreError> {
+        let row: Option<(i64, i64)> =
+            sqlx::query_as("SELECT lockdown_epoch, locked FROM instance WHERE singleton = 1")
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map_or((0, false), |(epoch, locked)| (epoch, locked != 0)))
     }
 
     async fn instance(&self) -> Result<Option<InstanceRow>, StoreError> {

@@ -1,19 +1,82 @@
 //! The HTTP server: an [`Application`] binds its listener first (port 0
-//! works, for tests), then serves until a shutdown signal.
+//! works, for tests), then serves until a shutdown signal. Each capability
+//! has its own `routes.rs`; `router` merges them under one set of
+//! middleware (`middleware.rs`): request ids, security headers, the
+//! cross-site check, error pages, body limits, sessions.
+
+pub mod error;
+pub mod messages;
+pub mod middleware;
+pub mod templates;
 
 use std::net::SocketAddr;
 
 use axum::Router;
-use axum::http::{HeaderValue, header};
+use axum::http::header;
+use axum::response::IntoResponse;
 use axum::routing::get;
+use time::Duration;
 use tokio::net::TcpListener;
-use tower_http::set_header::SetResponseHeaderLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
 
+use crate::sessions::{COOKIE_NAME, SealedStore};
 use crate::vault::Vault;
+
+pub use middleware::RequestId;
+
+/// Session lifetimes and the re-authentication window.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPolicy {
+    pub idle: Duration,
+    pub absolute: Duration,
+    pub reauth: Duration,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        Self { idle: Duration::minutes(30), absolute: Duration::hours(12), reauth: Duration::minutes(5) }
+    }
+}
 
 #[derive(Clone)]
 pub struct AppState {
     pub vault: Vault,
+    pub sessions: SealedStore,
+    pub policy: SessionPolicy,
+    /// Send HSTS: only when served over TLS (at a reverse proxy).
+    pub hsts: bool,
+}
+
+/// Largest request body accepted (forms are small).
+const BODY_LIMIT: usize = 64 * 1024;
+
+async fn health() -> &'static str {
+    "ok"
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../../../templates/static/app.css"))
+}
+
+pub fn router(state: AppState) -> Router {
+    let sessions = SessionManagerLayer::new(state.sessions.clone())
+        .with_name(COOKIE_NAME)
+        .with_secure(true)
+        .with_http_only(true)
+        .with_same_site(SameSite::Strict)
+        .with_path("/")
+        // No Max-Age: the browser forgets the cookie when it closes; expiry
+        // is enforced on the server.
+        .with_expiry(Expiry::OnSessionEnd);
+    Router::new()
+        .route("/health", get(health))
+        .route("/static/app.css", get(stylesheet))
+        .merge(crate::accounts::routes::router())
+        .layer(sessions)
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::harden))
+        .with_state(state)
 }
 
 pub struct Application {
@@ -21,39 +84,10 @@ pub struct Application {
     router: Router,
 }
 
-/// Liveness: answers without touching any key or record.
-async fn health() -> &'static str {
-    "ok"
-}
-
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/health", get(health))
-        .with_state(state)
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-            ),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
-}
-
 impl Application {
-    pub async fn bind(addr: SocketAddr, vault: Vault) -> std::io::Result<Application> {
+    pub async fn bind(addr: SocketAddr, state: AppState) -> std::io::Result<Application> {
         let listener = TcpListener::bind(addr).await?;
-        Ok(Application { listener, router: router(AppState { vault }) })
+        Ok(Application { listener, router: router(state) })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -69,6 +103,13 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await
     }
+}
+
+/// Open the sealed session store beside the database and build the state.
+pub async fn state(vault: Vault, data_dir: &std::path::Path) -> Result<AppState, sqlx::Error> {
+    let owner_key = vault.keyring.directory_key().clone();
+    let sessions = SealedStore::open(&data_dir.join("sessions.db"), owner_key).await?;
+    Ok(AppState { vault, sessions, policy: SessionPolicy::default(), hsts: false })
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -1,0 +1,118 @@
+//! Who is logged in: the `CurrentUser` extractor checks, on every request,
+//! the idle and absolute lifetimes, the user's session generation, the
+//! lockdown epoch and the account's state, then opens the user key from the
+//! session's sealed column. Any failure ends the session.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+use crate::accounts::model::{Actor, UserState};
+use crate::accounts::service as accounts;
+use crate::ids::UserId;
+use crate::web::AppState;
+use crate::web::error::AppError;
+
+/// The session's data map holds this (and the CSRF token), never the key.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AuthState {
+    pub user_id: UserId,
+    pub key_no: i64,
+    pub generation: i64,
+    pub epoch: i64,
+    pub created_at: i64,
+    pub last_seen: i64,
+    /// When the password (or a code) was last checked: re-authentication.
+    pub authenticated_at: i64,
+    /// Logged in without a confirmed second factor: enrolment only.
+    pub enrolling: bool,
+    /// Failed codes to show once after this login.
+    pub failed_codes: i64,
+}
+
+pub const AUTH_KEY: &str = "auth";
+pub const CSRF_KEY: &str = "csrf";
+
+pub struct CurrentUser {
+    pub actor: Actor,
+    pub auth: AuthState,
+    pub session: Session,
+    pub csrf: String,
+}
+
+/// A logged-in user who may still be enrolling their second factor.
+pub struct EnrollingUser(pub CurrentUser);
+
+impl CurrentUser {
+    /// Whether the password or a code was checked within the re-auth window.
+    pub fn recently_authenticated(&self, state: &AppState) -> bool {
+        let now = state.vault.clock.now().unix_timestamp();
+        now - self.auth.authenticated_at <= state.policy.reauth.whole_seconds()
+    }
+}
+
+async fn current(
+    parts: &mut Parts,
+    state: &AppState,
+    allow_enrolling: bool,
+) -> Result<CurrentUser, AppError> {
+    let session = Session::from_request_parts(parts, state).await.map_err(|_| AppError::LoginRequired)?;
+    let auth: AuthState = session.get(AUTH_KEY).await.ok().flatten().ok_or(AppError::LoginRequired)?;
+    let end = async |session: &Session| {
+        let _ = session.flush().await;
+        AppError::LoginRequired
+    };
+    let now = state.vault.clock.now().unix_timestamp();
+    let policy = &state.policy;
+    if now - auth.created_at > policy.absolute.whole_seconds()
+        || now - auth.last_seen > policy.idle.whole_seconds()
+    {
+        return Err(end(&session).await);
+    }
+    let store = state.vault.store();
+    let uid = auth.user_id.to_string();
+    let (epoch, locked) = store.lockdown().await?;
+    if locked || epoch != auth.epoch || store.generation(&uid).await? != auth.generation {
+        return Err(end(&session).await);
+    }
+    let entry = accounts::entry(&state.vault, auth.user_id).await.map_err(|_| AppError::LoginRequired)?;
+    if entry.profile.state != UserState::Active {
+        return Err(end(&session).await);
+    }
+    if auth.enrolling && !allow_enrolling {
+        return Err(AppError::EnrolmentRequired);
+    }
+    let Some(id) = session.id() else { return Err(end(&session).await) };
+    let Some(identity) = state.sessions.user_key(&id).await? else { return Err(end(&session).await) };
+    if identity.recipient().to_string()
+        != store.user_key(&uid).await?.map(|k| k.recipient).unwrap_or_default()
+    {
+        // The key changed (password changed elsewhere): this session is stale.
+        return Err(end(&session).await);
+    }
+    let csrf: String = session.get(CSRF_KEY).await.ok().flatten().ok_or(AppError::LoginRequired)?;
+    let mut auth = auth;
+    if now - auth.last_seen >= 60 {
+        auth.last_seen = now;
+        session.insert(AUTH_KEY, &auth).await.map_err(|_| AppError::LoginRequired)?;
+    }
+    let request_id = parts.extensions.get::<crate::web::RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+    let actor =
+        Actor::new(auth.user_id, entry.profile.roles, auth.key_no, identity).with_request_id(&request_id);
+    Ok(CurrentUser { actor, auth, session, csrf })
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        current(parts, state, false).await
+    }
+}
+
+impl FromRequestParts<AppState> for EnrollingUser {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        current(parts, state, true).await.map(EnrollingUser)
+    }
+}

@@ -1,0 +1,120 @@
+//! Hardening, in one place: a request id for every request; the cross-site
+//! check for every state-changing request; security headers on every
+//! response (errors and static files included); error pages rendered with
+//! the request id and nothing internal.
+
+use askama::Template;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+
+use super::AppState;
+use super::error::ErrorPage;
+use super::messages::{EN, Messages};
+
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
+                   frame-ancestors 'none'; base-uri 'none'";
+
+#[derive(Template)]
+#[template(path = "errors/error.html")]
+struct ErrorTemplate {
+    t: &'static Messages,
+    nav: Option<super::templates::Nav>,
+    message: &'static str,
+    request_id: String,
+}
+
+fn message_for(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => EN.error_400,
+        StatusCode::FORBIDDEN => EN.error_403,
+        StatusCode::NOT_FOUND => EN.error_404,
+        StatusCode::METHOD_NOT_ALLOWED => EN.error_405,
+        StatusCode::PAYLOAD_TOO_LARGE => EN.error_413,
+        StatusCode::TOO_MANY_REQUESTS => EN.error_429,
+        _ => EN.error_500,
+    }
+}
+
+/// A state-changing request must come from our own pages: `Sec-Fetch-Site`
+/// (modern browsers) or else `Origin` must name this host. Requests with
+/// neither (old browsers, scripts) still need the form's CSRF token.
+fn is_cross_site(method: &Method, headers: &HeaderMap) -> bool {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return false;
+    }
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return !matches!(site, "same-origin" | "none");
+    }
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let origin_host = origin.split("://").nth(1).unwrap_or_default();
+        return origin == "null" || origin_host != host;
+    }
+    false
+}
+
+pub async fn harden(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let request_id = crate::audit::model::new_request_id();
+    request.extensions_mut().insert(RequestId(request_id.clone()));
+    let mut response = if is_cross_site(request.method(), request.headers()) {
+        tracing::warn!(request_id = ?request_id, "cross-site request refused");
+        let mut r = StatusCode::FORBIDDEN.into_response();
+        r.extensions_mut().insert(ErrorPage(StatusCode::FORBIDDEN));
+        r
+    } else {
+        next.run(request).await
+    };
+
+    // Render an error page for handler errors and for the router's own
+    // 404/405/413 answers, which come without a body.
+    let status = response.status();
+    let page = response.extensions().get::<ErrorPage>().map(|p| p.0).or_else(|| {
+        (status.is_client_error() || status.is_server_error())
+            .then_some(status)
+            .filter(|_| !response.headers().contains_key(header::CONTENT_TYPE))
+    });
+    if let Some(status) = page {
+        let body =
+            ErrorTemplate { t: &EN, nav: None, message: message_for(status), request_id: request_id.clone() }
+                .render()
+                .unwrap_or_else(|_| "error".to_owned());
+        let mut rendered = (status, Html(body)).into_response();
+        for (name, value) in response.headers() {
+            if name == header::ALLOW || name == header::RETRY_AFTER || name == header::SET_COOKIE {
+                rendered.headers_mut().append(name.clone(), value.clone());
+            }
+        }
+        response = rendered;
+    }
+
+    let headers = response.headers_mut();
+    let set = |headers: &mut HeaderMap, name: header::HeaderName, value: &'static str| {
+        headers.insert(name, HeaderValue::from_static(value));
+    };
+    set(headers, header::CONTENT_SECURITY_POLICY, CSP);
+    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(headers, header::REFERRER_POLICY, "no-referrer");
+    set(headers, header::X_FRAME_OPTIONS, "DENY");
+    set(headers, header::HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
+    set(headers, header::HeaderName::from_static("cross-origin-resource-policy"), "same-origin");
+    set(
+        headers,
+        header::HeaderName::from_static("permissions-policy"),
+        "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()",
+    );
+    // Nothing this server sends may be cached: every page may hold case data.
+    set(headers, header::CACHE_CONTROL, "no-store");
+    if state.hsts {
+        set(headers, header::STRICT_TRANSPORT_SECURITY, "max-age=63072000; includeSubDomains");
+    }
+    headers.remove(header::SERVER);
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        headers.insert(header::HeaderName::from_static("x-request-id"), value);
+    }
+    response
+}
