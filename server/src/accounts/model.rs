@@ -107,23 +107,38 @@ pub struct Profile {
     pub state: UserState,
 }
 
-/// A password exactly as typed. 12..=128 characters, no composition rules.
+/// A password exactly as typed: 12..=128 characters, no composition rules,
+/// refused when a strength estimate (zxcvbn) scores it below `MIN_SCORE`.
 pub struct Password(SecretString);
+
+/// zxcvbn's score: 3 means "safely unguessable: moderate protection from an
+/// offline slow-hash attack" (about 10^10 guesses), which argon2id at
+/// 64 MiB turns into centuries on one machine.
+const MIN_SCORE: u8 = 3;
 
 impl Password {
     pub fn parse(input: SecretString) -> Result<Password, FieldError> {
-        let len = input.expose_secret().chars().count();
+        Self::parse_for(input, &[])
+    }
+
+    /// As `parse`, also refusing passwords built from `context` (the
+    /// username, the product's name).
+    pub fn parse_for(input: SecretString, context: &[&str]) -> Result<Password, FieldError> {
+        let text = input.expose_secret();
+        let len = text.chars().count();
+        let err = |message: &str| FieldError { field: "password", message: message.to_owned() };
         if len < 12 {
-            return Err(FieldError {
-                field: "password",
-                message: "A password is at least 12 characters.".into(),
-            });
+            return Err(err("A password is at least 12 characters."));
         }
         if len > 128 {
-            return Err(FieldError {
-                field: "password",
-                message: "A password is at most 128 characters.".into(),
-            });
+            return Err(err("A password is at most 128 characters."));
+        }
+        let mut inputs = vec!["safehouse"];
+        inputs.extend_from_slice(context);
+        if (zxcvbn::zxcvbn(text, &inputs).score() as u8) < MIN_SCORE {
+            return Err(err(
+                "This password is too easy to guess. Use a longer phrase of several unrelated words.",
+            ));
         }
         Ok(Password(input))
     }
@@ -226,9 +241,13 @@ mod tests {
     }
 
     #[test]
-    fn passwords_by_length_only() {
+    fn passwords_by_length_and_strength() {
         assert!(Password::parse(SecretString::from("short")).is_err());
         assert!(Password::parse(SecretString::from("x".repeat(129))).is_err());
+        for weak in ["password1234", "aaaaaaaaaaaa", "123456789012", "qwertyuiopas", "safehouse2024"] {
+            assert!(Password::parse(SecretString::from(weak)).is_err(), "{weak}");
+        }
+        assert!(Password::parse_for(SecretString::from("field.worker7!"), &["field.worker7"]).is_err());
         let p = Password::parse(SecretString::from("correct horse battery")).unwrap();
         assert!(!format!("{p:?}").contains("horse"));
     }
