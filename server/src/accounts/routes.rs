@@ -130,7 +130,7 @@ async fn home(user: CurrentUser) -> Result<Response, AppError> {
         auth.failed_codes = 0;
         user.session.insert(AUTH_KEY, &auth).await?;
     }
-    let page = HomePage { t: &EN, nav: Some(Nav { csrf: user.csrf.clone() }), failed_codes };
+    let page = HomePage { t: &EN, nav: Some(Nav::of(&user)), failed_codes };
     Ok(render(&page)?.into_response())
 }
 

@@ -37,16 +37,17 @@ pub async fn check_bulk_reading(vault: &Vault, actor: &Actor) -> ServiceResult<(
     let now = vault.clock.now();
     let since = rfc3339(now - Duration::minutes(policy.minutes));
     let uid = actor.user_id().to_string();
-    let distinct = vault.store().distinct_reads_since(&uid, &since).await?;
-    if distinct <= policy.cases {
-        return Ok(());
-    }
+    // Already flagged in this window: nothing to count.
     if let Some(flag) = vault.store().latest_flag(&uid).await? {
         if flag.raised_at >= since {
             return Ok(());
         }
     }
-    tracing::warn!(actor = %uid, distinct, "bulk reading flagged");
+    let distinct = vault.store().distinct_reads_since(&uid, &since, policy.cases.saturating_add(1)).await?;
+    if distinct <= policy.cases {
+        return Ok(());
+    }
+    tracing::warn!(actor = ?uid, distinct, "bulk reading flagged");
     let event = actor.event(Action::FlagBulkRead).on(uid.clone());
     vault
         .commit(

@@ -393,8 +393,9 @@ pub trait Store: Send + Sync + 'static {
     /// Audit entries with `seq > after`, in order, at most `limit`.
     async fn audit_rows(&self, after: i64, limit: i64) -> Result<Vec<AuditRow>, StoreError>;
     async fn audit_head(&self) -> Result<Option<AuditRow>, StoreError>;
-    /// Distinct case ids `actor` read (outcome ok) since `since` (RFC 3339).
-    async fn distinct_reads_since(&self, actor: &str, since: &str) -> Result<i64, StoreError>;
+    /// Distinct case ids `actor` read (outcome ok) since `since` (RFC 3339),
+    /// counted up to `cap`.
+    async fn distinct_reads_since(&self, actor: &str, since: &str, cap: i64) -> Result<i64, StoreError>;
     async fn flags(&self) -> Result<Vec<FlagRow>, StoreError>;
     async fn latest_flag(&self, actor: &str) -> Result<Option<FlagRow>, StoreError>;
 

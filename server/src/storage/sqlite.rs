@@ -610,13 +610,16 @@ impl Store for SqliteStore {
         .await?)
     }
 
-    async fn distinct_reads_since(&self, actor: &str, since: &str) -> Result<i64, StoreError> {
+    async fn distinct_reads_since(&self, actor: &str, since: &str, cap: i64) -> Result<i64, StoreError> {
+        // Counting stops at `cap` distinct cases: enough to decide a flag,
+        // and the cost of a read stays flat however busy the reader is.
         let (count,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(DISTINCT target) FROM audit_log \
-             WHERE actor = ? AND action = 'case.read' AND outcome = 'ok' AND at >= ?",
+            "SELECT COUNT(*) FROM (SELECT DISTINCT target FROM audit_log \
+             WHERE actor = ? AND action = 'case.read' AND outcome = 'ok' AND at >= ? LIMIT ?)",
         )
         .bind(actor)
         .bind(since)
+        .bind(cap)
         .fetch_one(&self.pool)
         .await?;
         Ok(count)
