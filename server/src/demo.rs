@@ -34,6 +34,8 @@ pub struct DemoUser {
     pub role: &'static str,
     pub username: String,
     pub password: String,
+    /// The authenticator secret (base32), to type into an app or oathtool.
+    pub totp_secret: String,
     pub user_id: String,
 }
 
@@ -87,10 +89,12 @@ async fn add_user(
         }
         _ => {}
     }
+    let totp_secret = crate::accounts::totp::enrol_for_demo(vault, created.user_id).await?;
     let user = DemoUser {
         role: role.as_str(),
         username: username.as_str().to_owned(),
         password,
+        totp_secret,
         user_id: created.user_id.to_string(),
     };
     Ok((user, issued.actor))
@@ -128,6 +132,7 @@ pub async fn build(clock: Arc<dyn Clock>) -> Result<Demo, SetupError> {
         role: "coordinator",
         username: "coord.amber".into(),
         password: coordinator_password,
+        totp_secret: crate::accounts::totp::enrol_for_demo(&vault, coordinator.user_id()).await?,
         user_id: coordinator.user_id().to_string(),
     }];
     let admin_password = random_password();
@@ -141,6 +146,7 @@ pub async fn build(clock: Arc<dyn Clock>) -> Result<Demo, SetupError> {
         role: "admin",
         username: "admin.slate".into(),
         password: admin_password,
+        totp_secret: crate::accounts::totp::enrol_for_demo(&vault, admin.actor.user_id()).await?,
         user_id: admin.actor.user_id().to_string(),
     });
 
@@ -217,6 +223,7 @@ impl Demo {
                     role: u.role,
                     username: u.username.clone(),
                     password: u.password.clone(),
+                    totp_secret: u.totp_secret.clone(),
                     user_id: u.user_id.clone(),
                 })
                 .collect(),

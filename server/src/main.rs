@@ -278,10 +278,14 @@ async fn run_demo(config: &Config, json: bool) -> Result<()> {
     } else {
         println!("Safehouse demo at {url} (throwaway data, removed on exit; invented cases only)");
         println!();
-        println!("{:<15} {:<14} password", "role", "username");
+        println!("{:<15} {:<14} {:<26} authenticator secret", "role", "username", "password");
         for user in &info.users {
-            println!("{:<15} {:<14} {}", user.role, user.username, user.password);
+            println!("{:<15} {:<14} {:<26} {}", user.role, user.username, user.password, user.totp_secret);
         }
+        println!();
+        println!(
+            "Add the secret to an authenticator app (or run `oathtool --totp -b SECRET`) for the login code."
+        );
         println!();
         println!("Press Ctrl-C to stop.");
     }

@@ -8,3 +8,4 @@ mod cli;
 mod foundation;
 mod helpers;
 mod login;
+mod onboarding;

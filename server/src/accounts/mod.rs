@@ -1,6 +1,7 @@
 //! Accounts: the sealed user directory, user keys sealed under passwords and
 //! recovery codes, activation, unlocking, password change and reset.
 
+pub mod admin_routes;
 pub mod directory;
 pub mod login;
 pub mod model;

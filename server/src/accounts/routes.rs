@@ -11,19 +11,33 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use tower_sessions::Session;
 
+use secrecy::SecretString;
+
 use super::login::{self, LoginError};
+use super::model::Password;
+use super::service::{self, KeyIssued};
+use super::{totp, userkey};
 use crate::audit::Action;
-use crate::sessions::auth::{AUTH_KEY, AuthState, CSRF_KEY, CurrentUser};
+use crate::cases::model::FieldError;
+use crate::error::ServiceError;
+use crate::sessions::auth::{self, AUTH_KEY, CurrentUser, EnrollingUser};
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::messages::{EN, Messages};
-use crate::web::templates::Nav;
+use crate::web::templates::{FormErrors, Nav};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/login", get(login_page).post(login_submit))
         .route("/logout", post(logout))
+        .route("/activate", get(activate_page).post(activate_submit))
+        .route("/enrol", get(enrol_page).post(enrol_submit))
+        .route("/account", get(account_page))
+        .route("/account/password", post(change_password))
+        .route("/account/sessions/end", post(end_sessions))
+        .route("/recover", get(recover_page).post(recover_submit))
+        .route("/reauth", get(reauth_page).post(reauth_submit))
 }
 
 #[derive(Template)]
@@ -59,11 +73,6 @@ impl std::fmt::Debug for LoginForm {
     }
 }
 
-/// A random token for this session's forms.
-fn new_csrf() -> String {
-    crate::audit::model::new_request_id()
-}
-
 async fn login_submit(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -79,25 +88,7 @@ async fn login_submit(
     let typed: String = form.username.chars().take(64).collect();
     match login::login(&state.vault, &form.username, &form.password, &form.code, peer.ip()).await {
         Ok(done) => {
-            let now = state.vault.clock.now().unix_timestamp();
-            // A fresh session id at login: a planted id is worthless.
-            session.cycle_id().await?;
-            let auth = AuthState {
-                user_id: done.actor.user_id(),
-                key_no: done.actor.key_no(),
-                generation: done.generation,
-                epoch: done.lockdown_epoch,
-                created_at: now,
-                last_seen: now,
-                authenticated_at: now,
-                enrolling: done.needs_enrolment,
-                failed_codes: done.failed_codes,
-            };
-            session.insert(AUTH_KEY, &auth).await?;
-            session.insert(CSRF_KEY, new_csrf()).await?;
-            session.save().await?;
-            let id = session.id().ok_or_else(|| AppError::Internal("session without id".into()))?;
-            state.sessions.attach(&id, done.actor.user_id(), done.actor.identity()).await?;
+            auth::begin(&state, &session, &done.actor, done.needs_enrolment, done.failed_codes).await?;
             let next = if done.needs_enrolment { "/enrol" } else { "/" };
             Ok(Redirect::to(next).into_response())
         }
@@ -172,4 +163,383 @@ async fn logout(
         .insert(header::HeaderName::from_static("clear-site-data"), HeaderValue::from_static("\"cookies\""));
     response.headers_mut().append(header::SET_COOKIE, removal_cookie());
     Ok(response)
+}
+
+// ---------------------------------------------------------------------------
+// Activation, enrolment, recovery codes
+// ---------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "accounts/activate.html")]
+struct ActivatePage {
+    t: &'static Messages,
+    nav: Option<Nav>,
+    token: String,
+    errors: FormErrors,
+}
+
+async fn activate_page() -> Result<Response, AppError> {
+    let page = ActivatePage { t: &EN, nav: None, token: String::new(), errors: FormErrors::default() };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Deserialize)]
+pub struct NewPasswordForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    current: String,
+    password: String,
+    confirm: String,
+}
+
+impl std::fmt::Debug for NewPasswordForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NewPasswordForm(<redacted>)")
+    }
+}
+
+/// Parse a new password and its confirmation, naming the field in error.
+fn new_password(form: &NewPasswordForm, context: &[&str]) -> Result<Password, FormErrors> {
+    let password = Password::parse_for(SecretString::from(form.password.clone()), context)?;
+    if form.password != form.confirm {
+        return Err(FieldError { field: "confirm", message: EN.passwords_differ.into() }.into());
+    }
+    Ok(password)
+}
+
+#[derive(Template)]
+#[template(path = "accounts/codes.html")]
+struct CodesPage {
+    t: &'static Messages,
+    nav: Option<Nav>,
+    notice: Option<&'static str>,
+    codes: Vec<String>,
+    next: &'static str,
+}
+
+fn codes_page(
+    nav: Option<Nav>,
+    notice: Option<&'static str>,
+    issued: &KeyIssued,
+    next: &'static str,
+) -> Result<Response, AppError> {
+    let codes = issued.recovery_codes.iter().map(|c| c.expose().to_owned()).collect();
+    Ok(render(&CodesPage { t: &EN, nav, notice, codes, next })?.into_response())
+}
+
+async fn activate_submit(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<NewPasswordForm>,
+) -> Result<Response, AppError> {
+    let token: String = form.token.trim().chars().take(100).collect();
+    let again = |errors: FormErrors| -> Result<Response, AppError> {
+        let page = ActivatePage { t: &EN, nav: None, token: token.clone(), errors };
+        Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
+    };
+    let password = match new_password(&form, &[]) {
+        Ok(p) => p,
+        Err(errors) => return again(errors),
+    };
+    let issued = match service::activate(&state.vault, &token, &password).await {
+        Ok(issued) => issued,
+        Err(ServiceError::Invalid(e)) => return again(e.into()),
+        Err(e) => return Err(e.into()),
+    };
+    auth::begin(&state, &session, &issued.actor, true, 0).await?;
+    let csrf: String = session.get(auth::CSRF_KEY).await?.unwrap_or_default();
+    codes_page(Some(Nav::enrolling(&csrf)), None, &issued, "/enrol")
+}
+
+#[derive(Template)]
+#[template(path = "accounts/enrol.html")]
+struct EnrolPage {
+    t: &'static Messages,
+    nav: Option<Nav>,
+    csrf: String,
+    qr_svg: String,
+    secret: String,
+    errors: FormErrors,
+}
+
+async fn enrolment_view(
+    state: &AppState,
+    user: &CurrentUser,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let enrolment = match totp::pending(&state.vault, user.actor.user_id()).await? {
+        Some(e) => e,
+        None => {
+            let (enrolment, write) = totp::begin(&state.vault, user.actor.user_id()).await?;
+            state.vault.store().apply(vec![write]).await?;
+            enrolment
+        }
+    };
+    let page = EnrolPage {
+        t: &EN,
+        nav: Some(Nav::enrolling(&user.csrf)),
+        csrf: user.csrf.clone(),
+        qr_svg: enrolment.qr_svg.clone(),
+        secret: enrolment.secret_base32.to_string(),
+        errors,
+    };
+    Ok((status, render(&page)?).into_response())
+}
+
+async fn enrol_page(
+    State(state): State<AppState>,
+    EnrollingUser(user): EnrollingUser,
+) -> Result<Response, AppError> {
+    if totp::is_enrolled(&state.vault, user.actor.user_id()).await? {
+        return Ok(Redirect::to("/").into_response());
+    }
+    enrolment_view(&state, &user, FormErrors::default(), StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    code: String,
+}
+
+async fn enrol_submit(
+    State(state): State<AppState>,
+    EnrollingUser(user): EnrollingUser,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&user, &form.csrf)?;
+    let event = user.actor.event(Action::TotpEnrol).on(user.actor.user_id());
+    match totp::confirm(&state.vault, user.actor.user_id(), &form.code).await {
+        Ok(writes) => state.vault.commit(&event, writes).await?,
+        Err(ServiceError::Invalid(e)) => {
+            state.vault.record(&event, crate::audit::Outcome::Invalid).await?;
+            return enrolment_view(&state, &user, e.into(), StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let mut auth = user.auth.clone();
+    auth.enrolling = false;
+    user.session.insert(AUTH_KEY, &auth).await?;
+    Ok(Redirect::to("/account").into_response())
+}
+
+// ---------------------------------------------------------------------------
+// The account page: key fingerprint, password change, sessions
+// ---------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "accounts/account.html")]
+struct AccountPage {
+    t: &'static Messages,
+    nav: Option<Nav>,
+    nav_csrf: String,
+    fingerprint: String,
+    certified: bool,
+    sessions: i64,
+    errors: FormErrors,
+}
+
+async fn account_view(
+    state: &AppState,
+    user: &CurrentUser,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let uid = user.actor.user_id();
+    let page = AccountPage {
+        t: &EN,
+        nav: Some(Nav::of(user)),
+        nav_csrf: user.csrf.clone(),
+        fingerprint: crate::crypto::fingerprint(&user.actor.identity().recipient()),
+        certified: crate::membership::is_self_certified(&state.vault, &user.actor).await?,
+        sessions: state.sessions.count_owner(uid).await?,
+        errors,
+    };
+    Ok((status, render(&page)?).into_response())
+}
+
+async fn account_page(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
+    account_view(&state, &user, FormErrors::default(), StatusCode::OK).await
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(form): Form<NewPasswordForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&user, &form.csrf)?;
+    let entry = service::entry(&state.vault, user.actor.user_id()).await?;
+    let password = match new_password(&form, &[entry.profile.username.as_str()]) {
+        Ok(p) => p,
+        Err(errors) => return account_view(&state, &user, errors, StatusCode::UNPROCESSABLE_ENTITY).await,
+    };
+    let issued = match service::change_password(&state.vault, &user.actor, &form.current, &password).await {
+        Ok(issued) => issued,
+        Err(ServiceError::Invalid(e)) => {
+            return account_view(&state, &user, e.into(), StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
+    // Other sessions ended with the new generation; this one carries on.
+    auth::rebind(&state, &user, &issued.actor).await?;
+    codes_page(Some(Nav::of(&user)), Some(EN.password_changed), &issued, "/account")
+}
+
+async fn end_sessions(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&user, &form.csrf)?;
+    crate::sessions::service::log_out_everywhere(&state.vault, &state.sessions, &user.actor).await?;
+    let _ = user.session.flush().await;
+    let mut response = Redirect::to("/login").into_response();
+    response
+        .headers_mut()
+        .insert(header::HeaderName::from_static("clear-site-data"), HeaderValue::from_static("\"cookies\""));
+    response.headers_mut().append(header::SET_COOKIE, removal_cookie());
+    Ok(response)
+}
+
+// ---------------------------------------------------------------------------
+// A forgotten password, with a recovery code
+// ---------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "accounts/recover.html")]
+struct RecoverPage {
+    t: &'static Messages,
+    nav: Option<Nav>,
+    username: String,
+    problem: Option<&'static str>,
+    errors: FormErrors,
+}
+
+async fn recover_page() -> Result<Response, AppError> {
+    let page = RecoverPage {
+        t: &EN,
+        nav: None,
+        username: String::new(),
+        problem: None,
+        errors: FormErrors::default(),
+    };
+    Ok(render(&page)?.into_response())
+}
+
+async fn recover_submit(
+    State(state): State<AppState>,
+    Form(form): Form<NewPasswordForm>,
+) -> Result<Response, AppError> {
+    let username: String = form.username.chars().take(64).collect();
+    let again = |problem: Option<&'static str>, errors: FormErrors| -> Result<Response, AppError> {
+        let page = RecoverPage { t: &EN, nav: None, username: username.clone(), problem, errors };
+        Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
+    };
+    let password = match new_password(&form, &[username.as_str()]) {
+        Ok(p) => p,
+        Err(errors) => return again(None, errors),
+    };
+    match service::recover_with_code(&state.vault, &username, &form.code, &password).await {
+        Ok(issued) => codes_page(None, Some(EN.password_changed), &issued, "/login"),
+        Err(ServiceError::BadLogin) => again(Some(EN.recover_failed), FormErrors::default()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Re-authentication before sensitive actions
+// ---------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "accounts/reauth.html")]
+struct ReauthPage {
+    t: &'static Messages,
+    nav: Option<Nav>,
+    nav_csrf: String,
+    next: String,
+    problem: Option<&'static str>,
+}
+
+/// Only a local path: never an open redirect.
+fn local_path(next: &str) -> String {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && next.len() < 200 {
+        next.to_owned()
+    } else {
+        "/".to_owned()
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    #[serde(default)]
+    next: String,
+}
+
+async fn reauth_page(
+    user: CurrentUser,
+    axum::extract::Query(q): axum::extract::Query<NextQuery>,
+) -> Result<Response, AppError> {
+    let page = ReauthPage {
+        t: &EN,
+        nav: Some(Nav::of(&user)),
+        nav_csrf: user.csrf.clone(),
+        next: local_path(&q.next),
+        problem: None,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ReauthForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    next: String,
+    password: String,
+}
+
+async fn reauth_submit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(form): Form<ReauthForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&user, &form.csrf)?;
+    let next = local_path(&form.next);
+    let key = state
+        .vault
+        .store()
+        .user_key(&user.actor.user_id().to_string())
+        .await?
+        .ok_or(AppError::LoginRequired)?;
+    if userkey::open_with_password(&state.vault, &key, &form.password).await.is_err() {
+        let page = ReauthPage {
+            t: &EN,
+            nav: Some(Nav::of(&user)),
+            nav_csrf: user.csrf.clone(),
+            next,
+            problem: Some(EN.reauth_failed),
+        };
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
+    }
+    let mut auth = user.auth.clone();
+    auth.authenticated_at = state.vault.clock.now().unix_timestamp();
+    user.session.insert(AUTH_KEY, &auth).await?;
+    Ok(Redirect::to(&next).into_response())
+}
+
+/// A redirect to the password prompt, if the user has not entered their
+/// password recently; `None` when they may go on.
+pub fn require_recent(state: &AppState, user: &CurrentUser, back_to: &str) -> Option<Response> {
+    (!user.recently_authenticated(state))
+        .then(|| Redirect::to(&format!("/reauth?next={back_to}")).into_response())
 }

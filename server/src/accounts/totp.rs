@@ -152,3 +152,12 @@ pub async fn verify(vault: &Vault, user_id: UserId, code: &str) -> ServiceResult
         Err(e) => Err(e.into()),
     }
 }
+
+/// Enrol a second factor without a first code: for the throwaway demo only,
+/// which prints the secret for a newcomer to type into an app.
+pub async fn enrol_for_demo(vault: &Vault, user_id: UserId) -> ServiceResult<String> {
+    let (enrolment, write) = begin(vault, user_id).await?;
+    let Write::PutTotp(row) = write else { return Err(ServiceError::Internal("totp write")) };
+    vault.store().apply(vec![Write::PutTotp(TotpRow { confirmed: 1, ..row })]).await?;
+    Ok(enrolment.secret_base32.to_string())
+}

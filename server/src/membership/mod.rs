@@ -3,6 +3,7 @@
 //! the work a coordinator's request does for users who hold no team key
 //! (folding vouchers, issuing waiting grants, folding the index inbox).
 
+pub mod routes;
 pub mod service;
 
 pub use service::*;

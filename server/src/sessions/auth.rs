@@ -116,3 +116,54 @@ impl FromRequestParts<AppState> for EnrollingUser {
         current(parts, state, true).await.map(EnrollingUser)
     }
 }
+
+/// Start a logged-in session: a fresh id, the auth state and a CSRF token
+/// in the (sealed) data map, the user key in its own sealed column.
+pub async fn begin(
+    state: &AppState,
+    session: &Session,
+    actor: &Actor,
+    enrolling: bool,
+    failed_codes: i64,
+) -> Result<(), AppError> {
+    let store = state.vault.store();
+    let (epoch, locked) = store.lockdown().await?;
+    if locked {
+        return Err(AppError::Forbidden);
+    }
+    let generation = store.generation(&actor.user_id().to_string()).await?;
+    let now = state.vault.clock.now().unix_timestamp();
+    // A fresh session id at login: a planted id is worthless.
+    session.cycle_id().await?;
+    let auth = AuthState {
+        user_id: actor.user_id(),
+        key_no: actor.key_no(),
+        generation,
+        epoch,
+        created_at: now,
+        last_seen: now,
+        authenticated_at: now,
+        enrolling,
+        failed_codes,
+    };
+    session.insert(AUTH_KEY, &auth).await?;
+    session.insert(CSRF_KEY, crate::audit::model::new_request_id()).await?;
+    session.save().await?;
+    let id = session.id().ok_or_else(|| AppError::Internal("session without id".into()))?;
+    state.sessions.attach(&id, actor.user_id(), actor.identity()).await?;
+    Ok(())
+}
+
+/// After the user's key changed in this session's own request (password
+/// change): carry this session over to the new key and generation.
+pub async fn rebind(state: &AppState, user: &CurrentUser, actor: &Actor) -> Result<(), AppError> {
+    let mut auth = user.auth.clone();
+    auth.key_no = actor.key_no();
+    auth.generation = state.vault.store().generation(&actor.user_id().to_string()).await?;
+    auth.authenticated_at = state.vault.clock.now().unix_timestamp();
+    user.session.insert(AUTH_KEY, &auth).await?;
+    user.session.save().await?;
+    let id = user.session.id().ok_or_else(|| AppError::Internal("session without id".into()))?;
+    state.sessions.attach(&id, actor.user_id(), actor.identity()).await?;
+    Ok(())
+}

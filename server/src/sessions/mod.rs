@@ -5,6 +5,7 @@
 //! readable; a live cookie is needed to open a row.
 
 pub mod auth;
+pub mod routes;
 pub mod service;
 pub mod store;
 
