@@ -243,7 +243,8 @@ async fn init(config: &Config, recovery: Vec<String>, coordinator: &str, admin: 
 
 async fn serve(config: &Config) -> Result<()> {
     let vault = setup::open(config, Arc::new(SystemClock)).await?;
-    let state = web::state(vault, &config.data_dir).await.context("cannot open the session store")?;
+    let mut state = web::state(vault, &config.data_dir).await.context("cannot open the session store")?;
+    state.hsts = config.tls;
     let app = Application::bind(config.listen, state)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;

@@ -50,6 +50,18 @@ async fn every_response_carries_the_security_headers() {
     let wrong_method = c.post("/static/app.css", &[]).await;
     assert_eq!(wrong_method.status(), 405);
     assert_hardened(&wrong_method, "a 405");
+    // A 500: a table the login needs has gone. The page names nothing internal.
+    let raw = t.app.raw().await;
+    sqlx::query("DROP TABLE address_throttle").execute(raw.pool()).await.unwrap();
+    let broken = c.post("/login", &[("username", "a.user"), ("password", "whatever password")]).await;
+    assert_eq!(broken.status(), 500);
+    assert_hardened(&broken, "a 500");
+    let id = broken.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let body = broken.text().await.unwrap();
+    assert!(body.contains(&id));
+    for internal in ["address_throttle", "sqlx", "no such table", "Store", "Database"] {
+        assert!(!body.contains(internal), "{internal} on the error page");
+    }
     let big = "x".repeat(100 * 1024);
     let too_large = c.post("/login", &[("username", &big), ("password", "p")]).await;
     assert_eq!(too_large.status(), 413);
@@ -310,4 +322,63 @@ async fn the_session_table_holds_nothing_readable() {
     use base64::Engine;
     let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&cookie).unwrap();
     assert!(!contains(&rows[0].0, &id) && rows[0].0 != id);
+}
+
+#[tokio::test]
+async fn one_address_is_limited_with_retry_after() {
+    let t = spawn_app().await;
+    let mut c = t.client();
+    for n in 0..safehouse::accounts::login::ADDRESS_ATTEMPTS {
+        let name = format!("guess.{n}");
+        let r = c.post("/login", &[("username", &name), ("password", "a wrong passphrase")]).await;
+        assert_eq!(r.status(), 200, "attempt {n}");
+    }
+    let limited = c.post("/login", &[("username", "guess.last"), ("password", "a wrong passphrase")]).await;
+    assert_eq!(limited.status(), 429);
+    let retry: i64 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry > 0 && retry <= safehouse::accounts::login::ADDRESS_WINDOW_SECS);
+    t.clock.advance(time::Duration::seconds(safehouse::accounts::login::ADDRESS_WINDOW_SECS));
+    let later = c.post("/login", &[("username", "guess.later"), ("password", "a wrong passphrase")]).await;
+    assert_eq!(later.status(), 200, "the window passes");
+}
+
+#[tokio::test]
+async fn the_database_holds_no_argon2_output() {
+    let t = spawn_app().await;
+    let user = t.web_user("case.kdf", Role::Caseworker).await;
+    let key = t.app.vault.store().user_key(&user.actor.user_id().to_string()).await.unwrap().unwrap();
+    let stretched = safehouse::vault::argon2id(
+        PASSWORD.as_bytes(),
+        &key.kdf_salt,
+        t.app.vault.keyring.pepper(),
+        safehouse::config::KdfParams::decode(&key.kdf_params).unwrap(),
+    )
+    .unwrap();
+    let sealing = stretched.derive(
+        safehouse::crypto::Label::PasswordSeal,
+        format!("{}/{}", user.actor.user_id(), key.key_no).as_bytes(),
+    );
+    let raw = t.app.raw().await;
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(raw.pool()).await.unwrap();
+    for (path, bytes) in files_below(&t.app.data_dir()) {
+        for secret in
+            [&stretched.expose()[..], &sealing.expose()[..], &stretched.expose()[..8], &sealing.expose()[..8]]
+        {
+            assert!(!contains(&bytes, secret), "key material in {}", path.display());
+        }
+    }
+}
+
+#[tokio::test]
+async fn hsts_is_sent_only_when_served_over_tls() {
+    let t = spawn_app().await;
+    let mut c = t.client();
+    assert!(!c.get("/login").await.headers().contains_key("strict-transport-security"));
+    let mut state = t.state.clone();
+    state.hsts = true;
+    let server = safehouse::web::Application::bind("127.0.0.1:0".parse().unwrap(), state).await.unwrap();
+    let base = format!("http://{}", server.local_addr().unwrap());
+    tokio::spawn(server.run_until(std::future::pending()));
+    let response = reqwest::get(format!("{base}/login")).await.unwrap();
+    assert!(response.headers()["strict-transport-security"].to_str().unwrap().starts_with("max-age="));
 }

@@ -62,10 +62,10 @@ fn role_label(role: Role) -> &'static str {
 
 fn state_label(state: UserState) -> &'static str {
     match state {
-        UserState::Pending => "pending activation",
-        UserState::Active => "active",
-        UserState::Disabled => "disabled",
-        UserState::Frozen => "frozen",
+        UserState::Pending => EN.state_pending,
+        UserState::Active => EN.state_active,
+        UserState::Disabled => EN.state_disabled,
+        UserState::Frozen => EN.state_frozen,
     }
 }
 

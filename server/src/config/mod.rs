@@ -22,6 +22,7 @@ pub const KNOWN_ENV: &[&str] = &[
     "SAFEHOUSE_ARGON2_MEMORY_KIB",
     "SAFEHOUSE_ARGON2_ITERATIONS",
     "SAFEHOUSE_BULK_READ_CASES",
+    "SAFEHOUSE_TLS",
     "SAFEHOUSE_BULK_READ_MINUTES",
     // Used by single commands, never stored.
     "SAFEHOUSE_COORDINATOR_PASSWORD_FILE",
@@ -87,6 +88,8 @@ pub struct Config {
     /// one user within `bulk_read_minutes` raises a flag.
     pub bulk_read_cases: i64,
     pub bulk_read_minutes: i64,
+    /// Browsers reach this server over TLS (at a reverse proxy): send HSTS.
+    pub tls: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -100,6 +103,7 @@ impl std::fmt::Debug for Config {
             .field("kdf", &self.kdf)
             .field("bulk_read_cases", &self.bulk_read_cases)
             .field("bulk_read_minutes", &self.bulk_read_minutes)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -115,6 +119,7 @@ impl Default for Config {
             kdf: KdfParams::FLOOR,
             bulk_read_cases: 25,
             bulk_read_minutes: 10,
+            tls: false,
         }
     }
 }
@@ -133,6 +138,7 @@ struct FileConfig {
     argon2_iterations: Option<u32>,
     bulk_read_cases: Option<u32>,
     bulk_read_minutes: Option<u32>,
+    tls: Option<bool>,
 }
 
 impl Config {
@@ -215,6 +221,19 @@ impl Config {
         }
         if let Some(v) = env.get("SAFEHOUSE_BULK_READ_MINUTES") {
             bulk_minutes = Some(parse_u32("SAFEHOUSE_BULK_READ_MINUTES", v)?);
+        }
+        config.tls = from_file.tls.unwrap_or(false);
+        if let Some(v) = env.get("SAFEHOUSE_TLS") {
+            config.tls = match v.as_str() {
+                "1" | "true" | "yes" => true,
+                "0" | "false" | "no" => false,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "SAFEHOUSE_TLS".into(),
+                        message: "expected true or false".into(),
+                    });
+                }
+            };
         }
         config.bulk_read_cases = i64::from(bulk_cases.unwrap_or(25).max(1));
         config.bulk_read_minutes = i64::from(bulk_minutes.unwrap_or(10).max(1));

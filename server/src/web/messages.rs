@@ -102,6 +102,10 @@ pub struct Messages {
     pub lockdown_intro: &'static str,
     pub lockdown_confirm: &'static str,
     pub lockdown_submit: &'static str,
+    pub state_pending: &'static str,
+    pub state_active: &'static str,
+    pub state_disabled: &'static str,
+    pub state_frozen: &'static str,
 }
 
 pub static EN: Messages = Messages {
@@ -204,4 +208,8 @@ pub static EN: Messages = Messages {
     lockdown_intro: "Lockdown ends every session at once, yours included, and refuses every login until an operator lifts it on the server with `safehouse lockdown --lift`. Use it if the server or an account may be in hostile hands.",
     lockdown_confirm: "I understand that everyone, me included, will be logged out",
     lockdown_submit: "Lock down now",
+    state_pending: "waiting for activation",
+    state_active: "active",
+    state_disabled: "disabled",
+    state_frozen: "frozen",
 };
