@@ -41,6 +41,9 @@ async fn activate(t: &TestApp, code: &str, password: &str) -> (Client, String, S
     assert_eq!(c.get("/").await.headers()["location"], "/enrol");
     let enrol = c.get("/enrol").await.text().await.unwrap();
     assert!(enrol.contains("<svg"), "the QR code is inline SVG");
+    for forbidden in ["style=", "<script", "<?xml", "javascript:"] {
+        assert!(!enrol.contains(forbidden), "{forbidden} on the enrolment page");
+    }
     let secret = between(&enrol, "<code class=\"secret\">", "</code>").to_owned();
     let csrf = between(&enrol, "name=\"csrf\" value=\"", "\"").to_owned();
     let wrong = c.post("/enrol", &[("csrf", &csrf), ("code", "000000")]).await;

@@ -91,6 +91,8 @@ fn render(secret: &[u8]) -> ServiceResult<Enrolment> {
         .dark_color(qrcode::render::svg::Color("#000000"))
         .light_color(qrcode::render::svg::Color("#ffffff"))
         .build();
+    // Inline in HTML: the XML declaration has no place there.
+    let qr_svg = qr_svg.trim_start_matches(r#"<?xml version="1.0" standalone="yes"?>"#).to_owned();
     Ok(Enrolment { secret_base32: Zeroizing::new(t.secret().to_base32()), qr_svg })
 }
 
