@@ -245,6 +245,8 @@ async fn serve(config: &Config) -> Result<()> {
     let vault = setup::open(config, Arc::new(SystemClock)).await?;
     let mut state = web::state(vault, &config.data_dir).await.context("cannot open the session store")?;
     state.hsts = config.tls;
+    state.policy.idle = time::Duration::minutes(config.session_idle_minutes);
+    state.policy.absolute = time::Duration::hours(config.session_absolute_hours);
     let app = Application::bind(config.listen, state)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;

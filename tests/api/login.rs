@@ -286,6 +286,11 @@ async fn password_change_freeze_and_lockdown_end_sessions() {
     membership::freeze(&t.app.vault, &t.app.coordinator, other.actor.user_id()).await.unwrap();
     assert_eq!(d.get("/").await.status(), 303, "freeze ends the sessions");
 
+    let fourth = t.web_user("case.disabled", Role::Caseworker).await;
+    let mut f = t.login(&fourth).await;
+    accounts::set_disabled(&t.app.vault, &t.app.admin, fourth.actor.user_id(), true).await.unwrap();
+    assert_eq!(f.get("/").await.status(), 303, "disabling ends the sessions");
+
     let third = t.web_user("case.locked", Role::Caseworker).await;
     let mut e = t.login(&third).await;
     sessions::lock_down(&t.app.vault, &t.state.sessions, Some(&t.app.coordinator)).await.unwrap();

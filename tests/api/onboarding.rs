@@ -88,7 +88,8 @@ async fn a_new_caseworker_is_activated_enrolled_and_certified() {
         .await;
     assert!(differ.text().await.unwrap().contains("The two passwords differ."));
 
-    let (mut worker, _secret, fingerprint, codes) = activate(&t, &code, PASSWORD).await;
+    let activation_code = code.clone();
+    let (mut worker, totp_secret, fingerprint, codes) = activate(&t, &code, PASSWORD).await;
     // The activation code is single use.
     let mut again = t.client();
     let reused =
@@ -136,11 +137,9 @@ async fn a_new_caseworker_is_activated_enrolled_and_certified() {
     // Secrets of onboarding never reach a log line or an audit entry.
     let logged = logs.text();
     let entries = format!("{:?}", t.app.audit_log().await);
-    for secret in codes
-        .iter()
-        .map(String::as_str)
-        .chain([worker.cookie.clone().unwrap().as_str(), k.cookie.clone().unwrap().as_str()])
-    {
+    let cookies = [worker.cookie.clone().unwrap(), k.cookie.clone().unwrap()];
+    let others = [activation_code.as_str(), totp_secret.as_str(), cookies[0].as_str(), cookies[1].as_str()];
+    for secret in codes.iter().map(String::as_str).chain(others) {
         assert!(!logged.contains(secret), "a secret in the log");
         assert!(!entries.contains(secret), "a secret in the audit trail");
     }

@@ -275,13 +275,10 @@ async fn enrolment_view(
     errors: FormErrors,
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    let enrolment = match totp::pending(&state.vault, user.actor.user_id()).await? {
-        Some(e) => e,
-        None => {
-            let (enrolment, write) = totp::begin(&state.vault, user.actor.user_id()).await?;
-            state.vault.store().apply(vec![write]).await?;
-            enrolment
-        }
+    // Begun by the login or activation that led here; a GET changes nothing.
+    let Some(enrolment) = totp::pending(&state.vault, user.actor.user_id()).await? else {
+        let _ = user.session.flush().await;
+        return Err(AppError::LoginRequired);
     };
     let page = EnrolPage {
         t: &EN,

@@ -23,6 +23,8 @@ pub const KNOWN_ENV: &[&str] = &[
     "SAFEHOUSE_ARGON2_ITERATIONS",
     "SAFEHOUSE_BULK_READ_CASES",
     "SAFEHOUSE_TLS",
+    "SAFEHOUSE_SESSION_IDLE_MINUTES",
+    "SAFEHOUSE_SESSION_ABSOLUTE_HOURS",
     "SAFEHOUSE_BULK_READ_MINUTES",
     // Used by single commands, never stored.
     "SAFEHOUSE_COORDINATOR_PASSWORD_FILE",
@@ -90,6 +92,8 @@ pub struct Config {
     pub bulk_read_minutes: i64,
     /// Browsers reach this server over TLS (at a reverse proxy): send HSTS.
     pub tls: bool,
+    pub session_idle_minutes: i64,
+    pub session_absolute_hours: i64,
 }
 
 impl std::fmt::Debug for Config {
@@ -104,6 +108,8 @@ impl std::fmt::Debug for Config {
             .field("bulk_read_cases", &self.bulk_read_cases)
             .field("bulk_read_minutes", &self.bulk_read_minutes)
             .field("tls", &self.tls)
+            .field("session_idle_minutes", &self.session_idle_minutes)
+            .field("session_absolute_hours", &self.session_absolute_hours)
             .finish()
     }
 }
@@ -120,6 +126,8 @@ impl Default for Config {
             bulk_read_cases: 25,
             bulk_read_minutes: 10,
             tls: false,
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
         }
     }
 }
@@ -139,6 +147,8 @@ struct FileConfig {
     bulk_read_cases: Option<u32>,
     bulk_read_minutes: Option<u32>,
     tls: Option<bool>,
+    session_idle_minutes: Option<u32>,
+    session_absolute_hours: Option<u32>,
 }
 
 impl Config {
@@ -235,6 +245,17 @@ impl Config {
                 }
             };
         }
+        let mut idle = from_file.session_idle_minutes;
+        let mut absolute = from_file.session_absolute_hours;
+        if let Some(v) = env.get("SAFEHOUSE_SESSION_IDLE_MINUTES") {
+            idle = Some(parse_u32("SAFEHOUSE_SESSION_IDLE_MINUTES", v)?);
+        }
+        if let Some(v) = env.get("SAFEHOUSE_SESSION_ABSOLUTE_HOURS") {
+            absolute = Some(parse_u32("SAFEHOUSE_SESSION_ABSOLUTE_HOURS", v)?);
+        }
+        // Bounded: a session that never idles out defeats the point.
+        config.session_idle_minutes = i64::from(idle.unwrap_or(30).clamp(1, 240));
+        config.session_absolute_hours = i64::from(absolute.unwrap_or(12).clamp(1, 24));
         config.bulk_read_cases = i64::from(bulk_cases.unwrap_or(25).max(1));
         config.bulk_read_minutes = i64::from(bulk_minutes.unwrap_or(10).max(1));
         config.kdf = KdfParams {

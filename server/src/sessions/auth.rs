@@ -151,6 +151,12 @@ pub async fn begin(
     session.save().await?;
     let id = session.id().ok_or_else(|| AppError::Internal("session without id".into()))?;
     state.sessions.attach(&id, actor.user_id(), actor.identity()).await?;
+    if enrolling && crate::accounts::totp::pending(&state.vault, actor.user_id()).await?.is_none() {
+        // The secret is made here, in a POST, so the enrolment page's GET
+        // changes nothing.
+        let (_, write) = crate::accounts::totp::begin(&state.vault, actor.user_id()).await?;
+        state.vault.store().apply(vec![write]).await?;
+    }
     Ok(())
 }
 

@@ -225,3 +225,20 @@ impl SessionStore for SealedStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_key_and_seal_key_differ_and_neither_is_the_id() {
+        let id = Id::default();
+        let row = row_key(&id);
+        let seal = seal_key(&id);
+        assert_ne!(row.as_slice(), seal.expose().as_slice());
+        assert_ne!(&row[..16], &id_bytes(&id)[..]);
+        assert_ne!(&seal.expose()[..16], &id_bytes(&id)[..]);
+        assert_eq!(row, row_key(&id), "stable for one id");
+        assert_ne!(row, row_key(&Id::default()));
+    }
+}
