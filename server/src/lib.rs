@@ -15,6 +15,7 @@ pub mod error;
 pub mod ids;
 pub mod keyring;
 pub mod membership;
+pub mod policy;
 pub mod recovery;
 pub mod sessions;
 pub mod setup;

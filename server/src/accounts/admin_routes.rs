@@ -3,11 +3,10 @@
 //! never changes their own account here.
 
 use askama::Template;
+use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Form, Router};
 use serde::Deserialize;
 
 use super::model::{Role, Roles, UserState, Username};
@@ -20,12 +19,6 @@ use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::messages::{EN, Messages};
 use crate::web::templates::{FormErrors, Nav};
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/users", get(users_page).post(create_user))
-        .route("/admin/users/{id}/{action}", post(user_action))
-}
 
 struct UserLine {
     id: String,
@@ -125,7 +118,10 @@ fn admin_only(user: &CurrentUser) -> Result<(), AppError> {
     if user.actor.has(Role::Admin) { Ok(()) } else { Err(AppError::Forbidden) }
 }
 
-async fn users_page(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
+pub(crate) async fn users_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Response, AppError> {
     admin_only(&user)?;
     render_users(&state, &user, View::default()).await
 }
@@ -161,7 +157,7 @@ impl CreateForm {
     }
 }
 
-async fn create_user(
+pub(crate) async fn create_user(
     State(state): State<AppState>,
     user: CurrentUser,
     Form(form): Form<CreateForm>,
@@ -201,7 +197,7 @@ pub struct ActionForm {
     csrf: String,
 }
 
-async fn user_action(
+pub(crate) async fn user_action(
     State(state): State<AppState>,
     user: CurrentUser,
     Path((id, action)): Path<(String, String)>,

@@ -3,11 +3,10 @@
 use std::net::SocketAddr;
 
 use askama::Template;
+use axum::Form;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Form, Router};
 use serde::Deserialize;
 use tower_sessions::Session;
 
@@ -26,20 +25,6 @@ use crate::web::error::AppError;
 use crate::web::messages::{EN, Messages};
 use crate::web::templates::{FormErrors, Nav};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(home))
-        .route("/login", get(login_page).post(login_submit))
-        .route("/logout", post(logout))
-        .route("/activate", get(activate_page).post(activate_submit))
-        .route("/enrol", get(enrol_page).post(enrol_submit))
-        .route("/account", get(account_page))
-        .route("/account/password", post(change_password))
-        .route("/account/sessions/end", post(end_sessions))
-        .route("/recover", get(recover_page).post(recover_submit))
-        .route("/reauth", get(reauth_page).post(reauth_submit))
-}
-
 #[derive(Template)]
 #[template(path = "accounts/login.html")]
 struct LoginPage {
@@ -54,7 +39,7 @@ fn render(template: &impl Template) -> Result<Html<String>, AppError> {
     Ok(Html(template.render()?))
 }
 
-async fn login_page() -> Result<Response, AppError> {
+pub(crate) async fn login_page() -> Result<Response, AppError> {
     let page = LoginPage { t: &EN, nav: None, username: String::new(), problem: None, notice: None };
     Ok(render(&page)?.into_response())
 }
@@ -73,7 +58,7 @@ impl std::fmt::Debug for LoginForm {
     }
 }
 
-async fn login_submit(
+pub(crate) async fn login_submit(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     session: Session,
@@ -113,7 +98,7 @@ struct HomePage {
     failed_codes: i64,
 }
 
-async fn home(user: CurrentUser) -> Result<Response, AppError> {
+pub(crate) async fn home(user: CurrentUser) -> Result<Response, AppError> {
     let failed_codes = user.auth.failed_codes;
     if failed_codes > 0 {
         // Shown once.
@@ -148,9 +133,9 @@ fn removal_cookie() -> HeaderValue {
     )
 }
 
-async fn logout(
+pub(crate) async fn logout(
     State(state): State<AppState>,
-    user: CurrentUser,
+    EnrollingUser(user): EnrollingUser,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
     check_csrf(&user, &form.csrf)?;
@@ -178,7 +163,7 @@ struct ActivatePage {
     errors: FormErrors,
 }
 
-async fn activate_page() -> Result<Response, AppError> {
+pub(crate) async fn activate_page() -> Result<Response, AppError> {
     let page = ActivatePage { t: &EN, nav: None, token: String::new(), errors: FormErrors::default() };
     Ok(render(&page)?.into_response())
 }
@@ -234,7 +219,7 @@ fn codes_page(
     Ok(render(&CodesPage { t: &EN, nav, notice, codes, next })?.into_response())
 }
 
-async fn activate_submit(
+pub(crate) async fn activate_submit(
     State(state): State<AppState>,
     session: Session,
     Form(form): Form<NewPasswordForm>,
@@ -269,7 +254,7 @@ struct EnrolPage {
     errors: FormErrors,
 }
 
-async fn enrolment_view(
+pub(crate) async fn enrolment_view(
     state: &AppState,
     user: &CurrentUser,
     errors: FormErrors,
@@ -291,7 +276,7 @@ async fn enrolment_view(
     Ok((status, render(&page)?).into_response())
 }
 
-async fn enrol_page(
+pub(crate) async fn enrol_page(
     State(state): State<AppState>,
     EnrollingUser(user): EnrollingUser,
 ) -> Result<Response, AppError> {
@@ -309,12 +294,15 @@ pub struct CodeForm {
     code: String,
 }
 
-async fn enrol_submit(
+pub(crate) async fn enrol_submit(
     State(state): State<AppState>,
     EnrollingUser(user): EnrollingUser,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, AppError> {
     check_csrf(&user, &form.csrf)?;
+    if totp::is_enrolled(&state.vault, user.actor.user_id()).await? {
+        return Ok(Redirect::to("/").into_response());
+    }
     let event = user.actor.event(Action::TotpEnrol).on(user.actor.user_id());
     match totp::confirm(&state.vault, user.actor.user_id(), &form.code).await {
         Ok(writes) => state.vault.commit(&event, writes).await?,
@@ -346,7 +334,7 @@ struct AccountPage {
     errors: FormErrors,
 }
 
-async fn account_view(
+pub(crate) async fn account_view(
     state: &AppState,
     user: &CurrentUser,
     errors: FormErrors,
@@ -365,11 +353,14 @@ async fn account_view(
     Ok((status, render(&page)?).into_response())
 }
 
-async fn account_page(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
+pub(crate) async fn account_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Response, AppError> {
     account_view(&state, &user, FormErrors::default(), StatusCode::OK).await
 }
 
-async fn change_password(
+pub(crate) async fn change_password(
     State(state): State<AppState>,
     user: CurrentUser,
     Form(form): Form<NewPasswordForm>,
@@ -392,7 +383,7 @@ async fn change_password(
     codes_page(Some(Nav::of(&user)), Some(EN.password_changed), &issued, "/account")
 }
 
-async fn end_sessions(
+pub(crate) async fn end_sessions(
     State(state): State<AppState>,
     user: CurrentUser,
     Form(form): Form<CsrfForm>,
@@ -422,7 +413,7 @@ struct RecoverPage {
     errors: FormErrors,
 }
 
-async fn recover_page() -> Result<Response, AppError> {
+pub(crate) async fn recover_page() -> Result<Response, AppError> {
     let page = RecoverPage {
         t: &EN,
         nav: None,
@@ -433,7 +424,7 @@ async fn recover_page() -> Result<Response, AppError> {
     Ok(render(&page)?.into_response())
 }
 
-async fn recover_submit(
+pub(crate) async fn recover_submit(
     State(state): State<AppState>,
     Form(form): Form<NewPasswordForm>,
 ) -> Result<Response, AppError> {
@@ -482,7 +473,7 @@ pub struct NextQuery {
     next: String,
 }
 
-async fn reauth_page(
+pub(crate) async fn reauth_page(
     user: CurrentUser,
     axum::extract::Query(q): axum::extract::Query<NextQuery>,
 ) -> Result<Response, AppError> {
@@ -505,7 +496,7 @@ pub struct ReauthForm {
     password: String,
 }
 
-async fn reauth_submit(
+pub(crate) async fn reauth_submit(
     State(state): State<AppState>,
     user: CurrentUser,
     Form(form): Form<ReauthForm>,

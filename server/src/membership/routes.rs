@@ -2,11 +2,10 @@
 //! the person, certify, and the grants waiting for them are issued.
 
 use askama::Template;
+use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Form, Router};
 use serde::Deserialize;
 
 use crate::accounts::model::Role;
@@ -18,10 +17,6 @@ use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::messages::{EN, Messages};
 use crate::web::templates::Nav;
-
-pub fn router() -> Router<AppState> {
-    Router::new().route("/certify", get(certify_page)).route("/certify/{id}", post(certify_submit))
-}
 
 struct WaitingLine {
     id: String,
@@ -41,7 +36,7 @@ struct CertifyPage {
     notice: Option<&'static str>,
 }
 
-async fn render(
+pub(crate) async fn render(
     state: &AppState,
     user: &CurrentUser,
     notice: Option<&'static str>,
@@ -69,7 +64,10 @@ async fn render(
     Ok((status, Html(page.render()?)).into_response())
 }
 
-async fn certify_page(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
+pub(crate) async fn certify_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Response, AppError> {
     if !user.actor.has(Role::Coordinator) {
         return Err(AppError::Forbidden);
     }
@@ -87,7 +85,7 @@ pub struct CertifyForm {
     fingerprint: String,
 }
 
-async fn certify_submit(
+pub(crate) async fn certify_submit(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<String>,

@@ -2,11 +2,10 @@
 //! again). Lifting is for the command line only.
 
 use askama::Template;
+use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::get;
-use axum::{Form, Router};
 use serde::Deserialize;
 
 use super::CurrentUser;
@@ -18,10 +17,6 @@ use crate::web::error::AppError;
 use crate::web::messages::{EN, Messages};
 use crate::web::templates::{FormErrors, Nav};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/lockdown", get(page).post(engage))
-}
-
 #[derive(Template)]
 #[template(path = "sessions/lockdown.html")]
 struct LockdownPage {
@@ -31,7 +26,7 @@ struct LockdownPage {
     errors: FormErrors,
 }
 
-async fn page(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
+pub(crate) async fn page(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
     if !user.actor.has(Role::Coordinator) {
         return Err(AppError::Forbidden);
     }
@@ -54,7 +49,7 @@ pub struct LockdownForm {
     confirm: Option<String>,
 }
 
-async fn engage(
+pub(crate) async fn engage(
     State(state): State<AppState>,
     user: CurrentUser,
     Form(form): Form<LockdownForm>,

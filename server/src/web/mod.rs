@@ -7,6 +7,7 @@
 pub mod error;
 pub mod messages;
 pub mod middleware;
+pub mod routes;
 pub mod templates;
 
 use std::net::SocketAddr;
@@ -14,7 +15,6 @@ use std::net::SocketAddr;
 use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
 use time::Duration;
 use tokio::net::TcpListener;
 use tower_sessions::cookie::SameSite;
@@ -51,11 +51,11 @@ pub struct AppState {
 /// Largest request body accepted (forms are small).
 const BODY_LIMIT: usize = 64 * 1024;
 
-async fn health() -> &'static str {
+pub(crate) async fn health() -> &'static str {
     "ok"
 }
 
-async fn stylesheet() -> impl IntoResponse {
+pub(crate) async fn stylesheet() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../../../templates/static/app.css"))
 }
 
@@ -69,13 +69,7 @@ pub fn router(state: AppState) -> Router {
         // No Max-Age: the browser forgets the cookie when it closes; expiry
         // is enforced on the server.
         .with_expiry(Expiry::OnSessionEnd);
-    Router::new()
-        .route("/health", get(health))
-        .route("/static/app.css", get(stylesheet))
-        .merge(crate::accounts::routes::router())
-        .merge(crate::accounts::admin_routes::router())
-        .merge(crate::membership::routes::router())
-        .merge(crate::sessions::routes::router())
+    routes::router(&state)
         .layer(sessions)
         .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::harden))

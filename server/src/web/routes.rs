@@ -1,0 +1,107 @@
+//! Every route, in one table: method, path, who may use it, and its
+//! handler. The router is built from this table and nothing else, and the
+//! permission test walks the same table, so no route can escape either.
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
+
+use super::AppState;
+use crate::accounts::{admin_routes as admin, routes as account};
+use crate::policy::{ADMIN, Access, COORDINATOR};
+use crate::sessions::auth::{CurrentUser, EnrollingUser};
+use crate::{membership, sessions};
+
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+    pub handler: MethodRouter<AppState>,
+}
+
+fn route(method: Method, path: &'static str, access: Access, handler: MethodRouter<AppState>) -> Route {
+    Route { method, path, access, handler }
+}
+
+pub fn table() -> Vec<Route> {
+    use Access::{Authenticated, Enrolling, Public};
+    let (g, p) = (Method::GET, Method::POST);
+    vec![
+        route(g.clone(), "/health", Public, get(super::health)),
+        route(g.clone(), "/static/app.css", Public, get(super::stylesheet)),
+        route(g.clone(), "/login", Public, get(account::login_page)),
+        route(p.clone(), "/login", Public, post(account::login_submit)),
+        route(g.clone(), "/activate", Public, get(account::activate_page)),
+        route(p.clone(), "/activate", Public, post(account::activate_submit)),
+        route(g.clone(), "/recover", Public, get(account::recover_page)),
+        route(p.clone(), "/recover", Public, post(account::recover_submit)),
+        route(g.clone(), "/enrol", Enrolling, get(account::enrol_page)),
+        route(p.clone(), "/enrol", Enrolling, post(account::enrol_submit)),
+        route(g.clone(), "/", Authenticated, get(account::home)),
+        route(g.clone(), "/account", Authenticated, get(account::account_page)),
+        route(p.clone(), "/account/password", Authenticated, post(account::change_password)),
+        route(g.clone(), "/reauth", Authenticated, get(account::reauth_page)),
+        route(p.clone(), "/reauth", Authenticated, post(account::reauth_submit)),
+        route(g.clone(), "/admin/users", Access::AnyOf(ADMIN), get(admin::users_page)),
+        route(p.clone(), "/admin/users", Access::AnyOf(ADMIN), post(admin::create_user)),
+        route(p.clone(), "/admin/users/{id}/{action}", Access::AnyOf(ADMIN), post(admin::user_action)),
+        route(g.clone(), "/certify", Access::AnyOf(COORDINATOR), get(membership::routes::certify_page)),
+        route(
+            p.clone(),
+            "/certify/{id}",
+            Access::AnyOf(COORDINATOR),
+            post(membership::routes::certify_submit),
+        ),
+        route(g.clone(), "/lockdown", Access::AnyOf(COORDINATOR), get(sessions::routes::page)),
+        route(p.clone(), "/lockdown", Access::AnyOf(COORDINATOR), post(sessions::routes::engage)),
+        // These two end sessions: the permission test visits them last.
+        route(p.clone(), "/account/sessions/end", Authenticated, post(account::end_sessions)),
+        // Any session may end itself, an unfinished enrolment included.
+        route(p, "/logout", Enrolling, post(account::logout)),
+    ]
+}
+
+/// Enforce a route's access before its handler: no session, the login page;
+/// a role the route does not serve, 403.
+async fn enforce(
+    State((state, access)): State<(AppState, Access)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let allowed = match access {
+        Access::Public => Ok(()),
+        Access::Enrolling => {
+            use axum::extract::FromRequestParts;
+            EnrollingUser::from_request_parts(&mut parts, &state).await.map(|_| ())
+        }
+        Access::Authenticated | Access::AnyOf(_) => {
+            use axum::extract::FromRequestParts;
+            match CurrentUser::from_request_parts(&mut parts, &state).await {
+                Ok(user) if access.permits(user.actor.roles()) => Ok(()),
+                Ok(_) => Err(super::error::AppError::Forbidden),
+                Err(e) => Err(e),
+            }
+        }
+    };
+    match allowed {
+        Ok(()) => next.run(Request::from_parts(parts, body)).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The router: every route of the table, each behind its access check.
+pub fn router(state: &AppState) -> Router<AppState> {
+    let mut by_path: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
+    for r in table() {
+        let guarded = r.handler.route_layer(from_fn_with_state((state.clone(), r.access), enforce));
+        match by_path.iter_mut().find(|(path, _)| *path == r.path) {
+            Some((_, existing)) => *existing = std::mem::take(existing).merge(guarded),
+            None => by_path.push((r.path, guarded)),
+        }
+    }
+    by_path.into_iter().fold(Router::new(), |router, (path, handler)| router.route(path, handler))
+}
