@@ -3,4 +3,5 @@
 
 pub mod index;
 pub mod model;
+pub mod routes;
 pub mod service;

@@ -30,6 +30,8 @@ impl Access {
 
 pub const ADMIN: &[Role] = &[Role::Admin];
 pub const COORDINATOR: &[Role] = &[Role::Coordinator];
+/// Who works on cases: communications staff never reach a case, by any route.
+pub const CASEWORK: &[Role] = &[Role::Coordinator, Role::Caseworker];
 
 #[cfg(test)]
 mod tests {

@@ -11,7 +11,8 @@ use axum::routing::{MethodRouter, get, post};
 
 use super::AppState;
 use crate::accounts::{admin_routes as admin, routes as account};
-use crate::policy::{ADMIN, Access, COORDINATOR};
+use crate::cases::routes as cases;
+use crate::policy::{ADMIN, Access, CASEWORK, COORDINATOR};
 use crate::sessions::auth::{CurrentUser, EnrollingUser};
 use crate::{membership, sessions};
 
@@ -45,6 +46,13 @@ pub fn table() -> Vec<Route> {
         route(p.clone(), "/account/password", Authenticated, post(account::change_password)),
         route(g.clone(), "/reauth", Authenticated, get(account::reauth_page)),
         route(p.clone(), "/reauth", Authenticated, post(account::reauth_submit)),
+        route(g.clone(), "/cases", Access::AnyOf(CASEWORK), get(cases::list)),
+        route(g.clone(), "/cases/new", Access::AnyOf(CASEWORK), get(cases::new_case)),
+        route(p.clone(), "/cases", Access::AnyOf(CASEWORK), post(cases::create)),
+        route(g.clone(), "/cases/{id}", Access::AnyOf(CASEWORK), get(cases::show)),
+        route(g.clone(), "/cases/{id}/edit", Access::AnyOf(CASEWORK), get(cases::edit)),
+        route(p.clone(), "/cases/{id}", Access::AnyOf(CASEWORK), post(cases::update)),
+        route(p.clone(), "/cases/{id}/milestones", Access::AnyOf(CASEWORK), post(cases::add_milestone)),
         route(g.clone(), "/admin/users", Access::AnyOf(ADMIN), get(admin::users_page)),
         route(p.clone(), "/admin/users", Access::AnyOf(ADMIN), post(admin::create_user)),
         route(p.clone(), "/admin/users/{id}/{action}", Access::AnyOf(ADMIN), post(admin::user_action)),

@@ -13,6 +13,7 @@ pub struct Nav {
     pub csrf: String,
     pub admin: bool,
     pub coordinator: bool,
+    pub casework: bool,
 }
 
 impl Nav {
@@ -21,12 +22,13 @@ impl Nav {
             csrf: user.csrf.clone(),
             admin: user.actor.has(Role::Admin),
             coordinator: user.actor.has(Role::Coordinator),
+            casework: user.actor.has(Role::Coordinator) || user.actor.has(Role::Caseworker),
         }
     }
 
     /// For a session that may only enrol its second factor.
     pub fn enrolling(csrf: &str) -> Nav {
-        Nav { csrf: csrf.to_owned(), admin: false, coordinator: false }
+        Nav { csrf: csrf.to_owned(), admin: false, coordinator: false, casework: false }
     }
 }
 

@@ -1,0 +1,546 @@
+//! Casework pages: the case list (a caseworker's own cases; every case for a
+//! coordinator, from the sealed index, with filters), creating and editing a
+//! case (a stale save shows the other person's version and keeps the
+//! user's input), the case page with its milestones, adding a milestone.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::model::{
+    AgeBand, Alias, CountryCode, EventDate, FieldError, Gender, Group, MilestoneKind, Note, Person,
+    ShelterCode, Stage, Status,
+};
+use super::service::{self as cases, Case, CaseDraft, MilestoneDraft};
+use crate::accounts::model::Role;
+use crate::accounts::routes::check_csrf;
+use crate::error::ServiceError;
+use crate::ids::{CaseId, ShelterId};
+use crate::sessions::CurrentUser;
+use crate::shelters;
+use crate::web::AppState;
+use crate::web::error::AppError;
+use crate::web::messages::{EN, Messages};
+use crate::web::templates::{FormErrors, Nav};
+
+/// How many person rows a case form offers beyond the existing ones.
+const BLANK_ROWS: usize = 2;
+
+fn parse_case_id(text: &str) -> Result<CaseId, AppError> {
+    // A malformed id is answered like an unknown one.
+    CaseId::parse(text).ok_or(AppError::NotFound)
+}
+
+async fn shelter_codes(state: &AppState, user: &CurrentUser) -> BTreeMap<ShelterId, String> {
+    match shelters::list(&state.vault, &user.actor).await {
+        Ok(list) => list.into_iter().map(|s| (s.id, s.code.as_str().to_owned())).collect(),
+        Err(_) => BTreeMap::new(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The case list
+// ---------------------------------------------------------------------------
+
+pub struct Line {
+    pub id: String,
+    pub aliases: String,
+    pub stage: &'static str,
+    pub status: &'static str,
+    pub shelter: String,
+    pub updated: String,
+}
+
+#[derive(Template)]
+#[template(path = "cases/list.html")]
+struct ListPage {
+    t: &'static Messages,
+    nav: Option<Nav>,
+    coordinator: bool,
+    lines: Vec<Line>,
+    q: ListQuery,
+    stages: Vec<(&'static str, &'static str)>,
+    statuses: Vec<(&'static str, &'static str)>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    pub q: String,
+    #[serde(default)]
+    pub stage: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub stale_days: String,
+    #[serde(default)]
+    pub sort: String,
+}
+
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, AppError> {
+    let summaries = cases::list_visible(&state.vault, &user.actor).await?;
+    let codes = shelter_codes(&state, &user).await;
+    let now = state.vault.clock.now();
+    let needle = q.q.trim().to_lowercase();
+    let stale: Option<i64> = q.stale_days.trim().parse().ok().filter(|d| *d > 0);
+    let mut picked: Vec<_> = summaries
+        .into_iter()
+        .filter(|s| needle.is_empty() || s.aliases.iter().any(|a| a.to_lowercase().contains(&needle)))
+        .filter(|s| q.stage.is_empty() || s.stage.as_str() == q.stage)
+        .filter(|s| q.status.is_empty() || s.status.as_str() == q.status)
+        .filter(|s| stale.is_none_or(|days| (now - s.updated_at).whole_days() >= days))
+        .collect();
+    if q.sort == "stage" {
+        picked.sort_by_key(|s| s.stage);
+    }
+    let lines = picked
+        .into_iter()
+        .map(|s| Line {
+            id: s.id.to_string(),
+            aliases: s.aliases.join(", "),
+            stage: s.stage.label(),
+            status: s.status.label(),
+            shelter: s.shelter.and_then(|id| codes.get(&id).cloned()).unwrap_or_default(),
+            updated: s.updated_at.date().to_string(),
+        })
+        .collect();
+    let page = ListPage {
+        t: &EN,
+        nav: Some(Nav::of(&user)),
+        coordinator: user.actor.has(Role::Coordinator),
+        lines,
+        q,
+        stages: Stage::ALL.iter().map(|s| (s.as_str(), s.label())).collect(),
+        statuses: Status::ALL.iter().map(|s| (s.as_str(), s.label())).collect(),
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+// ---------------------------------------------------------------------------
+// The case form (create and edit)
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default)]
+pub struct PersonRow {
+    pub index: usize,
+    pub alias: String,
+    pub age: String,
+    pub gender: String,
+    pub consent: bool,
+    pub alias_error: Option<String>,
+    pub age_error: Option<String>,
+}
+
+/// What the user typed, kept whole so a rejected form comes back intact.
+#[derive(Debug, Clone, Default)]
+pub struct CaseInput {
+    pub persons: Vec<PersonRow>,
+    pub shelter: String,
+    pub stage: String,
+    pub status: String,
+    pub notes: String,
+    pub version: String,
+}
+
+impl CaseInput {
+    fn from_pairs(pairs: &[(String, String)]) -> (CaseInput, String) {
+        let get =
+            |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default();
+        let mut persons = Vec::new();
+        for index in 0..20 {
+            let alias = get(&format!("alias_{index}"));
+            let age = get(&format!("age_{index}"));
+            if !pairs.iter().any(|(k, _)| k == &format!("alias_{index}")) {
+                break;
+            }
+            persons.push(PersonRow {
+                index,
+                alias,
+                age,
+                gender: get(&format!("gender_{index}")),
+                consent: !get(&format!("consent_{index}")).is_empty(),
+                ..PersonRow::default()
+            });
+        }
+        let input = CaseInput {
+            persons,
+            shelter: get("shelter"),
+            stage: get("stage"),
+            status: get("status"),
+            notes: get("notes"),
+            version: get("version"),
+        };
+        (input, get("csrf"))
+    }
+
+    fn of(case: &Case) -> CaseInput {
+        CaseInput {
+            persons: case
+                .group
+                .persons()
+                .iter()
+                .enumerate()
+                .map(|(index, p)| PersonRow {
+                    index,
+                    alias: p.alias.as_str().to_owned(),
+                    age: p.age_band.as_str().to_owned(),
+                    gender: p.gender.map(|g| g.as_str().to_owned()).unwrap_or_default(),
+                    consent: p.consent,
+                    ..PersonRow::default()
+                })
+                .collect(),
+            shelter: case.shelter.map(|s| s.to_string()).unwrap_or_default(),
+            stage: case.stage.as_str().to_owned(),
+            status: case.status.as_str().to_owned(),
+            notes: case.notes.as_str().to_owned(),
+            version: case.version.to_string(),
+        }
+    }
+
+    /// Parse into a draft, or name every problem beside its field (rows
+    /// left entirely blank are ignored).
+    fn parse(&mut self) -> Result<CaseDraft, FormErrors> {
+        let mut errors = FormErrors::default();
+        let mut persons = Vec::new();
+        for row in &mut self.persons {
+            if row.alias.trim().is_empty() && row.age.trim().is_empty() {
+                continue;
+            }
+            let alias = Alias::parse(&row.alias).map_err(|e| row.alias_error = Some(e.message));
+            let age = AgeBand::parse(&row.age).map_err(|e| row.age_error = Some(e.message));
+            let gender =
+                if row.gender.trim().is_empty() { Ok(None) } else { Gender::parse(&row.gender).map(Some) };
+            if let (Ok(alias), Ok(age_band), Ok(gender)) = (alias, age, gender) {
+                persons.push(Person { alias, age_band, gender, consent: row.consent });
+            } else if row.alias_error.is_none() && row.age_error.is_none() {
+                row.age_error = Some("Choose a gender from the list, or leave it empty.".into());
+            }
+        }
+        if self.persons.iter().any(|r| r.alias_error.is_some() || r.age_error.is_some()) {
+            errors.add(FieldError::new("group", "Check the persons marked below."));
+        }
+        let group = Group::new(persons).map_err(|e| errors.add(e)).ok();
+        let shelter = if self.shelter.trim().is_empty() {
+            Some(None)
+        } else {
+            match ShelterId::parse(&self.shelter) {
+                Some(id) => Some(Some(id)),
+                None => {
+                    errors.add(FieldError::new("shelter", "Choose a shelter from the register."));
+                    None
+                }
+            }
+        };
+        let stage = Stage::parse(&self.stage).map_err(|e| errors.add(e)).ok();
+        let status = Status::parse(&self.status).map_err(|e| errors.add(e)).ok();
+        let notes = Note::parse(&self.notes).map_err(|e| errors.add(e)).ok();
+        match (group, shelter, stage, status, notes) {
+            (Some(group), Some(shelter), Some(stage), Some(status), Some(notes)) if errors.is_empty() => {
+                Ok(CaseDraft { group, shelter, stage, status, notes })
+            }
+            _ => Err(errors),
+        }
+    }
+
+    fn with_blank_rows(mut self) -> CaseInput {
+        let next = self.persons.len();
+        for index in next..next + BLANK_ROWS {
+            self.persons.push(PersonRow { index, ..PersonRow::default() });
+        }
+        self
+    }
+}
+
+#[derive(Template)]
+#[template(path = "cases/form.html")]
+struct FormPage {
+    t: &'static Messages,
+    nav: Option<Nav>,
+    csrf: String,
+    action: String,
+    input: CaseInput,
+    errors: FormErrors,
+    /// On a conflict: the version someone else saved, to merge by hand.
+    theirs: Option<CaseInput>,
+    shelters: Vec<(String, String)>,
+    stages: Vec<(&'static str, &'static str)>,
+    statuses: Vec<(&'static str, &'static str)>,
+    ages: Vec<(&'static str, &'static str)>,
+    genders: Vec<(&'static str, &'static str)>,
+}
+
+async fn form_page(
+    state: &AppState,
+    user: &CurrentUser,
+    action: String,
+    input: CaseInput,
+    errors: FormErrors,
+    theirs: Option<CaseInput>,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let coordinator = user.actor.has(Role::Coordinator);
+    let statuses = Status::ALL
+        .iter()
+        .filter(|s| coordinator || !s.is_closed() || s.as_str() == input.status)
+        .map(|s| (s.as_str(), s.label()))
+        .collect();
+    let page = FormPage {
+        t: &EN,
+        nav: Some(Nav::of(user)),
+        csrf: user.csrf.clone(),
+        action,
+        input: input.with_blank_rows(),
+        errors,
+        theirs,
+        shelters: shelter_codes(state, user)
+            .await
+            .into_iter()
+            .map(|(id, code)| (id.to_string(), code))
+            .collect(),
+        stages: Stage::ALL.iter().map(|s| (s.as_str(), s.label())).collect(),
+        statuses,
+        ages: AgeBand::ALL.iter().map(|a| (a.as_str(), a.as_str())).collect(),
+        genders: Gender::ALL.iter().map(|g| (g.as_str(), g.label())).collect(),
+    };
+    Ok((status, Html(page.render()?)).into_response())
+}
+
+pub(crate) async fn new_case(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
+    let input = CaseInput {
+        stage: Stage::Intake.as_str().into(),
+        status: Status::Open.as_str().into(),
+        ..CaseInput::default()
+    };
+    form_page(&state, &user, "/cases".into(), input, FormErrors::default(), None, StatusCode::OK).await
+}
+
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let (mut input, csrf) = CaseInput::from_pairs(&pairs);
+    check_csrf(&user, &csrf)?;
+    let draft = match input.parse() {
+        Ok(d) => d,
+        Err(errors) => {
+            return form_page(
+                &state,
+                &user,
+                "/cases".into(),
+                input,
+                errors,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    match cases::create(&state.vault, &user.actor, draft).await {
+        Ok(id) => Ok(Redirect::to(&format!("/cases/{id}")).into_response()),
+        Err(ServiceError::Invalid(e)) => {
+            form_page(&state, &user, "/cases".into(), input, e.into(), None, StatusCode::UNPROCESSABLE_ENTITY)
+                .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(crate) async fn edit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = parse_case_id(&id)?;
+    let case = cases::read(&state.vault, &user.actor, id).await?;
+    form_page(
+        &state,
+        &user,
+        format!("/cases/{id}"),
+        CaseInput::of(&case),
+        FormErrors::default(),
+        None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let id = parse_case_id(&id)?;
+    let (mut input, csrf) = CaseInput::from_pairs(&pairs);
+    check_csrf(&user, &csrf)?;
+    let action = format!("/cases/{id}");
+    let Ok(version) = input.version.trim().parse::<i64>() else { return Err(AppError::BadRequest) };
+    let draft = match input.parse() {
+        Ok(d) => d,
+        Err(errors) => {
+            return form_page(&state, &user, action, input, errors, None, StatusCode::UNPROCESSABLE_ENTITY)
+                .await;
+        }
+    };
+    match cases::update(&state.vault, &user.actor, id, version, draft).await {
+        Ok(_) => Ok(Redirect::to(&action).into_response()),
+        Err(ServiceError::Conflict) => {
+            // Someone saved first: show their version beside the user's input,
+            // which is kept; the next save goes against their version.
+            let current = cases::read(&state.vault, &user.actor, id).await?;
+            let theirs = CaseInput::of(&current);
+            input.version = theirs.version.clone();
+            let errors = FormErrors::from(FieldError::new("version", EN.case_conflict));
+            form_page(&state, &user, action, input, errors, Some(theirs), StatusCode::CONFLICT).await
+        }
+        Err(ServiceError::Invalid(e)) => {
+            form_page(&state, &user, action, input, e.into(), None, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The case page and its milestones
+// ---------------------------------------------------------------------------
+
+pub struct MilestoneLine {
+    pub kind: &'static str,
+    pub date: String,
+    pub country: String,
+    pub place: String,
+    pub note: String,
+}
+
+#[derive(Template)]
+#[template(path = "cases/show.html")]
+struct ShowPage {
+    t: &'static Messages,
+    nav: Option<Nav>,
+    csrf: String,
+    id: String,
+    case: Case,
+    shelter: String,
+    milestones: Vec<MilestoneLine>,
+    kinds: Vec<(&'static str, &'static str)>,
+    m: MilestoneForm,
+    errors: FormErrors,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct MilestoneForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    country: String,
+    #[serde(default)]
+    place_code: String,
+    #[serde(default)]
+    note: String,
+}
+
+async fn show_page(
+    state: &AppState,
+    user: &CurrentUser,
+    case: Case,
+    m: MilestoneForm,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let codes = shelter_codes(state, user).await;
+    let milestones = case
+        .milestones
+        .iter()
+        .map(|m| MilestoneLine {
+            kind: m.draft.kind.label(),
+            date: m.draft.date.to_string(),
+            country: m.draft.country.map(|c| c.as_str().to_owned()).unwrap_or_default(),
+            place: m.draft.place_code.as_ref().map(|p| p.as_str().to_owned()).unwrap_or_default(),
+            note: m.draft.note.as_str().to_owned(),
+        })
+        .collect();
+    let page = ShowPage {
+        t: &EN,
+        nav: Some(Nav::of(user)),
+        csrf: user.csrf.clone(),
+        id: case.id.to_string(),
+        shelter: case.shelter.and_then(|s| codes.get(&s).cloned()).unwrap_or_default(),
+        case,
+        milestones,
+        kinds: MilestoneKind::ALL.iter().map(|k| (k.as_str(), k.label())).collect(),
+        m,
+        errors,
+    };
+    Ok((status, Html(page.render()?)).into_response())
+}
+
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = parse_case_id(&id)?;
+    let case = cases::read(&state.vault, &user.actor, id).await?;
+    show_page(&state, &user, case, MilestoneForm::default(), FormErrors::default(), StatusCode::OK).await
+}
+
+fn parse_milestone(form: &MilestoneForm, today: time::Date) -> Result<MilestoneDraft, FormErrors> {
+    let mut errors = FormErrors::default();
+    let kind = MilestoneKind::parse(&form.kind).map_err(|e| errors.add(e)).ok();
+    let date = EventDate::parse(&form.date, today).map_err(|e| errors.add(e)).ok();
+    let country = if form.country.trim().is_empty() {
+        Some(None)
+    } else {
+        CountryCode::parse(&form.country).map(Some).map_err(|e| errors.add(e)).ok()
+    };
+    let place_code = if form.place_code.trim().is_empty() {
+        Some(None)
+    } else {
+        ShelterCode::parse(&form.place_code)
+            .map(Some)
+            .map_err(|e| errors.add(FieldError::new("place_code", e.message)))
+            .ok()
+    };
+    let note = Note::parse(&form.note).map_err(|e| errors.add(FieldError::new("note", e.message))).ok();
+    match (kind, date, country, place_code, note) {
+        (Some(kind), Some(date), Some(country), Some(place_code), Some(note)) => {
+            Ok(MilestoneDraft { kind, date, country, place_code, note })
+        }
+        _ => Err(errors),
+    }
+}
+
+pub(crate) async fn add_milestone(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    Form(form): Form<MilestoneForm>,
+) -> Result<Response, AppError> {
+    let id = parse_case_id(&id)?;
+    check_csrf(&user, &form.csrf)?;
+    let today = state.vault.clock.now().date();
+    match parse_milestone(&form, today) {
+        Ok(draft) => match cases::add_milestone(&state.vault, &user.actor, id, draft).await {
+            Ok(_) => Ok(Redirect::to(&format!("/cases/{id}")).into_response()),
+            Err(e) => Err(e.into()),
+        },
+        Err(errors) => {
+            let case = cases::read(&state.vault, &user.actor, id).await?;
+            show_page(&state, &user, case, form, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+    }
+}

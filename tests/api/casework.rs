@@ -1,0 +1,191 @@
+//! Casework over HTTP: create with a rejected form kept, milestones, an edit
+//! conflict shown not overwritten, another caseworker's case answered as
+//! missing, hostile text escaped.
+
+use safehouse::accounts::model::Role;
+use safehouse::cases::service as cases;
+use safehouse::membership;
+
+use crate::helpers::*;
+
+async fn create_via_form(c: &mut Client, fields: &[(&str, &str)]) -> reqwest::Response {
+    let csrf = c.csrf("/cases/new").await;
+    let mut form = vec![("csrf", csrf.as_str())];
+    form.extend_from_slice(fields);
+    c.post("/cases", &form).await
+}
+
+const GOOD: &[(&str, &str)] = &[
+    ("alias_0", "Starling"),
+    ("age_0", "30-44"),
+    ("gender_0", "female"),
+    ("consent_0", "yes"),
+    ("alias_1", ""),
+    ("age_1", ""),
+    ("shelter", ""),
+    ("stage", "sheltered"),
+    ("status", "open"),
+    ("notes", "<script>alert(1)</script> \"><img src=x onerror=alert(2)> javascript:alert(3)"),
+];
+
+#[tokio::test]
+async fn a_caseworker_creates_a_case_and_adds_a_milestone() {
+    let t = spawn_app().await;
+    let worker = t.web_user("case.web", Role::Caseworker).await;
+    let mut c = t.login(&worker).await;
+
+    // A rejected form: the alias carries a year; everything typed comes back.
+    let mut bad: Vec<(&str, &str)> = GOOD.to_vec();
+    bad[0] = ("alias_0", "Starling 1987");
+    let rejected = create_via_form(&mut c, &bad).await;
+    assert_eq!(rejected.status(), 422);
+    let body = rejected.text().await.unwrap();
+    assert!(body.contains("must not contain a date"), "the problem is named");
+    assert!(body.contains("value=\"Starling 1987\""), "the alias is kept");
+    assert!(body.contains("&#60;script&#62;alert(1)&#60;/script&#62;"), "the notes are kept, escaped");
+    assert!(!body.contains("<script>alert(1)"));
+    assert!(body.contains("value=\"sheltered\" selected"));
+
+    let created = create_via_form(&mut c, GOOD).await;
+    assert_eq!(created.status(), 303);
+    let location = created.headers()["location"].to_str().unwrap().to_owned();
+    let page = c.get(&location).await.text().await.unwrap();
+    assert!(page.contains("Starling"));
+    for raw in ["<script>alert(1)", "<img src=x", "onerror=alert(2)>"] {
+        assert!(!page.contains(raw), "{raw} unescaped on the case page");
+    }
+
+    let csrf = c.csrf(&location).await;
+    let path = format!("{location}/milestones");
+    let wrong = c
+        .post(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("kind", "arrived"),
+                ("date", "2999-01-01"),
+                ("country", "XX"),
+                ("note", "kept note"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status(), 422);
+    let body = wrong.text().await.unwrap();
+    assert!(
+        body.contains("cannot be in the future")
+            && body.contains("two-letter country code")
+            && body.contains("kept note")
+    );
+    let ok = c
+        .post(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("kind", "arrived"),
+                ("date", "2024-03"),
+                ("country", "kr"),
+                ("note", "safe at last"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status(), 303);
+    let page = c.get(&location).await.text().await.unwrap();
+    assert!(page.contains("2024-03") && page.contains("KR") && page.contains("safe at last"));
+
+    let list = c.get("/cases?q=starl").await.text().await.unwrap();
+    assert!(list.contains(&location), "found by alias");
+    let none = c.get("/cases?q=nobody").await.text().await.unwrap();
+    assert!(!none.contains(&location));
+}
+
+#[tokio::test]
+async fn a_stale_save_shows_both_versions_and_keeps_the_input() {
+    let t = spawn_app().await;
+    let a = t.web_user("case.alpha", Role::Caseworker).await;
+    let b = t.web_user("case.beta", Role::Caseworker).await;
+    let id = cases::create(&t.app.vault, &a.actor, draft(&["Lapwing"], "first notes")).await.unwrap();
+    cases::list_visible(&t.app.vault, &t.app.coordinator).await.unwrap();
+    membership::assign(&t.app.vault, &t.app.coordinator, id, b.actor.user_id()).await.unwrap();
+    let mut ca = t.login(&a).await;
+    let mut cb = t.login(&b).await;
+    let edit = format!("/cases/{id}/edit");
+    let csrf_a = ca.csrf(&edit).await;
+    let csrf_b = cb.csrf(&edit).await;
+    let form = |csrf: &str, notes: &str| -> Vec<(String, String)> {
+        vec![
+            ("csrf".into(), csrf.into()),
+            ("version".into(), "1".into()),
+            ("alias_0".into(), "Lapwing".into()),
+            ("age_0".into(), "30-44".into()),
+            ("shelter".into(), String::new()),
+            ("stage".into(), "intake".into()),
+            ("status".into(), "open".into()),
+            ("notes".into(), notes.into()),
+        ]
+    };
+    let b_form = form(&csrf_b, "B saved first");
+    let pairs: Vec<(&str, &str)> = b_form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(cb.post(&format!("/cases/{id}"), &pairs).await.status(), 303);
+    let a_form = form(&csrf_a, "A's careful words");
+    let pairs: Vec<(&str, &str)> = a_form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let stale = ca.post(&format!("/cases/{id}"), &pairs).await;
+    assert_eq!(stale.status(), 409);
+    let body = stale.text().await.unwrap();
+    assert!(body.contains("Someone else saved this case"));
+    assert!(body.contains("B saved first"), "their version is shown");
+    assert!(body.contains("A&#39;s careful words"), "the user's input is kept");
+    assert!(body.contains("name=\"version\" value=\"2\""), "the next save goes against their version");
+    assert_eq!(cases::read(&t.app.vault, &a.actor, id).await.unwrap().notes.as_str(), "B saved first");
+}
+
+#[tokio::test]
+async fn another_caseworkers_case_is_answered_as_missing() {
+    let t = spawn_app().await;
+    let a = t.web_user("case.owner", Role::Caseworker).await;
+    let b = t.web_user("case.other", Role::Caseworker).await;
+    let id = cases::create(&t.app.vault, &a.actor, draft(&["Dotterel"], "private")).await.unwrap();
+    let mut cb = t.login(&b).await;
+    let missing = cb.get("/cases/0b5f0d8e-3c1e-4f7a-9d2b-6a1c2e3f4a5b").await;
+    assert_eq!(missing.status(), 404);
+    let missing_body = missing.text().await.unwrap();
+    let before = t.app.audit_log().await.len();
+    for path in [format!("/cases/{id}"), format!("/cases/{id}/edit")] {
+        let r = cb.get(&path).await;
+        assert_eq!(r.status(), 404, "{path}");
+        let body = r.text().await.unwrap();
+        assert!(!body.contains("Dotterel") && !body.contains("private"));
+        // The same page as for a case that does not exist (but its request id).
+        let strip = |s: &str| s.split("<code>").next().unwrap().to_owned();
+        assert_eq!(strip(&body), strip(&missing_body));
+    }
+    let csrf = cb.csrf("/account").await;
+    let post = cb
+        .post(
+            &format!("/cases/{id}"),
+            &[
+                ("csrf", &csrf),
+                ("version", "1"),
+                ("alias_0", "Hijacked"),
+                ("age_0", "30-44"),
+                ("stage", "intake"),
+                ("status", "open"),
+                ("notes", ""),
+            ],
+        )
+        .await;
+    assert_eq!(post.status(), 404);
+    let post = cb
+        .post(&format!("/cases/{id}/milestones"), &[("csrf", &csrf), ("kind", "arrived"), ("date", "2024")])
+        .await;
+    assert_eq!(post.status(), 404);
+    assert_eq!(
+        cases::read(&t.app.vault, &a.actor, id).await.unwrap().group.persons()[0].alias.as_str(),
+        "Dotterel"
+    );
+    assert!(cases::read(&t.app.vault, &a.actor, id).await.unwrap().milestones.is_empty());
+    let denials = t.app.audit_log().await[before..]
+        .iter()
+        .filter(|e| e.outcome == "denied" && e.target == id.to_string())
+        .count();
+    assert!(denials >= 4, "each attempt is a recorded denial ({denials})");
+}
