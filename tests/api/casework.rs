@@ -189,3 +189,54 @@ async fn another_caseworkers_case_is_answered_as_missing() {
         .count();
     assert!(denials >= 4, "each attempt is a recorded denial ({denials})");
 }
+
+#[tokio::test]
+async fn a_coordinator_assigns_and_unassigns_from_the_case_page() {
+    let t = spawn_app().await;
+    let worker = t.web_user("case.assignee", Role::Caseworker).await;
+    let id =
+        cases::create(&t.app.vault, &t.app.coordinator, draft(&["Sanderling"], "to assign")).await.unwrap();
+    let coord_secret = t.enrol(&t.app.coordinator).await;
+    let mut k = t.client();
+    let code = oath_code(&coord_secret, t.now());
+    k.post(
+        "/login",
+        &[("username", "coord.first"), ("password", "first coordinator passphrase"), ("code", &code)],
+    )
+    .await;
+    t.next_step();
+    let page = k.get(&format!("/cases/{id}")).await.text().await.unwrap();
+    assert!(page.contains("No one is assigned.") && page.contains(">case.assignee<"));
+    let csrf = k.csrf(&format!("/cases/{id}")).await;
+    let uid = worker.actor.user_id().to_string();
+    let assigned = k.post(&format!("/cases/{id}/assign"), &[("csrf", &csrf), ("user_id", &uid)]).await;
+    assert_eq!(assigned.status(), 303);
+    let mut w = t.login(&worker).await;
+    assert_eq!(w.get(&format!("/cases/{id}")).await.status(), 200, "the caseworker now opens the case");
+    assert!(w.get("/cases").await.text().await.unwrap().contains("Sanderling"));
+    // The caseworker cannot assign.
+    let wcsrf = w.csrf("/account").await;
+    assert_eq!(
+        w.post(&format!("/cases/{id}/unassign"), &[("csrf", &wcsrf), ("user_id", &uid)]).await.status(),
+        403
+    );
+    // After five quiet minutes the coordinator is asked for the password first.
+    t.clock.advance(time::Duration::minutes(6));
+    let csrf = k.csrf(&format!("/cases/{id}")).await;
+    let ask = k.post(&format!("/cases/{id}/unassign"), &[("csrf", &csrf), ("user_id", &uid)]).await;
+    assert_eq!(ask.headers()["location"].to_str().unwrap(), format!("/reauth?next=/cases/{id}"));
+    let re = k
+        .post(
+            "/reauth",
+            &[
+                ("csrf", &csrf),
+                ("next", &format!("/cases/{id}")),
+                ("password", "first coordinator passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(re.status(), 303);
+    let done = k.post(&format!("/cases/{id}/unassign"), &[("csrf", &csrf), ("user_id", &uid)]).await;
+    assert_eq!(done.status(), 303);
+    assert_eq!(w.get(&format!("/cases/{id}")).await.status(), 404, "unassigned: the case is gone for them");
+}

@@ -435,6 +435,14 @@ struct ShowPage {
     kinds: Vec<(&'static str, &'static str)>,
     m: MilestoneForm,
     errors: FormErrors,
+    /// For a coordinator: who holds the case, who waits, who could.
+    assignment: Option<Assignment>,
+}
+
+pub struct Assignment {
+    pub holders: Vec<(String, String)>,
+    pub waiting: Vec<(String, String)>,
+    pub candidates: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -473,10 +481,27 @@ async fn show_page(
             note: m.draft.note.as_str().to_owned(),
         })
         .collect();
+    let assignment = if user.actor.has(Role::Coordinator) {
+        let (holders, waiting) =
+            crate::membership::case_assignees(&state.vault, &user.actor, case.id).await?;
+        let taken: Vec<_> = holders.iter().chain(waiting.iter()).map(|(id, _)| *id).collect();
+        let candidates = crate::membership::caseworkers(&state.vault, &user.actor)
+            .await?
+            .into_iter()
+            .filter(|(id, _)| !taken.contains(id))
+            .map(|(id, name)| (id.to_string(), name))
+            .collect();
+        let strings =
+            |v: Vec<(crate::ids::UserId, String)>| v.into_iter().map(|(id, n)| (id.to_string(), n)).collect();
+        Some(Assignment { holders: strings(holders), waiting: strings(waiting), candidates })
+    } else {
+        None
+    };
     let page = ShowPage {
         t: &EN,
         nav: Some(Nav::of(user)),
         csrf: user.csrf.clone(),
+        assignment,
         id: case.id.to_string(),
         shelter: case.shelter.and_then(|s| codes.get(&s).cloned()).unwrap_or_default(),
         case,
@@ -543,4 +568,37 @@ pub(crate) async fn add_milestone(
             show_page(&state, &user, case, form, errors, StatusCode::UNPROCESSABLE_ENTITY).await
         }
     }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AssignForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    user_id: String,
+}
+
+/// Assign or unassign a caseworker (coordinators; the password again after
+/// five minutes).
+pub(crate) async fn assignment(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, action)): Path<(String, String)>,
+    Form(form): Form<AssignForm>,
+) -> Result<Response, AppError> {
+    let id = parse_case_id(&id)?;
+    check_csrf(&user, &form.csrf)?;
+    let back = format!("/cases/{id}");
+    if let Some(redirect) = crate::accounts::routes::require_recent(&state, &user, &back) {
+        return Ok(redirect);
+    }
+    let target = crate::ids::UserId::parse(&form.user_id).ok_or(AppError::BadRequest)?;
+    match action.as_str() {
+        "assign" => {
+            crate::membership::assign(&state.vault, &user.actor, id, target).await?;
+        }
+        "unassign" => crate::membership::unassign(&state.vault, &user.actor, id, target).await?,
+        _ => return Err(AppError::NotFound),
+    }
+    Ok(Redirect::to(&back).into_response())
 }

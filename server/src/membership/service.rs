@@ -666,3 +666,43 @@ pub async fn bootstrap_writes(
     writes.extend(certification_writes(vault, coordinators, &uid, &own, first.key_no()).await?);
     Ok(writes)
 }
+
+/// The caseworkers a coordinator can assign, by username.
+pub async fn caseworkers(vault: &Vault, coordinator: &Actor) -> ServiceResult<Vec<(UserId, String)>> {
+    coordinators_identity(vault, coordinator).await?;
+    Ok(accounts::list_unchecked(vault)
+        .await?
+        .into_iter()
+        .filter(|e| e.profile.roles.contains(&Role::Caseworker) && e.profile.state == UserState::Active)
+        .map(|e| (e.id, e.profile.username.as_str().to_owned()))
+        .collect())
+}
+
+/// Who holds a grant to a case, and who waits for one, by username.
+pub async fn case_assignees(
+    vault: &Vault,
+    coordinator: &Actor,
+    case_id: CaseId,
+) -> ServiceResult<(Vec<(UserId, String)>, Vec<(UserId, String)>)> {
+    coordinators_identity(vault, coordinator).await?;
+    let cid = case_id.to_string();
+    let names = |ids: Vec<UserId>| async move {
+        let mut out = Vec::new();
+        for id in ids {
+            if let Ok(entry) = accounts::entry(vault, id).await {
+                out.push((id, entry.profile.username.as_str().to_owned()));
+            }
+        }
+        out
+    };
+    let holders = crate::cases::index::assignees(vault, &cid).await?;
+    let waiting: Vec<UserId> = vault
+        .store()
+        .pending_grants()
+        .await?
+        .into_iter()
+        .filter(|(c, _)| *c == cid)
+        .filter_map(|(_, u)| UserId::parse(&u))
+        .collect();
+    Ok((names(holders).await, names(waiting).await))
+}

@@ -151,6 +151,11 @@ pub struct Messages {
     pub milestone_note: &'static str,
     pub print: &'static str,
     pub yes: &'static str,
+    pub assigned: &'static str,
+    pub waiting_certification: &'static str,
+    pub assign: &'static str,
+    pub unassign: &'static str,
+    pub nobody_assigned: &'static str,
     pub no: &'static str,
 }
 
@@ -303,5 +308,10 @@ pub static EN: Messages = Messages {
     milestone_note: "Private note",
     print: "Print",
     yes: "yes",
+    assigned: "Assigned caseworkers",
+    waiting_certification: "Waiting for their key to be certified",
+    assign: "Assign",
+    unassign: "Unassign",
+    nobody_assigned: "No one is assigned.",
     no: "no",
 };
