@@ -240,3 +240,57 @@ async fn a_coordinator_assigns_and_unassigns_from_the_case_page() {
     assert_eq!(done.status(), 303);
     assert_eq!(w.get(&format!("/cases/{id}")).await.status(), 404, "unassigned: the case is gone for them");
 }
+
+#[tokio::test]
+async fn a_coordinator_keeps_the_shelter_register() {
+    let t = spawn_app().await;
+    let coord_secret = t.enrol(&t.app.coordinator).await;
+    let mut k = t.client();
+    let code = oath_code(&coord_secret, t.now());
+    k.post(
+        "/login",
+        &[("username", "coord.first"), ("password", "first coordinator passphrase"), ("code", &code)],
+    )
+    .await;
+    let csrf = k.csrf("/shelters").await;
+    let bad = k
+        .post(
+            "/shelters",
+            &[
+                ("csrf", &csrf),
+                ("code", "jrl01"),
+                ("region", "Jilin"),
+                ("capacity", "900"),
+                ("notes", "<b>x</b>"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status(), 422);
+    let body = bad.text().await.unwrap();
+    assert!(body.contains("A shelter code looks like JRL-01") && body.contains("Capacity is a whole number"));
+    assert!(
+        body.contains("value=\"Jilin\"") && body.contains("&#60;b&#62;x&#60;/b&#62;"),
+        "input kept, escaped"
+    );
+    let ok = k
+        .post(
+            "/shelters",
+            &[
+                ("csrf", &csrf),
+                ("code", "jrl-01"),
+                ("region", "Jilin"),
+                ("capacity", "8"),
+                ("notes", "back door"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status(), 303);
+    let page = k.get("/shelters").await.text().await.unwrap();
+    assert!(page.contains("JRL-01") && page.contains("back door"));
+    let dup = k
+        .post("/shelters", &[("csrf", &csrf), ("code", "JRL-01"), ("region", "Jilin"), ("capacity", "8")])
+        .await;
+    assert!(dup.text().await.unwrap().contains("already has this code name"));
+    // The new shelter is offered on the case form.
+    assert!(k.get("/cases/new").await.text().await.unwrap().contains(">JRL-01</option>"));
+}

@@ -2,6 +2,7 @@
 //! and certified caseworkers), region, capacity and private notes under the
 //! other (coordinators only).
 
+pub mod routes;
 pub mod service;
 
 pub use service::*;

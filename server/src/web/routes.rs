@@ -54,6 +54,8 @@ pub fn table() -> Vec<Route> {
         route(p.clone(), "/cases/{id}", Access::AnyOf(CASEWORK), post(cases::update)),
         route(p.clone(), "/cases/{id}/milestones", Access::AnyOf(CASEWORK), post(cases::add_milestone)),
         route(p.clone(), "/cases/{id}/{action}", Access::AnyOf(COORDINATOR), post(cases::assignment)),
+        route(g.clone(), "/shelters", Access::AnyOf(COORDINATOR), get(crate::shelters::routes::page)),
+        route(p.clone(), "/shelters", Access::AnyOf(COORDINATOR), post(crate::shelters::routes::add)),
         route(g.clone(), "/admin/users", Access::AnyOf(ADMIN), get(admin::users_page)),
         route(p.clone(), "/admin/users", Access::AnyOf(ADMIN), post(admin::create_user)),
         route(p.clone(), "/admin/users/{id}/{action}", Access::AnyOf(ADMIN), post(admin::user_action)),

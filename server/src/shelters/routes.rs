@@ -1,0 +1,106 @@
+//! The shelter register page (coordinators): code names, regions,
+//! capacities and private notes, and a form to add a shelter.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::{ShelterDetails, create, list};
+use crate::accounts::routes::check_csrf;
+use crate::cases::model::ShelterCode;
+use crate::error::ServiceError;
+use crate::sessions::CurrentUser;
+use crate::web::AppState;
+use crate::web::error::AppError;
+use crate::web::messages::{EN, Messages};
+use crate::web::templates::{FormErrors, Nav};
+
+pub struct Line {
+    pub code: String,
+    pub region: String,
+    pub capacity: u16,
+    pub notes: String,
+}
+
+#[derive(Default, Deserialize)]
+pub struct ShelterForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    region: String,
+    #[serde(default)]
+    capacity: String,
+    #[serde(default)]
+    notes: String,
+}
+
+#[derive(Template)]
+#[template(path = "shelters/register.html")]
+struct RegisterPage {
+    t: &'static Messages,
+    nav: Option<Nav>,
+    csrf: String,
+    lines: Vec<Line>,
+    form: ShelterForm,
+    errors: FormErrors,
+}
+
+async fn render(
+    state: &AppState,
+    user: &CurrentUser,
+    form: ShelterForm,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let lines = list(&state.vault, &user.actor)
+        .await?
+        .into_iter()
+        .map(|s| {
+            let details = s.details.unwrap_or(ShelterDetails {
+                region: String::new(),
+                capacity: 0,
+                notes: Default::default(),
+            });
+            Line {
+                code: s.code.as_str().to_owned(),
+                region: details.region,
+                capacity: details.capacity,
+                notes: details.notes.as_str().to_owned(),
+            }
+        })
+        .collect();
+    let page =
+        RegisterPage { t: &EN, nav: Some(Nav::of(user)), csrf: user.csrf.clone(), lines, form, errors };
+    Ok((status, Html(page.render()?)).into_response())
+}
+
+pub(crate) async fn page(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
+    render(&state, &user, ShelterForm::default(), FormErrors::default(), StatusCode::OK).await
+}
+
+pub(crate) async fn add(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(form): Form<ShelterForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&user, &form.csrf)?;
+    let mut errors = FormErrors::default();
+    let code = ShelterCode::parse(&form.code).map_err(|e| errors.add(e)).ok();
+    let details =
+        ShelterDetails::parse(&form.region, &form.capacity, &form.notes).map_err(|e| errors.add(e)).ok();
+    let (Some(code), Some(details)) = (code, details) else {
+        return render(&state, &user, form, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+    match create(&state.vault, &user.actor, code, details).await {
+        Ok(_) => Ok(Redirect::to("/shelters").into_response()),
+        Err(ServiceError::Invalid(e)) => {
+            render(&state, &user, form, e.into(), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
