@@ -470,3 +470,27 @@ async fn bulk_reading_raises_one_flag_per_window() {
     assert!(!audit::entries(&app.vault, &auditor, 0, 50).await.unwrap().is_empty());
     assert!(audit::entries(&app.vault, &app.coordinator, 0, 50).await.is_err());
 }
+
+#[tokio::test]
+async fn an_auditor_reads_filters_exports_and_verifies_the_trail() {
+    let t = spawn_app().await;
+    let auditor = t.web_user("audit.web", Role::Auditor).await;
+    let mut c = t.login(&auditor).await;
+    let page = c.get("/audit").await.text().await.unwrap();
+    assert!(page.contains("instance.init") && page.contains("login.ok"));
+    assert!(page.contains("safehouse-audit-checkpoint-v1"), "the head, to copy off the server");
+    assert!(page.contains("audit.web ("), "actors shown with their username");
+    let filtered = c.get("/audit?action=login.ok").await.text().await.unwrap();
+    let body = filtered.split("<tbody>").nth(1).unwrap();
+    assert!(body.contains("login.ok") && !body.contains("instance.init"));
+    let csv = c.get("/audit/export.csv?action=user.create").await;
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = csv.text().await.unwrap();
+    assert!(text.starts_with("seq,at,actor,role,action,target,outcome,request_id\r\n"));
+    assert!(text.lines().skip(1).all(|l| l.contains("user.create")));
+    assert_eq!(t.app.audit_log().await.last().unwrap().action, "export", "the export is recorded");
+    let csrf = c.csrf("/audit").await;
+    let verified = c.post("/audit/verify", &[("csrf", &csrf)]).await.text().await.unwrap();
+    assert!(verified.contains("The chain is intact."));
+    assert_eq!(c.get("/audit/flags").await.status(), 200);
+}

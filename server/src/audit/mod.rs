@@ -4,6 +4,7 @@
 
 pub mod chain;
 pub mod model;
+pub mod routes;
 pub mod service;
 pub mod writer;
 

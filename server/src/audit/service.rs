@@ -8,6 +8,21 @@ use super::model::{Action, Event, Outcome};
 use crate::accounts::model::{Actor, Role};
 use crate::error::{ServiceError, ServiceResult};
 use crate::storage::{AuditRow, FlagRow, Write};
+
+#[cfg(test)]
+mod tests {
+    use super::csv_cell;
+
+    #[test]
+    fn csv_cells_are_formula_safe_and_quoted() {
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_cell("+1"), "'+1");
+        assert_eq!(csv_cell("-1"), "'-1");
+        assert_eq!(csv_cell("@SUM"), "'@SUM");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("case.read"), "case.read");
+    }
+}
 use crate::vault::Vault;
 
 /// When one user's reading counts as bulk reading.
@@ -85,6 +100,38 @@ pub async fn entries(vault: &Vault, actor: &Actor, after: i64, limit: i64) -> Se
     }
     let result = vault.store().audit_rows(after, limit.clamp(1, 1000)).await.map_err(ServiceError::from);
     vault.finish(&event, result).await
+}
+
+/// A filtered page of the trail, for auditors.
+pub async fn search(
+    vault: &Vault,
+    actor: &Actor,
+    filter: &crate::storage::AuditFilter,
+    after: i64,
+    limit: i64,
+    action: Action,
+) -> ServiceResult<Vec<AuditRow>> {
+    let event = actor.event(action).as_role(Role::Auditor);
+    if !actor.has(Role::Auditor) {
+        return vault.finish(&event, Err(ServiceError::Forbidden("auditors only"))).await;
+    }
+    let result =
+        vault.store().audit_search(filter, after, limit.clamp(1, 100_000)).await.map_err(ServiceError::from);
+    vault.finish(&event, result).await
+}
+
+/// A CSV cell that a spreadsheet will not run as a formula.
+pub fn csv_cell(value: &str) -> String {
+    let guarded = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if guarded.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", guarded.replace('"', "\"\""))
+    } else {
+        guarded
+    }
 }
 
 /// The current head, as a checkpoint to keep off the server.

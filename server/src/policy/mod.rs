@@ -32,6 +32,9 @@ pub const ADMIN: &[Role] = &[Role::Admin];
 pub const COORDINATOR: &[Role] = &[Role::Coordinator];
 /// Who works on cases: communications staff never reach a case, by any route.
 pub const CASEWORK: &[Role] = &[Role::Coordinator, Role::Caseworker];
+pub const AUDITOR: &[Role] = &[Role::Auditor];
+/// Bulk-reading flags: auditors and coordinators.
+pub const FLAGS: &[Role] = &[Role::Auditor, Role::Coordinator];
 
 #[cfg(test)]
 mod tests {

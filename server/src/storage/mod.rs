@@ -203,6 +203,17 @@ pub struct FlagRow {
     pub window_minutes: i64,
 }
 
+/// What an auditor filters the trail by; empty fields match everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    /// RFC 3339 bounds, inclusive.
+    pub from: String,
+    pub to: String,
+}
+
 /// Computes an entry's chain MAC. The store calls it inside the transaction
 /// that appends the entry, so it never holds the audit key itself.
 pub trait ChainMac: Send + Sync {
@@ -393,6 +404,13 @@ pub trait Store: Send + Sync + 'static {
     /// Audit entries with `seq > after`, in order, at most `limit`.
     async fn audit_rows(&self, after: i64, limit: i64) -> Result<Vec<AuditRow>, StoreError>;
     async fn audit_head(&self) -> Result<Option<AuditRow>, StoreError>;
+    /// Entries matching `filter` with `seq > after`, in order, at most `limit`.
+    async fn audit_search(
+        &self,
+        filter: &AuditFilter,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>, StoreError>;
     /// Distinct case ids `actor` read (outcome ok) since `since` (RFC 3339),
     /// counted up to `cap`.
     async fn distinct_reads_since(&self, actor: &str, since: &str, cap: i64) -> Result<i64, StoreError>;

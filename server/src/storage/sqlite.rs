@@ -601,6 +601,33 @@ impl Store for SqliteStore {
         .await?)
     }
 
+    async fn audit_search(
+        &self,
+        f: &AuditFilter,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT seq, at, actor, role, action, target, outcome, request_id, prev_mac, mac FROM audit_log \
+             WHERE seq > ? AND (? = '' OR actor = ?) AND (? = '' OR action = ?) AND (? = '' OR target = ?) \
+             AND (? = '' OR at >= ?) AND (? = '' OR at <= ?) ORDER BY seq LIMIT ?",
+        )
+        .bind(after)
+        .bind(&f.actor)
+        .bind(&f.actor)
+        .bind(&f.action)
+        .bind(&f.action)
+        .bind(&f.target)
+        .bind(&f.target)
+        .bind(&f.from)
+        .bind(&f.from)
+        .bind(&f.to)
+        .bind(&f.to)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     async fn audit_head(&self) -> Result<Option<AuditRow>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT seq, at, actor, role, action, target, outcome, request_id, prev_mac, mac FROM audit_log \

@@ -12,7 +12,7 @@ use axum::routing::{MethodRouter, get, post};
 use super::AppState;
 use crate::accounts::{admin_routes as admin, routes as account};
 use crate::cases::routes as cases;
-use crate::policy::{ADMIN, Access, CASEWORK, COORDINATOR};
+use crate::policy::{ADMIN, AUDITOR, Access, CASEWORK, COORDINATOR, FLAGS};
 use crate::sessions::auth::{CurrentUser, EnrollingUser};
 use crate::{membership, sessions};
 
@@ -56,6 +56,10 @@ pub fn table() -> Vec<Route> {
         route(p.clone(), "/cases/{id}/{action}", Access::AnyOf(COORDINATOR), post(cases::assignment)),
         route(g.clone(), "/shelters", Access::AnyOf(COORDINATOR), get(crate::shelters::routes::page)),
         route(p.clone(), "/shelters", Access::AnyOf(COORDINATOR), post(crate::shelters::routes::add)),
+        route(g.clone(), "/audit", Access::AnyOf(AUDITOR), get(crate::audit::routes::trail)),
+        route(g.clone(), "/audit/export.csv", Access::AnyOf(AUDITOR), get(crate::audit::routes::export)),
+        route(p.clone(), "/audit/verify", Access::AnyOf(AUDITOR), post(crate::audit::routes::verify)),
+        route(g.clone(), "/audit/flags", Access::AnyOf(FLAGS), get(crate::audit::routes::flags)),
         route(g.clone(), "/admin/users", Access::AnyOf(ADMIN), get(admin::users_page)),
         route(p.clone(), "/admin/users", Access::AnyOf(ADMIN), post(admin::create_user)),
         route(p.clone(), "/admin/users/{id}/{action}", Access::AnyOf(ADMIN), post(admin::user_action)),

@@ -14,6 +14,7 @@ pub struct Nav {
     pub admin: bool,
     pub coordinator: bool,
     pub casework: bool,
+    pub auditor: bool,
 }
 
 impl Nav {
@@ -23,12 +24,13 @@ impl Nav {
             admin: user.actor.has(Role::Admin),
             coordinator: user.actor.has(Role::Coordinator),
             casework: user.actor.has(Role::Coordinator) || user.actor.has(Role::Caseworker),
+            auditor: user.actor.has(Role::Auditor),
         }
     }
 
     /// For a session that may only enrol its second factor.
     pub fn enrolling(csrf: &str) -> Nav {
-        Nav { csrf: csrf.to_owned(), admin: false, coordinator: false, casework: false }
+        Nav { csrf: csrf.to_owned(), admin: false, coordinator: false, casework: false, auditor: false }
     }
 }
 
