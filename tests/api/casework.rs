@@ -294,3 +294,37 @@ async fn a_coordinator_keeps_the_shelter_register() {
     // The new shelter is offered on the case form.
     assert!(k.get("/cases/new").await.text().await.unwrap().contains(">JRL-01</option>"));
 }
+
+#[tokio::test]
+async fn a_coordinator_freezes_a_caseworker_from_the_team_page() {
+    let t = spawn_app().await;
+    let worker = t.web_user("case.detained", Role::Caseworker).await;
+    let id = cases::create(&t.app.vault, &worker.actor, draft(&["Whimbrel"], "x")).await.unwrap();
+    let mut w = t.login(&worker).await;
+    assert_eq!(w.get(&format!("/cases/{id}")).await.status(), 200);
+    let coord_secret = t.enrol(&t.app.coordinator).await;
+    let mut k = t.client();
+    let code = oath_code(&coord_secret, t.now());
+    k.post(
+        "/login",
+        &[("username", "coord.first"), ("password", "first coordinator passphrase"), ("code", &code)],
+    )
+    .await;
+    let page = k.get("/team").await.text().await.unwrap();
+    let uid = worker.actor.user_id().to_string();
+    assert!(page.contains(&format!("/team/{uid}/freeze")));
+    let csrf = k.csrf("/team").await;
+    let frozen = k.post(&format!("/team/{uid}/freeze"), &[("csrf", &csrf)]).await;
+    assert_eq!(frozen.status(), 200);
+    assert!(frozen.text().await.unwrap().contains("Frozen."));
+    assert_eq!(w.get("/").await.status(), 303, "their session ended at once");
+    let code = oath_code(&worker.secret, t.now());
+    let mut again = t.client();
+    let refused =
+        again.post("/login", &[("username", "case.detained"), ("password", PASSWORD), ("code", &code)]).await;
+    assert_eq!(refused.status(), 200, "a frozen account cannot log in");
+    assert!(matches!(
+        cases::read(&t.app.vault, &worker.actor, id).await,
+        Err(safehouse::error::ServiceError::NotFound)
+    ));
+}

@@ -109,3 +109,91 @@ pub(crate) async fn certify_submit(
         Err(e) => Err(e.into()),
     }
 }
+
+// ---------------------------------------------------------------------------
+// The team page: freeze and unfreeze (a detained caseworker, a lost laptop)
+// ---------------------------------------------------------------------------
+
+struct Member {
+    id: String,
+    username: String,
+    roles: String,
+    frozen: bool,
+    is_self: bool,
+}
+
+#[derive(Template)]
+#[template(path = "membership/team.html")]
+struct TeamPage {
+    t: &'static Messages,
+    nav: Option<Nav>,
+    nav_csrf: String,
+    members: Vec<Member>,
+    notice: Option<&'static str>,
+}
+
+async fn team_view(
+    state: &AppState,
+    user: &CurrentUser,
+    notice: Option<&'static str>,
+) -> Result<Response, AppError> {
+    let entries = crate::accounts::service::list(&state.vault, &user.actor).await?;
+    let members = entries
+        .into_iter()
+        .filter(|e| {
+            matches!(
+                e.profile.state,
+                crate::accounts::model::UserState::Active | crate::accounts::model::UserState::Frozen
+            )
+        })
+        .map(|e| Member {
+            id: e.id.to_string(),
+            username: e.profile.username.as_str().to_owned(),
+            roles: e.profile.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "),
+            frozen: e.profile.state == crate::accounts::model::UserState::Frozen,
+            is_self: e.id == user.actor.user_id(),
+        })
+        .collect();
+    let page = TeamPage { t: &EN, nav: Some(Nav::of(user)), nav_csrf: user.csrf.clone(), members, notice };
+    Ok(Html(page.render()?).into_response())
+}
+
+pub(crate) async fn team_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Response, AppError> {
+    team_view(&state, &user, None).await
+}
+
+#[derive(Deserialize)]
+pub struct FreezeForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Freeze: sessions end, grants and certification go, the account is
+/// disabled, in one action; only a coordinator lifts it.
+pub(crate) async fn team_action(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, action)): Path<(String, String)>,
+    Form(form): Form<FreezeForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&user, &form.csrf)?;
+    if let Some(redirect) = require_recent(&state, &user, "/team") {
+        return Ok(redirect);
+    }
+    let target = UserId::parse(&id).ok_or(AppError::NotFound)?;
+    match action.as_str() {
+        "freeze" => {
+            super::freeze(&state.vault, &user.actor, target).await?;
+            state.sessions.delete_owner(target).await?;
+            team_view(&state, &user, Some(EN.frozen_notice)).await
+        }
+        "unfreeze" => {
+            super::unfreeze(&state.vault, &user.actor, target).await?;
+            team_view(&state, &user, Some(EN.unfrozen_notice)).await
+        }
+        _ => Err(AppError::NotFound),
+    }
+}

@@ -70,6 +70,13 @@ pub fn table() -> Vec<Route> {
             Access::AnyOf(COORDINATOR),
             post(membership::routes::certify_submit),
         ),
+        route(g.clone(), "/team", Access::AnyOf(COORDINATOR), get(membership::routes::team_page)),
+        route(
+            p.clone(),
+            "/team/{id}/{action}",
+            Access::AnyOf(COORDINATOR),
+            post(membership::routes::team_action),
+        ),
         route(g.clone(), "/lockdown", Access::AnyOf(COORDINATOR), get(sessions::routes::page)),
         route(p.clone(), "/lockdown", Access::AnyOf(COORDINATOR), post(sessions::routes::engage)),
         // These two end sessions: the permission test visits them last.
