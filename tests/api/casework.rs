@@ -328,3 +328,51 @@ async fn a_coordinator_freezes_a_caseworker_from_the_team_page() {
         Err(safehouse::error::ServiceError::NotFound)
     ));
 }
+
+#[tokio::test]
+async fn a_stale_milestone_edit_shows_both_versions() {
+    let t = spawn_app().await;
+    let worker = t.web_user("case.edits", Role::Caseworker).await;
+    let id = cases::create(&t.app.vault, &worker.actor, draft(&["Knot"], "x")).await.unwrap();
+    let today = time::OffsetDateTime::now_utc().date();
+    let m = safehouse::cases::service::MilestoneDraft {
+        kind: safehouse::cases::model::MilestoneKind::Moved,
+        date: safehouse::cases::model::EventDate::parse("2023", today).unwrap(),
+        country: None,
+        place_code: None,
+        note: safehouse::cases::model::Note::parse("original").unwrap(),
+    };
+    let mid = cases::add_milestone(&t.app.vault, &worker.actor, id, m.clone()).await.unwrap();
+    let mut c = t.login(&worker).await;
+    let page = c.get(&format!("/cases/{id}")).await.text().await.unwrap();
+    assert!(page.contains(&format!("/cases/{id}/milestones/{mid}/edit")));
+    let csrf = c.csrf(&format!("/cases/{id}/milestones/{mid}/edit")).await;
+    // Someone else edits first.
+    let mut theirs = m.clone();
+    theirs.note = safehouse::cases::model::Note::parse("their edit").unwrap();
+    cases::edit_milestone(&t.app.vault, &worker.actor, id, mid, 1, theirs).await.unwrap();
+    let path = format!("/cases/{id}/milestones/{mid}");
+    let stale = c
+        .post(
+            &path,
+            &[("csrf", &csrf), ("version", "1"), ("kind", "moved"), ("date", "2023"), ("note", "my edit")],
+        )
+        .await;
+    assert_eq!(stale.status(), 409);
+    let body = stale.text().await.unwrap();
+    assert!(
+        body.contains("their edit")
+            && body.contains("my edit")
+            && body.contains("name=\"version\" value=\"2\"")
+    );
+    let ok = c
+        .post(
+            &path,
+            &[("csrf", &csrf), ("version", "2"), ("kind", "moved"), ("date", "2023-05"), ("note", "merged")],
+        )
+        .await;
+    assert_eq!(ok.status(), 303);
+    let case = cases::read(&t.app.vault, &worker.actor, id).await.unwrap();
+    assert_eq!(case.milestones[0].draft.note.as_str(), "merged");
+    assert_eq!(case.milestones[0].draft.date.to_string(), "2023-05");
+}

@@ -16,7 +16,9 @@ enum Persona {
 }
 
 fn concrete(path: &str) -> String {
-    path.replace("{id}", "0b5f0d8e-3c1e-4f7a-9d2b-6a1c2e3f4a5b").replace("{action}", "disable")
+    path.replace("{id}", "0b5f0d8e-3c1e-4f7a-9d2b-6a1c2e3f4a5b")
+        .replace("{mid}", "1c6e1e9f-4d2f-4a8b-8e3c-7b2d3f4a5b6c")
+        .replace("{action}", "disable")
 }
 
 async fn visit(

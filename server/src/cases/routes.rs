@@ -415,6 +415,7 @@ pub(crate) async fn update(
 // ---------------------------------------------------------------------------
 
 pub struct MilestoneLine {
+    pub id: String,
     pub kind: &'static str,
     pub date: String,
     pub country: String,
@@ -474,6 +475,7 @@ async fn show_page(
         .milestones
         .iter()
         .map(|m| MilestoneLine {
+            id: m.id.to_string(),
             kind: m.draft.kind.label(),
             date: m.draft.date.to_string(),
             country: m.draft.country.map(|c| c.as_str().to_owned()).unwrap_or_default(),
@@ -601,4 +603,132 @@ pub(crate) async fn assignment(
         _ => return Err(AppError::NotFound),
     }
     Ok(Redirect::to(&back).into_response())
+}
+
+// ---------------------------------------------------------------------------
+// Editing a milestone (optimistic concurrency, like the case)
+// ---------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "cases/milestone.html")]
+struct MilestonePage {
+    t: &'static Messages,
+    nav: Option<Nav>,
+    csrf: String,
+    case_id: String,
+    milestone_id: String,
+    version: i64,
+    kinds: Vec<(&'static str, &'static str)>,
+    m: MilestoneForm,
+    theirs: Option<MilestoneForm>,
+    errors: FormErrors,
+}
+
+fn form_of(draft: &MilestoneDraft) -> MilestoneForm {
+    MilestoneForm {
+        csrf: String::new(),
+        kind: draft.kind.as_str().to_owned(),
+        date: draft.date.to_string(),
+        country: draft.country.map(|c| c.as_str().to_owned()).unwrap_or_default(),
+        place_code: draft.place_code.as_ref().map(|p| p.as_str().to_owned()).unwrap_or_default(),
+        note: draft.note.as_str().to_owned(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn milestone_page(
+    user: &CurrentUser,
+    case_id: CaseId,
+    milestone_id: crate::ids::MilestoneId,
+    version: i64,
+    m: MilestoneForm,
+    theirs: Option<MilestoneForm>,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let page = MilestonePage {
+        t: &EN,
+        nav: Some(Nav::of(user)),
+        csrf: user.csrf.clone(),
+        case_id: case_id.to_string(),
+        milestone_id: milestone_id.to_string(),
+        version,
+        kinds: MilestoneKind::ALL.iter().map(|k| (k.as_str(), k.label())).collect(),
+        m,
+        theirs,
+        errors,
+    };
+    Ok((status, Html(page.render()?)).into_response())
+}
+
+fn find_milestone(case: &Case, id: crate::ids::MilestoneId) -> Result<&super::service::Milestone, AppError> {
+    case.milestones.iter().find(|m| m.id == id).ok_or(AppError::NotFound)
+}
+
+pub(crate) async fn edit_milestone(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, mid)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let id = parse_case_id(&id)?;
+    let mid = crate::ids::MilestoneId::parse(&mid).ok_or(AppError::NotFound)?;
+    let case = cases::read(&state.vault, &user.actor, id).await?;
+    let milestone = find_milestone(&case, mid)?;
+    milestone_page(
+        &user,
+        id,
+        mid,
+        milestone.version,
+        form_of(&milestone.draft),
+        None,
+        FormErrors::default(),
+        StatusCode::OK,
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MilestoneEditForm {
+    #[serde(flatten)]
+    m: MilestoneForm,
+    #[serde(default)]
+    version: String,
+}
+
+pub(crate) async fn update_milestone(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, mid)): Path<(String, String)>,
+    Form(form): Form<MilestoneEditForm>,
+) -> Result<Response, AppError> {
+    let id = parse_case_id(&id)?;
+    let mid = crate::ids::MilestoneId::parse(&mid).ok_or(AppError::NotFound)?;
+    check_csrf(&user, &form.m.csrf)?;
+    let Ok(version) = form.version.trim().parse::<i64>() else { return Err(AppError::BadRequest) };
+    let today = state.vault.clock.now().date();
+    let draft = match parse_milestone(&form.m, today) {
+        Ok(d) => d,
+        Err(errors) => {
+            return milestone_page(
+                &user,
+                id,
+                mid,
+                version,
+                form.m,
+                None,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
+    };
+    match cases::edit_milestone(&state.vault, &user.actor, id, mid, version, draft).await {
+        Ok(_) => Ok(Redirect::to(&format!("/cases/{id}")).into_response()),
+        Err(ServiceError::Conflict) => {
+            let case = cases::read(&state.vault, &user.actor, id).await?;
+            let current = find_milestone(&case, mid)?;
+            let errors = FormErrors::from(FieldError::new("version", EN.case_conflict));
+            let theirs = Some(form_of(&current.draft));
+            milestone_page(&user, id, mid, current.version, form.m, theirs, errors, StatusCode::CONFLICT)
+        }
+        Err(e) => Err(e.into()),
+    }
 }

@@ -53,6 +53,18 @@ pub fn table() -> Vec<Route> {
         route(g.clone(), "/cases/{id}/edit", Access::AnyOf(CASEWORK), get(cases::edit)),
         route(p.clone(), "/cases/{id}", Access::AnyOf(CASEWORK), post(cases::update)),
         route(p.clone(), "/cases/{id}/milestones", Access::AnyOf(CASEWORK), post(cases::add_milestone)),
+        route(
+            g.clone(),
+            "/cases/{id}/milestones/{mid}/edit",
+            Access::AnyOf(CASEWORK),
+            get(cases::edit_milestone),
+        ),
+        route(
+            p.clone(),
+            "/cases/{id}/milestones/{mid}",
+            Access::AnyOf(CASEWORK),
+            post(cases::update_milestone),
+        ),
         route(p.clone(), "/cases/{id}/{action}", Access::AnyOf(COORDINATOR), post(cases::assignment)),
         route(g.clone(), "/shelters", Access::AnyOf(COORDINATOR), get(crate::shelters::routes::page)),
         route(p.clone(), "/shelters", Access::AnyOf(COORDINATOR), post(crate::shelters::routes::add)),
