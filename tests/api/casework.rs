@@ -376,3 +376,41 @@ async fn a_stale_milestone_edit_shows_both_versions() {
     assert_eq!(case.milestones[0].draft.note.as_str(), "merged");
     assert_eq!(case.milestones[0].draft.date.to_string(), "2023-05");
 }
+
+#[tokio::test]
+async fn the_coordinator_dashboard_filters_every_case_from_the_index() {
+    let t = spawn_app().await;
+    let a = t.web_user("case.one", Role::Caseworker).await;
+    let b = t.web_user("case.two", Role::Caseworker).await;
+    let first = cases::create(&t.app.vault, &a.actor, draft(&["Avocet"], "x")).await.unwrap();
+    let mut later = draft(&["Bittern"], "y");
+    later.stage = safehouse::cases::model::Stage::Arrived;
+    let second = cases::create(&t.app.vault, &b.actor, later).await.unwrap();
+    let coord_secret = t.enrol(&t.app.coordinator).await;
+    let mut k = t.client();
+    let code = oath_code(&coord_secret, t.now());
+    k.post(
+        "/login",
+        &[("username", "coord.first"), ("password", "first coordinator passphrase"), ("code", &code)],
+    )
+    .await;
+    let all = k.get("/cases").await.text().await.unwrap();
+    assert!(all.contains("Avocet") && all.contains("Bittern"), "every case, folded from the inbox");
+    let arrived = k.get("/cases?stage=arrived").await.text().await.unwrap();
+    assert!(!arrived.contains("Avocet") && arrived.contains("Bittern"));
+    let by_a = k.get(&format!("/cases?assignee={}", a.actor.user_id())).await.text().await.unwrap();
+    assert!(by_a.contains(&format!("/cases/{first}")) && !by_a.contains(&format!("/cases/{second}")));
+    t.clock.advance(time::Duration::days(20));
+    let code = oath_code(&coord_secret, t.now());
+    let mut k = t.client();
+    k.post(
+        "/login",
+        &[("username", "coord.first"), ("password", "first coordinator passphrase"), ("code", &code)],
+    )
+    .await;
+    let stale = k.get("/cases?stale_days=14").await.text().await.unwrap();
+    assert!(stale.contains("Avocet") && stale.contains("Bittern"), "not touched for 20 days");
+    let mut w = t.login(&a).await;
+    let mine = w.get("/cases").await.text().await.unwrap();
+    assert!(mine.contains("Avocet") && !mine.contains("Bittern"), "a caseworker sees their own cases only");
+}

@@ -66,6 +66,8 @@ struct ListPage {
     q: ListQuery,
     stages: Vec<(&'static str, &'static str)>,
     statuses: Vec<(&'static str, &'static str)>,
+    shelters: Vec<(String, String)>,
+    caseworkers: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -78,6 +80,10 @@ pub struct ListQuery {
     pub status: String,
     #[serde(default)]
     pub stale_days: String,
+    #[serde(default)]
+    pub shelter: String,
+    #[serde(default)]
+    pub assignee: String,
     #[serde(default)]
     pub sort: String,
 }
@@ -98,6 +104,8 @@ pub(crate) async fn list(
         .filter(|s| q.stage.is_empty() || s.stage.as_str() == q.stage)
         .filter(|s| q.status.is_empty() || s.status.as_str() == q.status)
         .filter(|s| stale.is_none_or(|days| (now - s.updated_at).whole_days() >= days))
+        .filter(|s| q.shelter.is_empty() || s.shelter.map(|id| id.to_string()) == Some(q.shelter.clone()))
+        .filter(|s| q.assignee.is_empty() || s.assignees.iter().any(|a| a.to_string() == q.assignee))
         .collect();
     if q.sort == "stage" {
         picked.sort_by_key(|s| s.stage);
@@ -113,9 +121,20 @@ pub(crate) async fn list(
             updated: s.updated_at.date().to_string(),
         })
         .collect();
+    let caseworkers = if user.actor.has(Role::Coordinator) {
+        crate::membership::caseworkers(&state.vault, &user.actor)
+            .await?
+            .into_iter()
+            .map(|(id, name)| (id.to_string(), name))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let page = ListPage {
         t: &EN,
         nav: Some(Nav::of(&user)),
+        shelters: codes.iter().map(|(id, code)| (id.to_string(), code.clone())).collect(),
+        caseworkers,
         coordinator: user.actor.has(Role::Coordinator),
         lines,
         q,
