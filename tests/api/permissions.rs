@@ -117,3 +117,109 @@ async fn every_route_answers_every_role_as_the_table_says() {
     }
     assert!(checked >= table.len() * 7);
 }
+
+/// Object level: every case route, for a caseworker on an assigned and on an
+/// unassigned case, for an uncertified caseworker, and for every role that
+/// must never see a case. No answer but the permitted ones carries the case.
+#[tokio::test]
+async fn case_routes_answer_by_assignment_and_never_leak_the_case() {
+    let t = spawn_app().await;
+    let owner = t.web_user("p.owner", Role::Caseworker).await;
+    let other = t.web_user("p.other", Role::Caseworker).await;
+    let assigned =
+        safehouse::cases::service::create(&t.app.vault, &owner.actor, draft(&["Canaryowned"], "secret note"))
+            .await
+            .unwrap();
+    let uncertified = t.app.user("p.uncertified", Role::Caseworker, false).await;
+    let uncertified_secret = t.enrol(&uncertified).await;
+    let uncertified =
+        WebUser { username: "p.uncertified".into(), secret: uncertified_secret, actor: uncertified };
+    let comms = t.web_user("p.comms", Role::Communications).await;
+    let auditor = t.web_user("p.auditor", Role::Auditor).await;
+    let admin_secret = t.enrol(&t.app.admin).await;
+
+    let case_routes: Vec<_> =
+        routes::table().into_iter().filter(|r| r.path.starts_with("/cases/{id}")).collect();
+    assert!(case_routes.len() >= 5);
+    let mut owner_c = t.login(&owner).await;
+    let mut other_c = t.login(&other).await;
+    let mut uncert_c = t.login(&uncertified).await;
+    let mut comms_c = t.login(&comms).await;
+    let mut auditor_c = t.login(&auditor).await;
+    let mut admin_c = t.client();
+    let code = oath_code(&admin_secret, t.now());
+    admin_c.post("/login", &[("username", "admin.first"), ("password", PASSWORD), ("code", &code)]).await;
+
+    for route in &case_routes {
+        let path = route
+            .path
+            .replace("{id}", &assigned.to_string())
+            .replace("{mid}", "1c6e1e9f-4d2f-4a8b-8e3c-7b2d3f4a5b6c")
+            .replace("{action}", "assign");
+        let is_get = route.method == axum::http::Method::GET;
+        // The assigned caseworker reaches the case pages.
+        if is_get && !path.contains("/milestones/") {
+            let ok = owner_c.get(&path).await;
+            assert_eq!(ok.status(), 200, "owner GET {path}");
+        }
+        // Everyone else: 404 (a caseworker without the grant, uncertified or
+        // not) or 403 (a role with no case pages), never the case.
+        for (who, client, expected) in [
+            ("other", &mut other_c, 404),
+            ("uncertified", &mut uncert_c, 404),
+            ("communications", &mut comms_c, 403),
+            ("auditor", &mut auditor_c, 403),
+            ("admin", &mut admin_c, 403),
+        ] {
+            let csrf = client.csrf("/account").await;
+            // A complete, valid-looking form: what is refused is the object.
+            let uid = owner.actor.user_id().to_string();
+            let form = [
+                ("csrf", csrf.as_str()),
+                ("version", "1"),
+                ("alias_0", "Hijack"),
+                ("age_0", "30-44"),
+                ("stage", "intake"),
+                ("status", "open"),
+                ("notes", "overwritten"),
+                ("kind", "arrived"),
+                ("date", "2024"),
+                ("user_id", uid.as_str()),
+            ];
+            let response = if route.method == axum::http::Method::GET {
+                client.get(&path).await
+            } else {
+                client.post(&path, &form).await
+            };
+            let status = response.status().as_u16();
+            let coordinator_only = matches!(route.access, Access::AnyOf(r) if !r.contains(&Role::Caseworker));
+            let expected = if coordinator_only { 403 } else { expected };
+            assert_eq!(status, expected, "{who} {} {}", route.method, route.path);
+            let body = response.text().await.unwrap();
+            assert!(
+                !body.contains("Canaryowned") && !body.contains("secret note"),
+                "{who} saw the case via {path}"
+            );
+        }
+    }
+    // The case is untouched by all those attempts.
+    let case = safehouse::cases::service::read(&t.app.vault, &owner.actor, assigned).await.unwrap();
+    assert_eq!(case.version, 1);
+    assert!(case.milestones.is_empty());
+    // An uncertified caseworker creates no case.
+    let csrf = uncert_c.csrf("/cases/new").await;
+    let refused = uncert_c
+        .post(
+            "/cases",
+            &[
+                ("csrf", &csrf),
+                ("alias_0", "Nobody"),
+                ("age_0", "30-44"),
+                ("stage", "intake"),
+                ("status", "open"),
+                ("notes", ""),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), 403);
+}
