@@ -51,7 +51,7 @@ pub struct Line {
     pub id: String,
     pub aliases: String,
     pub stage: &'static str,
-    pub status: &'static str,
+    pub status: String,
     pub shelter: String,
     pub updated: String,
 }
@@ -64,8 +64,8 @@ struct ListPage {
     coordinator: bool,
     lines: Vec<Line>,
     q: ListQuery,
-    stages: Vec<(&'static str, &'static str)>,
-    statuses: Vec<(&'static str, &'static str)>,
+    stages: Vec<(&'static str, String)>,
+    statuses: Vec<(&'static str, String)>,
     shelters: Vec<(String, String)>,
     caseworkers: Vec<(String, String)>,
 }
@@ -115,8 +115,8 @@ pub(crate) async fn list(
         .map(|s| Line {
             id: s.id.to_string(),
             aliases: s.aliases.join(", "),
-            stage: s.stage.label(),
-            status: s.status.label(),
+            stage: EN.stage(s.stage),
+            status: EN.status(s.status),
             shelter: s.shelter.and_then(|id| codes.get(&id).cloned()).unwrap_or_default(),
             updated: s.updated_at.date().to_string(),
         })
@@ -138,8 +138,8 @@ pub(crate) async fn list(
         coordinator: user.actor.has(Role::Coordinator),
         lines,
         q,
-        stages: Stage::ALL.iter().map(|s| (s.as_str(), s.label())).collect(),
-        statuses: Status::ALL.iter().map(|s| (s.as_str(), s.label())).collect(),
+        stages: Stage::ALL.iter().map(|s| (s.as_str(), EN.stage(*s).to_owned())).collect(),
+        statuses: Status::ALL.iter().map(|s| (s.as_str(), EN.status(*s))).collect(),
     };
     Ok(Html(page.render()?).into_response())
 }
@@ -291,8 +291,8 @@ struct FormPage {
     /// On a conflict: the version someone else saved, to merge by hand.
     theirs: Option<CaseInput>,
     shelters: Vec<(String, String)>,
-    stages: Vec<(&'static str, &'static str)>,
-    statuses: Vec<(&'static str, &'static str)>,
+    stages: Vec<(&'static str, String)>,
+    statuses: Vec<(&'static str, String)>,
     ages: Vec<(&'static str, &'static str)>,
     genders: Vec<(&'static str, &'static str)>,
 }
@@ -310,7 +310,7 @@ async fn form_page(
     let statuses = Status::ALL
         .iter()
         .filter(|s| coordinator || !s.is_closed() || s.as_str() == input.status)
-        .map(|s| (s.as_str(), s.label()))
+        .map(|s| (s.as_str(), EN.status(*s)))
         .collect();
     let page = FormPage {
         t: &EN,
@@ -325,10 +325,10 @@ async fn form_page(
             .into_iter()
             .map(|(id, code)| (id.to_string(), code))
             .collect(),
-        stages: Stage::ALL.iter().map(|s| (s.as_str(), s.label())).collect(),
+        stages: Stage::ALL.iter().map(|s| (s.as_str(), EN.stage(*s).to_owned())).collect(),
         statuses,
-        ages: AgeBand::ALL.iter().map(|a| (a.as_str(), a.as_str())).collect(),
-        genders: Gender::ALL.iter().map(|g| (g.as_str(), g.label())).collect(),
+        ages: AgeBand::ALL.iter().map(|a| (a.as_str(), EN.age_band(*a))).collect(),
+        genders: Gender::ALL.iter().map(|g| (g.as_str(), EN.gender(*g))).collect(),
     };
     Ok((status, Html(page.render()?)).into_response())
 }
@@ -495,7 +495,7 @@ async fn show_page(
         .iter()
         .map(|m| MilestoneLine {
             id: m.id.to_string(),
-            kind: m.draft.kind.label(),
+            kind: EN.kind(m.draft.kind),
             date: m.draft.date.to_string(),
             country: m.draft.country.map(|c| c.as_str().to_owned()).unwrap_or_default(),
             place: m.draft.place_code.as_ref().map(|p| p.as_str().to_owned()).unwrap_or_default(),
@@ -527,7 +527,7 @@ async fn show_page(
         shelter: case.shelter.and_then(|s| codes.get(&s).cloned()).unwrap_or_default(),
         case,
         milestones,
-        kinds: MilestoneKind::ALL.iter().map(|k| (k.as_str(), k.label())).collect(),
+        kinds: MilestoneKind::ALL.iter().map(|k| (k.as_str(), EN.kind(*k))).collect(),
         m,
         errors,
     };
@@ -672,7 +672,7 @@ fn milestone_page(
         case_id: case_id.to_string(),
         milestone_id: milestone_id.to_string(),
         version,
-        kinds: MilestoneKind::ALL.iter().map(|k| (k.as_str(), k.label())).collect(),
+        kinds: MilestoneKind::ALL.iter().map(|k| (k.as_str(), EN.kind(*k))).collect(),
         m,
         theirs,
         errors,

@@ -2,7 +2,59 @@
 //! literal, so Japanese and Korean can be added as further catalogues
 //! without touching a template.
 
+use std::borrow::Borrow;
+
+use crate::cases::model::{AgeBand, Gender, MilestoneKind, Outcome, Stage, Status};
+
+/// The words for the closed lists, in the order of each type's `ALL`.
+pub struct Labels {
+    pub age_bands: [&'static str; 7],
+    pub genders: [&'static str; 3],
+    pub stages: [&'static str; 11],
+    pub outcomes: [&'static str; 8],
+    pub open: &'static str,
+    pub on_hold: &'static str,
+    pub closed: &'static str,
+    pub milestone_kinds: [&'static str; 15],
+}
+
+fn pick<T: PartialEq, const N: usize>(all: &[T; N], words: &[&'static str; N], value: &T) -> &'static str {
+    all.iter().position(|v| v == value).and_then(|i| words.get(i)).copied().unwrap_or("")
+}
+
+impl Messages {
+    pub fn age_band(&self, v: impl Borrow<AgeBand>) -> &'static str {
+        let v = *v.borrow();
+        pick(&AgeBand::ALL, &self.labels.age_bands, &v)
+    }
+    pub fn gender(&self, v: impl Borrow<Gender>) -> &'static str {
+        let v = *v.borrow();
+        pick(&Gender::ALL, &self.labels.genders, &v)
+    }
+    pub fn stage(&self, v: impl Borrow<Stage>) -> &'static str {
+        let v = *v.borrow();
+        pick(&Stage::ALL, &self.labels.stages, &v)
+    }
+    pub fn outcome(&self, v: impl Borrow<Outcome>) -> &'static str {
+        let v = *v.borrow();
+        pick(&Outcome::ALL, &self.labels.outcomes, &v)
+    }
+    pub fn kind(&self, v: impl Borrow<MilestoneKind>) -> &'static str {
+        let v = *v.borrow();
+        pick(&MilestoneKind::ALL, &self.labels.milestone_kinds, &v)
+    }
+    /// "Open", "On hold", or "Closed: <outcome>".
+    pub fn status(&self, v: impl Borrow<Status>) -> String {
+        match *v.borrow() {
+            Status::Open => self.labels.open.to_owned(),
+            Status::OnHold => self.labels.on_hold.to_owned(),
+            Status::Closed(o) => format!("{}: {}", self.labels.closed, self.outcome(o)),
+        }
+    }
+}
+
 pub struct Messages {
+    pub labels: Labels,
     pub lang: &'static str,
     pub app_name: &'static str,
     pub skip_to_content: &'static str,
@@ -197,6 +249,53 @@ pub struct Messages {
 }
 
 pub static EN: Messages = Messages {
+    labels: Labels {
+        age_bands: ["Under 5", "5 to 11", "12 to 17", "18 to 29", "30 to 44", "45 to 59", "60 and over"],
+        genders: ["Female", "Male", "Other"],
+        stages: [
+            "Intake",
+            "Assessment",
+            "Sheltered",
+            "Transit planning",
+            "In transit",
+            "Third-country processing",
+            "Resettlement submitted",
+            "Decision received",
+            "Pre-departure",
+            "Arrived",
+            "Follow-up",
+        ],
+        outcomes: [
+            "Resettled",
+            "Self-settled",
+            "Lost contact",
+            "Detained",
+            "Repatriated",
+            "Withdrew",
+            "Deceased",
+            "Duplicate record",
+        ],
+        open: "Open",
+        on_hold: "On hold",
+        closed: "Closed",
+        milestone_kinds: [
+            "Contact made",
+            "Sheltered",
+            "Moved",
+            "Crossed a border",
+            "Reached protection",
+            "Departed",
+            "Arrived",
+            "Language course completed",
+            "Enrolled",
+            "Employed",
+            "Housed",
+            "Reunited",
+            "Detained",
+            "Repatriated",
+            "Other",
+        ],
+    },
     lang: "en",
     app_name: "Safehouse",
     skip_to_content: "Skip to content",
@@ -389,3 +488,25 @@ pub static EN: Messages = Messages {
     nobody_assigned: "No one is assigned.",
     no: "no",
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_value_has_words() {
+        for v in AgeBand::ALL {
+            assert!(!EN.age_band(v).is_empty());
+        }
+        for v in Stage::ALL {
+            assert!(!EN.stage(v).is_empty());
+        }
+        for v in MilestoneKind::ALL {
+            assert!(!EN.kind(v).is_empty());
+        }
+        for v in Status::ALL {
+            assert!(!EN.status(v).is_empty());
+        }
+        assert_eq!(EN.status(Status::Closed(Outcome::Resettled)), "Closed: Resettled");
+    }
+}
