@@ -293,6 +293,48 @@ async fn a_coordinator_keeps_the_shelter_register() {
     assert!(dup.text().await.unwrap().contains("already has this code name"));
     // The new shelter is offered on the case form.
     assert!(k.get("/cases/new").await.text().await.unwrap().contains(">JRL-01</option>"));
+    // Edit it: a bad capacity is named and the input kept; then saved.
+    let start = page.find("/shelters/").unwrap();
+    let edit = page[start..].split('"').next().unwrap().to_owned();
+    assert!(edit.ends_with("/edit"));
+    let form_page = k.get(&edit).await.text().await.unwrap();
+    assert!(form_page.contains("value=\"Jilin\"") && form_page.contains("back door"));
+    let save = edit.trim_end_matches("/edit").to_owned();
+    let bad = k
+        .post(
+            &save,
+            &[
+                ("csrf", &csrf),
+                ("version", "1"),
+                ("code", "JRL-01"),
+                ("region", "Jilin north"),
+                ("capacity", "0"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status(), 422);
+    assert!(bad.text().await.unwrap().contains("value=\"Jilin north\""));
+    let ok = k
+        .post(
+            &save,
+            &[
+                ("csrf", &csrf),
+                ("version", "1"),
+                ("code", "JRL-01"),
+                ("region", "Jilin north"),
+                ("capacity", "10"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status(), 303);
+    assert!(k.get("/shelters").await.text().await.unwrap().contains("Jilin north"));
+    let stale = k
+        .post(
+            &save,
+            &[("csrf", &csrf), ("version", "1"), ("code", "JRL-01"), ("region", "Old"), ("capacity", "10")],
+        )
+        .await;
+    assert_eq!(stale.status(), 409, "a stale save is a conflict");
 }
 
 #[tokio::test]
@@ -413,4 +455,52 @@ async fn the_coordinator_dashboard_filters_every_case_from_the_index() {
     let mut w = t.login(&a).await;
     let mine = w.get("/cases").await.text().await.unwrap();
     assert!(mine.contains("Avocet") && !mine.contains("Bittern"), "a caseworker sees their own cases only");
+}
+
+#[tokio::test]
+async fn only_a_coordinator_closes_and_reopens_a_case() {
+    let t = spawn_app().await;
+    let worker = t.web_user("case.closer", Role::Caseworker).await;
+    let id = cases::create(&t.app.vault, &worker.actor, draft(&["Dunlin"], "x")).await.unwrap();
+    let mut w = t.login(&worker).await;
+    let form = |csrf: &str, version: &str, status: &str| -> Vec<(String, String)> {
+        [
+            ("csrf", csrf),
+            ("version", version),
+            ("alias_0", "Dunlin"),
+            ("age_0", "30-44"),
+            ("stage", "arrived"),
+            ("status", status),
+            ("notes", "x"),
+            ("shelter", ""),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+    };
+    let edit = w.get(&format!("/cases/{id}/edit")).await.text().await.unwrap();
+    assert!(!edit.contains("closed:resettled"), "a caseworker is not offered closing");
+    let csrf = w.csrf(&format!("/cases/{id}/edit")).await;
+    let f = form(&csrf, "1", "closed:resettled");
+    let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let refused = w.post(&format!("/cases/{id}"), &pairs).await;
+    assert_eq!(refused.status(), 422);
+    assert!(refused.text().await.unwrap().contains("Only a coordinator closes or reopens a case."));
+
+    let coord_secret = t.enrol(&t.app.coordinator).await;
+    let mut k = t.client();
+    let code = oath_code(&coord_secret, t.now());
+    k.post(
+        "/login",
+        &[("username", "coord.first"), ("password", "first coordinator passphrase"), ("code", &code)],
+    )
+    .await;
+    let csrf = k.csrf(&format!("/cases/{id}/edit")).await;
+    let f = form(&csrf, "1", "closed:resettled");
+    let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(k.post(&format!("/cases/{id}"), &pairs).await.status(), 303);
+    assert!(k.get(&format!("/cases/{id}")).await.text().await.unwrap().contains("Closed: Resettled"));
+    let f = form(&csrf, "2", "open");
+    let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(k.post(&format!("/cases/{id}"), &pairs).await.status(), 303, "reopened");
 }

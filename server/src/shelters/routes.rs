@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{ShelterDetails, create, list};
+use super::{ShelterDetails, create, get, list, update};
 use crate::accounts::routes::check_csrf;
 use crate::cases::model::ShelterCode;
 use crate::error::ServiceError;
@@ -19,6 +19,7 @@ use crate::web::messages::{EN, Messages};
 use crate::web::templates::{FormErrors, Nav};
 
 pub struct Line {
+    pub id: String,
     pub code: String,
     pub region: String,
     pub capacity: u16,
@@ -29,6 +30,8 @@ pub struct Line {
 pub struct ShelterForm {
     #[serde(default)]
     csrf: String,
+    #[serde(default)]
+    version: String,
     #[serde(default)]
     code: String,
     #[serde(default)]
@@ -67,6 +70,7 @@ async fn render(
                 notes: Default::default(),
             });
             Line {
+                id: s.id.to_string(),
                 code: s.code.as_str().to_owned(),
                 region: details.region,
                 capacity: details.capacity,
@@ -100,6 +104,85 @@ pub(crate) async fn add(
         Ok(_) => Ok(Redirect::to("/shelters").into_response()),
         Err(ServiceError::Invalid(e)) => {
             render(&state, &user, form, e.into(), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "shelters/edit.html")]
+struct EditPage {
+    t: &'static Messages,
+    nav: Option<Nav>,
+    csrf: String,
+    id: String,
+    form: ShelterForm,
+    errors: FormErrors,
+}
+
+fn parse_id(text: &str) -> Result<crate::ids::ShelterId, AppError> {
+    crate::ids::ShelterId::parse(text).ok_or(AppError::NotFound)
+}
+
+pub(crate) async fn edit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response, AppError> {
+    let shelter = get(&state.vault, &user.actor, parse_id(&id)?).await?;
+    let details = shelter.details.ok_or(AppError::Forbidden)?;
+    let form = ShelterForm {
+        csrf: String::new(),
+        version: shelter.version.to_string(),
+        code: shelter.code.as_str().to_owned(),
+        region: details.region,
+        capacity: details.capacity.to_string(),
+        notes: details.notes.as_str().to_owned(),
+    };
+    let page = EditPage {
+        t: &EN,
+        nav: Some(Nav::of(&user)),
+        csrf: user.csrf.clone(),
+        id,
+        form,
+        errors: FormErrors::default(),
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+pub(crate) async fn save(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Form(form): Form<ShelterForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&user, &form.csrf)?;
+    let shelter_id = parse_id(&id)?;
+    let Ok(version) = form.version.trim().parse::<i64>() else { return Err(AppError::BadRequest) };
+    let mut errors = FormErrors::default();
+    let code = ShelterCode::parse(&form.code).map_err(|e| errors.add(e)).ok();
+    let details =
+        ShelterDetails::parse(&form.region, &form.capacity, &form.notes).map_err(|e| errors.add(e)).ok();
+    let again = |form: ShelterForm, errors: FormErrors, status: StatusCode| -> Result<Response, AppError> {
+        let page = EditPage {
+            t: &EN,
+            nav: Some(Nav::of(&user)),
+            csrf: user.csrf.clone(),
+            id: id.clone(),
+            form,
+            errors,
+        };
+        Ok((status, Html(page.render()?)).into_response())
+    };
+    let (Some(code), Some(details)) = (code, details) else {
+        return again(form, errors, StatusCode::UNPROCESSABLE_ENTITY);
+    };
+    match update(&state.vault, &user.actor, shelter_id, version, code, details).await {
+        Ok(_) => Ok(Redirect::to("/shelters").into_response()),
+        Err(ServiceError::Invalid(e)) => again(form, e.into(), StatusCode::UNPROCESSABLE_ENTITY),
+        Err(ServiceError::Conflict) => {
+            let errors = FormErrors::from(crate::cases::model::FieldError::new("version", EN.case_conflict));
+            again(form, errors, StatusCode::CONFLICT)
         }
         Err(e) => Err(e.into()),
     }

@@ -68,6 +68,13 @@ pub fn table() -> Vec<Route> {
         route(p.clone(), "/cases/{id}/{action}", Access::AnyOf(COORDINATOR), post(cases::assignment)),
         route(g.clone(), "/shelters", Access::AnyOf(COORDINATOR), get(crate::shelters::routes::page)),
         route(p.clone(), "/shelters", Access::AnyOf(COORDINATOR), post(crate::shelters::routes::add)),
+        route(
+            g.clone(),
+            "/shelters/{id}/edit",
+            Access::AnyOf(COORDINATOR),
+            get(crate::shelters::routes::edit),
+        ),
+        route(p.clone(), "/shelters/{id}", Access::AnyOf(COORDINATOR), post(crate::shelters::routes::save)),
         route(g.clone(), "/audit", Access::AnyOf(AUDITOR), get(crate::audit::routes::trail)),
         route(g.clone(), "/audit/export.csv", Access::AnyOf(AUDITOR), get(crate::audit::routes::export)),
         route(p.clone(), "/audit/verify", Access::AnyOf(AUDITOR), post(crate::audit::routes::verify)),
