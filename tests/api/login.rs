@@ -387,3 +387,16 @@ async fn hsts_is_sent_only_when_served_over_tls() {
     let response = reqwest::get(format!("{base}/login")).await.unwrap();
     assert!(response.headers()["strict-transport-security"].to_str().unwrap().starts_with("max-age="));
 }
+
+#[tokio::test]
+async fn a_form_that_cannot_be_read_gets_our_page_not_the_frameworks() {
+    let t = spawn_app().await;
+    let mut c = t.client();
+    let r = c.post("/login", &[("nothing", "here")]).await;
+    assert_eq!(r.status(), 422);
+    assert_hardened(&r, "a 422");
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let body = r.text().await.unwrap();
+    assert!(body.contains("The request could not be understood."));
+    assert!(!body.contains("missing field") && !body.contains("deserialize"), "no framework internals");
+}

@@ -36,6 +36,7 @@ fn message_for(status: StatusCode) -> &'static str {
         StatusCode::METHOD_NOT_ALLOWED => EN.error_405,
         StatusCode::PAYLOAD_TOO_LARGE => EN.error_413,
         StatusCode::TOO_MANY_REQUESTS => EN.error_429,
+        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::UNSUPPORTED_MEDIA_TYPE => EN.error_400,
         _ => EN.error_500,
     }
 }
@@ -70,13 +71,17 @@ pub async fn harden(State(state): State<AppState>, mut request: Request, next: N
         next.run(request).await
     };
 
-    // Render an error page for handler errors and for the router's own
-    // 404/405/413 answers, which come without a body.
+    // Render an error page for handler errors and for every error answer
+    // that is not one of our pages (the router's 404/405, a body-limit 413,
+    // a form the extractor could not read): never a framework's plain text.
     let status = response.status();
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
     let page = response.extensions().get::<ErrorPage>().map(|p| p.0).or_else(|| {
-        (status.is_client_error() || status.is_server_error())
-            .then_some(status)
-            .filter(|_| !response.headers().contains_key(header::CONTENT_TYPE))
+        (status.is_client_error() || status.is_server_error()).then_some(status).filter(|_| !is_html)
     });
     if let Some(status) = page {
         let body =
