@@ -504,3 +504,62 @@ async fn only_a_coordinator_closes_and_reopens_a_case() {
     let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     assert_eq!(k.post(&format!("/cases/{id}"), &pairs).await.status(), 303, "reopened");
 }
+
+#[tokio::test]
+async fn every_case_field_has_limits_and_hostile_text_comes_back_escaped() {
+    let t = spawn_app().await;
+    let worker = t.web_user("case.limits", Role::Caseworker).await;
+    let mut c = t.login(&worker).await;
+    let long_alias = "A".repeat(41);
+    let long_notes = "n".repeat(4001);
+    let cases_to_try: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (vec![("alias_0", &long_alias), ("age_0", "30-44")], "at most 40 characters"),
+        (
+            vec![("alias_0", "Ana"), ("age_0", "30-44"), ("alias_1", "ana"), ("age_1", "5-11")],
+            "cannot share an alias",
+        ),
+        (vec![("alias_0", ""), ("age_0", "")], "at least one person"),
+        (vec![("alias_0", "Ana"), ("age_0", "ninety")], "Choose an age band"),
+        (vec![("alias_0", "Ana"), ("age_0", "30-44"), ("notes", &long_notes)], "at most 4000 characters"),
+        (
+            vec![("alias_0", "Ana"), ("age_0", "30-44"), ("stage", "teleported")],
+            "Choose one of the listed stages.",
+        ),
+        (
+            vec![("alias_0", "Ana"), ("age_0", "30-44"), ("shelter", "not-an-id")],
+            "Choose a shelter from the register.",
+        ),
+    ];
+    for (fields, message) in cases_to_try {
+        let csrf = c.csrf("/cases/new").await;
+        let mut form = vec![("csrf", csrf.as_str())];
+        form.extend(fields.iter().copied());
+        for (key, value) in [("stage", "intake"), ("status", "open"), ("notes", "kept notes")] {
+            if !fields.iter().any(|(k, _)| *k == key) {
+                form.push((key, value));
+            }
+        }
+        let r = c.post("/cases", &form).await;
+        assert_eq!(r.status(), 422, "{fields:?}");
+        let body = r.text().await.unwrap();
+        assert!(body.contains(message), "{message:?} for {fields:?}");
+        assert!(body.contains("field-error"), "the problem is beside a field");
+    }
+    // Hostile text in the milestone note and the shelter's fields is escaped wherever shown.
+    let hostile = "<script>alert('x')</script>\"><img src=x onerror=alert(1)>";
+    let id = cases::create(&t.app.vault, &worker.actor, draft(&["Ruff"], "x")).await.unwrap();
+    let csrf = c.csrf(&format!("/cases/{id}")).await;
+    let r = c
+        .post(
+            &format!("/cases/{id}/milestones"),
+            &[("csrf", &csrf), ("kind", "moved"), ("date", "2024"), ("note", hostile)],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    for path in [format!("/cases/{id}"), format!("/cases/{id}/edit")] {
+        let body = c.get(&path).await.text().await.unwrap();
+        assert!(!body.contains("<script>alert") && !body.contains("<img src=x"), "{path}");
+    }
+    let page = c.get(&format!("/cases/{id}")).await.text().await.unwrap();
+    assert!(page.contains("&#60;script&#62;"), "shown, escaped");
+}
