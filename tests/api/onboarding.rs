@@ -16,6 +16,11 @@ fn between<'a>(body: &'a str, before: &str, after: &str) -> &'a str {
 
 /// The admin creates `username` as a caseworker; returns the activation code.
 async fn admin_creates(t: &TestApp, admin: &mut Client, username: &str) -> String {
+    // The form's checkboxes carry the names the handler reads.
+    let form = admin.get("/admin/users").await.text().await.unwrap();
+    for role in ["admin", "coordinator", "caseworker", "communications", "auditor"] {
+        assert!(form.contains(&format!("name=\"role_{role}\"")), "checkbox for {role}");
+    }
     let csrf = admin.csrf("/admin/users").await;
     let page = admin
         .post("/admin/users", &[("csrf", &csrf), ("username", username), ("role_caseworker", "on")])

@@ -271,6 +271,10 @@ impl CaseInput {
     }
 
     fn with_blank_rows(mut self) -> CaseInput {
+        // Rows left blank last time are not kept: always exactly two spare.
+        while self.persons.last().is_some_and(|r| r.alias.trim().is_empty() && r.age.trim().is_empty()) {
+            self.persons.pop();
+        }
         let next = self.persons.len();
         for index in next..next + BLANK_ROWS {
             self.persons.push(PersonRow { index, ..PersonRow::default() });
@@ -285,11 +289,14 @@ struct FormPage {
     t: &'static Messages,
     nav: Option<Nav>,
     csrf: String,
+    title: &'static str,
     action: String,
     input: CaseInput,
     errors: FormErrors,
-    /// On a conflict: the version someone else saved, to merge by hand.
+    /// On a conflict: the version someone else saved, to merge by hand,
+    /// with its stage and status in words.
     theirs: Option<CaseInput>,
+    theirs_words: (String, String),
     shelters: Vec<(String, String)>,
     stages: Vec<(&'static str, String)>,
     statuses: Vec<(&'static str, String)>,
@@ -312,10 +319,18 @@ async fn form_page(
         .filter(|s| coordinator || !s.is_closed() || s.as_str() == input.status)
         .map(|s| (s.as_str(), EN.status(*s)))
         .collect();
+    let words = |input: &CaseInput| {
+        let stage = Stage::parse(&input.stage).map(|s| EN.stage(s).to_owned()).unwrap_or_default();
+        let status = Status::parse(&input.status).map(|s| EN.status(s)).unwrap_or_default();
+        (stage, status)
+    };
+    let theirs_words = theirs.as_ref().map(words).unwrap_or_default();
     let page = FormPage {
         t: &EN,
         nav: Some(Nav::of(user)),
         csrf: user.csrf.clone(),
+        title: if action == "/cases" { EN.cases_new } else { EN.case_edit },
+        theirs_words,
         action,
         input: input.with_blank_rows(),
         errors,

@@ -532,7 +532,11 @@ pub async fn waiting_for_certification(vault: &Vault, coordinator: &Actor) -> Se
         let pending = vault.store().pending_grants().await?;
         let mut out = Vec::new();
         for entry in accounts::list_unchecked(vault).await? {
-            if entry.profile.state != UserState::Active {
+            // Only roles that hold case or team keys need a certified key.
+            let needs_key = [Role::Caseworker, Role::Coordinator, Role::Communications]
+                .iter()
+                .any(|r| entry.profile.roles.contains(r));
+            if entry.profile.state != UserState::Active || !needs_key {
                 continue;
             }
             if certified_key(vault, &coordinators, entry.id).await.is_ok() {

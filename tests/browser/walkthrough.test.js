@@ -1,0 +1,493 @@
+// A real-browser walkthrough of Safehouse: one throwaway demo instance, the
+// people who use it (caseworker, administrator, a newcomer, coordinator,
+// auditor, communications), each step checked by what the page shows.
+//
+// Run with `scripts/browser-test` (or `node --test tests/browser/`). Needs
+// Chromium at /usr/bin/chromium, oathtool and a Rust toolchain. The
+// screenshots for docs/walkthrough.md are written to docs/screenshots/.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const SCREENSHOTS = path.join(REPO, 'docs', 'screenshots');
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const DESKTOP = { width: 1200, height: 900 };
+const PHONE = { width: 390, height: 844 };
+
+// ---------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------
+
+/** A TOTP code from oathtool: an implementation independent of the server's. */
+function totp(secret) {
+  return execFileSync('oathtool', ['--totp', '-b', secret], { encoding: 'utf8' }).trim();
+}
+
+/** Build the server once (a no-op when it is up to date). */
+function build() {
+  try {
+    execFileSync('cargo', ['build', '--locked', '--quiet'], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      encoding: 'utf8',
+    });
+  } catch (e) {
+    throw new Error(`cargo build --locked failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+  }
+  const binary = path.join(REPO, 'target', 'debug', 'safehouse');
+  assert.ok(existsSync(binary), 'cargo build made no target/debug/safehouse');
+  return binary;
+}
+
+/**
+ * Start `safehouse demo --json` on a free loopback port, with no other
+ * SAFEHOUSE_* setting from our environment, and read its first stdout line.
+ */
+async function startDemo(binary) {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SAFEHOUSE_')));
+  env.SAFEHOUSE_LISTEN = '127.0.0.1:0';
+  const child = spawn(binary, ['demo', '--json'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk) => {
+    stderr = (stderr + chunk).slice(-20_000);
+  });
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const lines = createInterface({ input: child.stdout });
+  const first = new Promise((resolve, reject) => {
+    lines.once('line', resolve);
+    child.once('exit', (code, signal) =>
+      reject(new Error(`safehouse demo exited (${code ?? signal}) before printing its logins:\n${stderr}`)),
+    );
+  });
+  // Keep reading stdout so the server never blocks on a full pipe.
+  lines.on('line', () => {});
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`safehouse demo printed nothing for 60 s:\n${stderr}`)), 60_000);
+  });
+  try {
+    const line = await Promise.race([first, timeout]);
+    return { child, exited, info: JSON.parse(line), stderr: () => stderr };
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Stop the demo: SIGTERM (it then removes its directory), SIGKILL after 15 s. */
+async function stopDemo(demo) {
+  const running = () => demo.child.exitCode === null && demo.child.signalCode === null;
+  if (!running()) return 'already stopped';
+  demo.child.kill('SIGTERM');
+  let timer;
+  const result = await Promise.race([
+    demo.exited.then(() => 'terminated'),
+    new Promise((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), 15_000);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (result === 'timeout') {
+    demo.child.kill('SIGKILL');
+    await demo.exited;
+  }
+  return result;
+}
+
+/** Click a submit button and wait for the page the form leads to. */
+async function submit(page, button) {
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), button.click()]);
+}
+
+/** The path of the page's current URL. */
+function pathOf(page) {
+  return new URL(page.url()).pathname;
+}
+
+// Screenshots for the docs are refreshed only on request
+// (UPDATE_SCREENSHOTS=1 scripts/browser-test), so a test run leaves the tree clean.
+async function screenshot(page, name) {
+  if (process.env.UPDATE_SCREENSHOTS !== '1') return;
+  await page.screenshot({ path: path.join(SCREENSHOTS, name), fullPage: true });
+}
+
+// ---------------------------------------------------------------------------
+// The walkthrough
+// ---------------------------------------------------------------------------
+
+describe('Safehouse in a real browser', () => {
+  let demo;
+  let browser;
+  let base;
+  /** Every console message and page error, from every page of every context. */
+  const consoleLog = [];
+  const pageErrors = [];
+  const contexts = [];
+  // Steps share state and run in order; after a failure the rest are
+  // skipped, except the final checks marked `always`.
+  let broken = false;
+  const step = (name, fn, { always = false } = {}) =>
+    test(name, { timeout: 90_000 }, async (t) => {
+      if (broken && !always) {
+        t.skip('an earlier step failed');
+        return;
+      }
+      try {
+        await fn(t);
+      } catch (e) {
+        broken = true;
+        throw e;
+      }
+    });
+
+  const user = (username) => {
+    const u = demo.info.users.find((x) => x.username === username);
+    assert.ok(u, `the demo has no user ${username}`);
+    return u;
+  };
+
+  /** A fresh browser context (its own cookie jar: one person's browser). */
+  async function newContext(viewport = DESKTOP) {
+    const context = await browser.newContext({ viewport, baseURL: base });
+    context.setDefaultTimeout(15_000);
+    context.on('page', (page) => watch(page));
+    contexts.push(context);
+    return context;
+  }
+
+  function watch(page) {
+    page.on('console', (m) => consoleLog.push({ url: page.url(), type: m.type(), text: m.text() }));
+    page.on('pageerror', (e) => pageErrors.push({ url: page.url(), text: String(e) }));
+  }
+
+  /** Log a demo user in with password and a fresh TOTP code; lands on `/`. */
+  async function logIn(page, username) {
+    const u = user(username);
+    await page.goto('/login');
+    await page.fill('#username', u.username);
+    await page.fill('#password', u.password);
+    await page.fill('#code', totp(u.totp_secret));
+    await submit(page, page.locator('main form button[type=submit]'));
+    assert.equal(pathOf(page), '/', `${username} should land on the start page`);
+    await page.locator('main p', { hasText: 'You are logged in.' }).waitFor();
+  }
+
+  // Shared between steps.
+  let river; // case.river's context
+  let riverPage;
+  let caseId;
+  let newbie; // the new caseworker's context
+  let newbiePage;
+  let activationCode;
+  let fingerprint;
+  const NEWBIE = 'case.newbie';
+  const NEWBIE_PASSWORD = 'lantern orchard quietly seventeen ferries';
+
+  before(async () => {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    const binary = build();
+    demo = await startDemo(binary);
+    base = demo.info.url.replace(/\/$/, '');
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (!demo) return;
+    await stopDemo(demo);
+    // Only after a SIGKILL can the demo's throwaway directory remain.
+    const dir = demo.info.data_dir;
+    if (path.dirname(dir) === os.tmpdir() && path.basename(dir).startsWith('safehouse-demo-')) {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    if (broken && demo.stderr().trim()) {
+      process.stderr.write(`--- safehouse demo stderr (tail) ---\n${demo.stderr().slice(-4000)}\n`);
+    }
+  });
+
+  step('the console listener sees a Content Security Policy violation (self-check)', async () => {
+    // Proves the final CSP assertion can fail: a page with a strict policy
+    // and an inline style, served by the browser itself.
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const seen = [];
+    page.on('console', (m) => seen.push(m.text()));
+    await page.route('http://csp-check.invalid/', (route) =>
+      route.fulfill({
+        status: 200,
+        contentType: 'text/html',
+        headers: { 'content-security-policy': "default-src 'none'" },
+        body: '<!doctype html><p style="color:red">inline style</p>',
+      }),
+    );
+    await page.goto('http://csp-check.invalid/');
+    await page.waitForTimeout(200);
+    await context.close();
+    assert.ok(
+      seen.some((t) => t.includes('Content Security Policy')),
+      `expected a CSP console message, got: ${JSON.stringify(seen)}`,
+    );
+  });
+
+  step('a caseworker logs in with password and authenticator code', async () => {
+    river = await newContext();
+    riverPage = await river.newPage();
+    await riverPage.setViewportSize(PHONE);
+    const response = await riverPage.goto('/login');
+    // The policy the final CSP check holds every page to.
+    assert.match(response.headers()['content-security-policy'] ?? '', /default-src 'none'/);
+    assert.equal(await riverPage.locator('h1').textContent(), 'Log in');
+    await riverPage.fill('#username', 'case.river');
+    await screenshot(riverPage, 'login.png');
+    await riverPage.setViewportSize(DESKTOP);
+    await logIn(riverPage, 'case.river');
+    // A caseworker's menu offers cases, not the coordinator's pages.
+    const nav = riverPage.locator('nav[aria-label=Main]');
+    assert.equal(await nav.getByRole('link', { name: 'Cases' }).count(), 1);
+    assert.equal(await nav.getByRole('link', { name: 'Certify keys' }).count(), 0);
+  });
+
+  step('a rejected new case keeps what was typed and names the problem beside the alias', async () => {
+    const page = riverPage;
+    await page.goto('/cases/new');
+    assert.equal(await page.locator('main form[action="/cases"]').count(), 1, 'the new-case form');
+    const notes = 'Met through helper JRL-01. Needs a medical check before moving.';
+    await page.fill('#alias_0', 'Kestrel 1990');
+    await page.selectOption('#age_0', '30-44');
+    await page.selectOption('#gender_0', 'female');
+    await page.selectOption('#stage', 'assessment');
+    await page.fill('#notes', notes);
+    await submit(page, page.getByRole('button', { name: 'Save' }));
+
+    assert.equal(pathOf(page), '/cases', 'the form comes back, not a case page');
+    const error = page.locator('#alias_0 + p.field-error');
+    assert.match(await error.textContent(), /must not contain a date/);
+    assert.equal(await page.inputValue('#alias_0'), 'Kestrel 1990');
+    assert.equal(await page.inputValue('#age_0'), '30-44');
+    assert.equal(await page.inputValue('#gender_0'), 'female');
+    assert.equal(await page.inputValue('#stage'), 'assessment');
+    assert.equal(await page.inputValue('#notes'), notes);
+    await screenshot(page, 'case-form-error.png');
+
+    await page.fill('#alias_0', 'Kestrel');
+    await submit(page, page.getByRole('button', { name: 'Save' }));
+    const match = /^\/cases\/([0-9a-f-]{36})$/.exec(pathOf(page));
+    assert.ok(match, `a saved case opens its page, got ${page.url()}`);
+    caseId = match[1];
+    assert.equal(await page.locator('h1').textContent(), 'Case');
+    assert.equal(await page.locator('table tbody tr td').first().textContent(), 'Kestrel');
+    assert.equal(await page.locator('dt:text-is("Stage") + dd').textContent(), 'Assessment');
+    assert.equal(await page.locator('pre.notes').textContent(), notes);
+  });
+
+  step('a milestone added on the case page appears in the timeline', async () => {
+    const page = riverPage;
+    const form = page.locator('form[action$="/milestones"]');
+    await form.locator('#kind').selectOption('crossed_border');
+    await form.locator('#date').fill('2024-03');
+    await form.locator('#country').fill('KR');
+    await form.locator('#note').fill('Reached the consulate with the helper.');
+    await submit(page, form.getByRole('button', { name: 'Add a milestone' }));
+
+    assert.equal(pathOf(page), `/cases/${caseId}`);
+    const entry = page.locator('ol.timeline li', { hasText: 'Crossed a border' });
+    assert.equal(await entry.count(), 1);
+    const text = await entry.textContent();
+    assert.match(text, /2024-03/);
+    assert.match(text, /KR/);
+    assert.match(text, /Reached the consulate with the helper\./);
+    await screenshot(page, 'case-page.png');
+  });
+
+  step('an edit conflict shows the other version and keeps the typed notes', async () => {
+    const first = riverPage;
+    const second = await river.newPage();
+    await first.goto(`/cases/${caseId}/edit`);
+    await second.goto(`/cases/${caseId}/edit`);
+
+    await first.selectOption('#stage', 'sheltered');
+    await first.fill('#notes', 'Moved to shelter JRL-01. Medical check done.');
+    await submit(first, first.getByRole('button', { name: 'Save' }));
+    assert.equal(pathOf(first), `/cases/${caseId}`);
+
+    const mine = 'Second tab: the doctor asks for a follow-up visit.';
+    await second.fill('#notes', mine);
+    await submit(second, second.getByRole('button', { name: 'Save' }));
+    const alert = second.locator('p.error[role=alert]');
+    assert.match(await alert.textContent(), /Someone else saved this case/);
+    const theirs = second.locator('section.theirs');
+    assert.match(await theirs.textContent(), /Moved to shelter JRL-01\. Medical check done\./);
+    assert.match(await theirs.textContent(), /Stage: sheltered/i);
+    assert.equal(await second.inputValue('#notes'), mine);
+    await screenshot(second, 'conflict.png');
+
+    // Merging by hand and saving again goes through.
+    await second.selectOption('#stage', 'sheltered');
+    await second.fill('#notes', `Moved to shelter JRL-01. Medical check done. ${mine}`);
+    await submit(second, second.getByRole('button', { name: 'Save' }));
+    assert.equal(pathOf(second), `/cases/${caseId}`);
+    assert.match(await second.locator('pre.notes').textContent(), /follow-up visit/);
+    assert.equal(await second.locator('dt:text-is("Stage") + dd').textContent(), 'Sheltered');
+    await second.close();
+  });
+
+  step('the administrator creates a caseworker account and reads its activation code', async () => {
+    const admin = await newContext();
+    const page = await admin.newPage();
+    await logIn(page, 'admin.slate');
+    await page.goto('/admin/users');
+    assert.equal(await page.locator('h1').textContent(), 'Accounts');
+    const form = page.locator('form[action="/admin/users"]');
+    await form.locator('#username').fill(NEWBIE);
+    await form.getByLabel('Caseworker').check();
+    await submit(page, form.getByRole('button', { name: 'Create an account' }));
+
+    const code = page.locator('p.notice code.secret');
+    assert.equal(await code.count(), 1, `no activation code shown; page says: ${await page.locator('main').innerText()}`);
+    activationCode = (await code.textContent()).trim();
+    assert.ok(activationCode.length >= 16, `activation code looks too short: ${activationCode}`);
+    const row = page.locator('tbody tr', { hasText: NEWBIE });
+    assert.match(await row.textContent(), /Caseworker/);
+    assert.match(await row.textContent(), /waiting for activation/);
+    await screenshot(page, 'accounts.png');
+  });
+
+  step('the new caseworker activates, keeps recovery codes, enrols and reads the fingerprint', async () => {
+    newbie = await newContext();
+    newbiePage = await newbie.newPage();
+    const page = newbiePage;
+    await page.goto('/activate');
+    await page.fill('#token', activationCode);
+    await page.fill('#password', NEWBIE_PASSWORD);
+    await page.fill('#confirm', NEWBIE_PASSWORD);
+    await submit(page, page.getByRole('button', { name: 'Activate' }));
+
+    assert.equal(await page.locator('h1').textContent(), 'Your recovery codes');
+    const codes = await page.locator('ol.codes li code').allTextContents();
+    assert.equal(codes.length, 10);
+    assert.equal(new Set(codes).size, 10, 'the ten recovery codes differ');
+
+    await submit(page, page.getByRole('link', { name: 'I have written them down' }));
+    assert.equal(pathOf(page), '/enrol');
+    const secret = (await page.locator('code.secret').textContent()).trim();
+    assert.match(secret, /^[A-Z2-7]+=*$/, 'the secret is base32');
+    await page.fill('#code', totp(secret));
+    await screenshot(page, 'enrol.png');
+    await submit(page, page.getByRole('button', { name: 'Confirm' }));
+
+    assert.equal(pathOf(page), '/account');
+    fingerprint = (await page.locator('p.fingerprint code').textContent()).trim();
+    assert.match(fingerprint, /^\d{5}( \d{5}){4}$/, `fingerprint: ${fingerprint}`);
+    assert.match(await page.locator('main').textContent(), /Your key is not certified yet/);
+  });
+
+  step('the coordinator certifies the key and assigns the case; the newcomer opens it', async () => {
+    const coord = await newContext();
+    const page = await coord.newPage();
+    await logIn(page, 'coord.amber');
+
+    await page.goto('/certify');
+    assert.equal(pathOf(page), '/certify');
+    const section = page.locator('section.waiting', { has: page.locator('h2', { hasText: NEWBIE }) });
+    assert.equal(await section.count(), 1, `${NEWBIE} waits for certification`);
+    await section.getByLabel('Fingerprint').fill(fingerprint);
+    await screenshot(page, 'certify.png');
+    await submit(page, section.getByRole('button', { name: 'Certify' }));
+    assert.match(await page.locator('p.notice[role=status]').textContent(), /^Certified\./);
+    assert.equal(await page.locator('section.waiting', { hasText: NEWBIE }).count(), 0);
+
+    await page.goto(`/cases/${caseId}`);
+    const assign = page.locator(`form[action="/cases/${caseId}/assign"]`);
+    await assign.locator('#assignee').selectOption({ label: NEWBIE });
+    await submit(page, assign.getByRole('button', { name: 'Assign' }));
+    assert.equal(pathOf(page), `/cases/${caseId}`);
+    const holders = page.locator('h2:text-is("Assigned caseworkers") + ul');
+    assert.match(await holders.textContent(), new RegExp(NEWBIE.replace('.', '\\.')));
+    await screenshot(page, 'assign.png');
+
+    // The newcomer's own browser now opens the case.
+    const response = await newbiePage.goto(`/cases/${caseId}`);
+    assert.equal(response.status(), 200);
+    assert.equal(await newbiePage.locator('h1').textContent(), 'Case');
+    assert.equal(await newbiePage.locator('table tbody tr td').first().textContent(), 'Kestrel');
+    await newbiePage.goto('/account');
+    assert.match(await newbiePage.locator('main').textContent(), /Your key is certified\./);
+  });
+
+  step('the auditor verifies the chain and reads the case history', async () => {
+    const auditor = await newContext();
+    const page = await auditor.newPage();
+    await logIn(page, 'audit.fern');
+    await page.goto('/audit');
+    assert.equal(await page.locator('h1').textContent(), 'Audit trail');
+    await submit(page, page.getByRole('button', { name: 'Verify the whole chain now' }));
+    assert.match(await page.locator('p.notice[role=status]').textContent(), /The chain is intact/);
+
+    await page.fill('#target', caseId);
+    await submit(page, page.getByRole('button', { name: 'Filter' }));
+    const actions = await page.locator('tbody tr td:nth-child(5)').allTextContents();
+    for (const expected of ['case.create', 'milestone.add', 'case.update', 'case.assign']) {
+      assert.ok(actions.includes(expected), `the trail for the case shows ${expected}: ${actions.join(', ')}`);
+    }
+    // Narrowed to the assignment, for a short screenshot.
+    await page.selectOption('#action', 'case.assign');
+    await submit(page, page.getByRole('button', { name: 'Filter' }));
+    const rows = page.locator('tbody tr');
+    assert.equal(await rows.count(), 1);
+    assert.match(await rows.textContent(), /coord\.amber/);
+    await screenshot(page, 'audit.png');
+  });
+
+  step('communications has no case pages yet', async () => {
+    const comms = await newContext();
+    const page = await comms.newPage();
+    await logIn(page, 'comms.wren');
+    const nav = page.locator('nav[aria-label=Main]');
+    assert.equal(await nav.getByRole('link', { name: 'Cases' }).count(), 0);
+    const response = await page.goto('/cases');
+    assert.equal(response.status(), 403);
+    assert.match(await page.locator('main').textContent(), /You are not allowed to open this page\./);
+  });
+
+  step(
+    'no page visited broke its Content Security Policy or threw an error',
+    async () => {
+      const violations = consoleLog.filter((m) => /Content Security Policy|Refused to/i.test(m.text));
+      assert.deepEqual(violations, [], 'CSP violations in the console');
+      assert.deepEqual(pageErrors, [], 'uncaught page errors');
+    },
+    { always: true },
+  );
+
+  step(
+    'the demo stops on SIGTERM and removes its temporary directory',
+    async () => {
+      for (const context of contexts) await context.close();
+      assert.equal(await stopDemo(demo), 'terminated', 'the demo should stop within 15 s of SIGTERM');
+      assert.equal(existsSync(demo.info.data_dir), false, 'the demo left its directory behind');
+    },
+    { always: true },
+  );
+});
