@@ -45,9 +45,24 @@ async fn every_route_answers_every_role_as_the_table_says() {
         let user = t.web_user(&name, role).await;
         personas.push((name, Persona::User([role].into()), t.login(&user).await));
     }
-    // Several roles: the union.
-    let multi = t.web_user("p.multi", Role::Caseworker).await;
-    let _ = multi;
+    // Several roles: the union of what each allows.
+    let roles: Roles = [Role::Caseworker, Role::Auditor].into();
+    let created = accounts::create_account(
+        &t.app.vault,
+        &t.app.admin,
+        &safehouse::accounts::Username::parse("p.multi").unwrap(),
+        roles.clone(),
+    )
+    .await
+    .unwrap();
+    let issued =
+        accounts::activate(&t.app.vault, created.activation.expose(), &password(PASSWORD)).await.unwrap();
+    safehouse::membership::certify(&t.app.vault, &t.app.coordinator, created.user_id, &issued.fingerprint)
+        .await
+        .unwrap();
+    let secret = t.enrol(&issued.actor).await;
+    let multi = WebUser { username: "p.multi".into(), secret, actor: issued.actor };
+    personas.push(("p.multi".into(), Persona::User(roles), t.login(&multi).await));
     // Mid-enrolment: activated, no second factor yet.
     let created = accounts::create_account(
         &t.app.vault,
@@ -115,7 +130,7 @@ async fn every_route_answers_every_role_as_the_table_says() {
             checked += 1;
         }
     }
-    assert!(checked >= table.len() * 7);
+    assert!(checked >= table.len() * 8);
 }
 
 /// Object level: every case route, for a caseworker on an assigned and on an

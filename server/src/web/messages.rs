@@ -7,6 +7,7 @@ use std::borrow::Borrow;
 use crate::cases::model::{AgeBand, Gender, MilestoneKind, Outcome, Stage, Status};
 
 /// The words for the closed lists, in the order of each type's `ALL`.
+#[derive(Clone, Copy)]
 pub struct Labels {
     pub age_bands: [&'static str; 7],
     pub genders: [&'static str; 3],
@@ -23,6 +24,14 @@ fn pick<T: PartialEq, const N: usize>(all: &[T; N], words: &[&'static str; N], v
 }
 
 impl Messages {
+    /// A message made in code (a parser's "A shelter code looks like ..."),
+    /// translated gettext-style: the English text is the key. English maps
+    /// to itself; another language lists its translations in `translations`,
+    /// and anything missing falls back to English rather than to nothing.
+    pub fn tr<'a>(&self, msgid: &'a str) -> &'a str {
+        self.translations.iter().find(|(en, _)| *en == msgid).map_or(msgid, |(_, translated)| translated)
+    }
+
     pub fn age_band(&self, v: impl Borrow<AgeBand>) -> &'static str {
         let v = *v.borrow();
         pick(&AgeBand::ALL, &self.labels.age_bands, &v)
@@ -55,6 +64,8 @@ impl Messages {
 
 pub struct Messages {
     pub labels: Labels,
+    /// (English message, translation) for messages made in code.
+    pub translations: &'static [(&'static str, &'static str)],
     pub lang: &'static str,
     pub app_name: &'static str,
     pub skip_to_content: &'static str,
@@ -249,6 +260,7 @@ pub struct Messages {
 }
 
 pub static EN: Messages = Messages {
+    translations: &[],
     labels: Labels {
         age_bands: ["Under 5", "5 to 11", "12 to 17", "18 to 29", "30 to 44", "45 to 59", "60 and over"],
         genders: ["Female", "Male", "Other"],
@@ -508,5 +520,9 @@ mod tests {
             assert!(!EN.status(v).is_empty());
         }
         assert_eq!(EN.status(Status::Closed(Outcome::Resettled)), "Closed: Resettled");
+        assert_eq!(EN.tr("A code name."), "A code name.");
+        let other = Messages { translations: &[("A code name.", "コードネーム。")], ..EN };
+        assert_eq!(other.tr("A code name."), "コードネーム。");
+        assert_eq!(other.tr("Untranslated."), "Untranslated.");
     }
 }
