@@ -489,6 +489,11 @@ async fn an_auditor_reads_filters_exports_and_verifies_the_trail() {
     assert!(text.starts_with("seq,at,actor,role,action,target,outcome,request_id\r\n"));
     assert!(text.lines().skip(1).all(|l| l.contains("user.create")));
     assert_eq!(t.app.audit_log().await.last().unwrap().action, "export", "the export is recorded");
+    // After five quiet minutes an export asks for the password first.
+    t.clock.advance(time::Duration::minutes(6));
+    let ask = c.get("/audit/export.csv").await;
+    assert_eq!(ask.status(), 303, "{:?}", ask.headers());
+    assert_eq!(ask.headers()["location"], "/reauth?next=/audit");
     let csrf = c.csrf("/audit").await;
     let verified = c.post("/audit/verify", &[("csrf", &csrf)]).await.text().await.unwrap();
     assert!(verified.contains("The chain is intact."));

@@ -165,6 +165,10 @@ pub(crate) async fn export(
     user: CurrentUser,
     Query(q): Query<TrailQuery>,
 ) -> Result<Response, AppError> {
+    // An export leaves the server: the password again after five minutes.
+    if let Some(redirect) = crate::accounts::routes::require_recent(&state, &user, "/audit") {
+        return Ok(redirect);
+    }
     let rows = audit::search(&state.vault, &user.actor, &q.filter(), 0, 100_000, Action::Export).await?;
     let mut csv = String::from("seq,at,actor,role,action,target,outcome,request_id\r\n");
     for l in lines(&state, rows).await {
