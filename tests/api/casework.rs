@@ -196,15 +196,7 @@ async fn a_coordinator_assigns_and_unassigns_from_the_case_page() {
     let worker = t.web_user("case.assignee", Role::Caseworker).await;
     let id =
         cases::create(&t.app.vault, &t.app.coordinator, draft(&["Sanderling"], "to assign")).await.unwrap();
-    let coord_secret = t.enrol(&t.app.coordinator).await;
-    let mut k = t.client();
-    let code = oath_code(&coord_secret, t.now());
-    k.post(
-        "/login",
-        &[("username", "coord.first"), ("password", "first coordinator passphrase"), ("code", &code)],
-    )
-    .await;
-    t.next_step();
+    let mut k = t.login_coordinator().await;
     let page = k.get(&format!("/cases/{id}")).await.text().await.unwrap();
     assert!(page.contains("No one is assigned.") && page.contains(">case.assignee<"));
     let csrf = k.csrf(&format!("/cases/{id}")).await;
@@ -244,14 +236,7 @@ async fn a_coordinator_assigns_and_unassigns_from_the_case_page() {
 #[tokio::test]
 async fn a_coordinator_keeps_the_shelter_register() {
     let t = spawn_app().await;
-    let coord_secret = t.enrol(&t.app.coordinator).await;
-    let mut k = t.client();
-    let code = oath_code(&coord_secret, t.now());
-    k.post(
-        "/login",
-        &[("username", "coord.first"), ("password", "first coordinator passphrase"), ("code", &code)],
-    )
-    .await;
+    let mut k = t.login_coordinator().await;
     let csrf = k.csrf("/shelters").await;
     let bad = k
         .post(
@@ -344,14 +329,7 @@ async fn a_coordinator_freezes_a_caseworker_from_the_team_page() {
     let id = cases::create(&t.app.vault, &worker.actor, draft(&["Whimbrel"], "x")).await.unwrap();
     let mut w = t.login(&worker).await;
     assert_eq!(w.get(&format!("/cases/{id}")).await.status(), 200);
-    let coord_secret = t.enrol(&t.app.coordinator).await;
-    let mut k = t.client();
-    let code = oath_code(&coord_secret, t.now());
-    k.post(
-        "/login",
-        &[("username", "coord.first"), ("password", "first coordinator passphrase"), ("code", &code)],
-    )
-    .await;
+    let mut k = t.login_coordinator().await;
     let page = k.get("/team").await.text().await.unwrap();
     let uid = worker.actor.user_id().to_string();
     assert!(page.contains(&format!("/team/{uid}/freeze")));
@@ -487,14 +465,7 @@ async fn only_a_coordinator_closes_and_reopens_a_case() {
     assert_eq!(refused.status(), 422);
     assert!(refused.text().await.unwrap().contains("Only a coordinator closes or reopens a case."));
 
-    let coord_secret = t.enrol(&t.app.coordinator).await;
-    let mut k = t.client();
-    let code = oath_code(&coord_secret, t.now());
-    k.post(
-        "/login",
-        &[("username", "coord.first"), ("password", "first coordinator passphrase"), ("code", &code)],
-    )
-    .await;
+    let mut k = t.login_coordinator().await;
     let csrf = k.csrf(&format!("/cases/{id}/edit")).await;
     let f = form(&csrf, "1", "closed:resettled");
     let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();

@@ -323,6 +323,22 @@ impl TestApp {
         }
     }
 
+    /// A client logged in as the first coordinator (enrolling their TOTP).
+    pub async fn login_coordinator(&self) -> Client {
+        let secret = self.enrol(&self.app.coordinator).await;
+        let mut client = self.client();
+        let code = oath_code(&secret, self.now());
+        let response = client
+            .post(
+                "/login",
+                &[("username", "coord.first"), ("password", "first coordinator passphrase"), ("code", &code)],
+            )
+            .await;
+        assert_eq!(response.status(), 303, "coordinator login");
+        self.next_step();
+        client
+    }
+
     /// A client logged in as `user` (the code for the current step).
     pub async fn login(&self, user: &WebUser) -> Client {
         let mut client = self.client();

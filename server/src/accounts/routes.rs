@@ -125,6 +125,16 @@ pub fn check_csrf(user: &CurrentUser, token: &str) -> Result<(), AppError> {
     }
 }
 
+/// To the login page, telling the browser to drop every cookie of ours.
+fn logged_out() -> Response {
+    let mut response = Redirect::to("/login").into_response();
+    response
+        .headers_mut()
+        .insert(header::HeaderName::from_static("clear-site-data"), HeaderValue::from_static("\"cookies\""));
+    response.headers_mut().append(header::SET_COOKIE, removal_cookie());
+    response
+}
+
 /// The cookie that removes ours. tower-sessions' own removal cookie lacks
 /// `Secure`, which a browser requires to touch a `__Host-` cookie.
 fn removal_cookie() -> HeaderValue {
@@ -142,12 +152,7 @@ pub(crate) async fn logout(
     let event = user.actor.event(Action::Logout).on(user.actor.user_id());
     user.session.flush().await?;
     state.vault.record(&event, crate::audit::Outcome::Ok).await?;
-    let mut response = Redirect::to("/login").into_response();
-    response
-        .headers_mut()
-        .insert(header::HeaderName::from_static("clear-site-data"), HeaderValue::from_static("\"cookies\""));
-    response.headers_mut().append(header::SET_COOKIE, removal_cookie());
-    Ok(response)
+    Ok(logged_out())
 }
 
 // ---------------------------------------------------------------------------
@@ -391,12 +396,7 @@ pub(crate) async fn end_sessions(
     check_csrf(&user, &form.csrf)?;
     crate::sessions::service::log_out_everywhere(&state.vault, &state.sessions, &user.actor).await?;
     let _ = user.session.flush().await;
-    let mut response = Redirect::to("/login").into_response();
-    response
-        .headers_mut()
-        .insert(header::HeaderName::from_static("clear-site-data"), HeaderValue::from_static("\"cookies\""));
-    response.headers_mut().append(header::SET_COOKIE, removal_cookie());
-    Ok(response)
+    Ok(logged_out())
 }
 
 // ---------------------------------------------------------------------------
