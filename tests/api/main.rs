@@ -9,5 +9,6 @@ mod cli;
 mod foundation;
 mod helpers;
 mod login;
+mod migrations;
 mod onboarding;
 mod permissions;
