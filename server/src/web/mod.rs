@@ -103,9 +103,20 @@ impl Application {
 }
 
 /// Open the sealed session store beside the database and build the state.
+/// Expired session rows are purged every ten minutes while it runs.
 pub async fn state(vault: Vault, data_dir: &std::path::Path) -> Result<AppState, sqlx::Error> {
     let owner_key = vault.keyring.directory_key().clone();
     let sessions = SealedStore::open(&data_dir.join("sessions.db"), owner_key).await?;
+    let purge = sessions.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            every.tick().await;
+            if let Err(e) = purge.delete_expired().await {
+                tracing::warn!(error = ?e, "could not purge expired sessions");
+            }
+        }
+    });
     Ok(AppState { vault, sessions, policy: SessionPolicy::default(), hsts: false })
 }
 
