@@ -16,7 +16,7 @@ use super::messages::{EN, Messages};
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
+const CSP: &str = "default-src 'none'; style-src 'self'; form-action 'self'; \
                    frame-ancestors 'none'; base-uri 'none'";
 
 #[derive(Template)]
