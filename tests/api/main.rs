@@ -12,3 +12,4 @@ mod login;
 mod migrations;
 mod onboarding;
 mod permissions;
+mod storage;

@@ -6,10 +6,12 @@
 //! version the writer read, and a stale one makes the whole list fail with
 //! [`StoreError::Conflict`].
 
+pub mod postgres;
 pub mod sqlite;
 
 use async_trait::async_trait;
 
+pub use postgres::PgStore;
 pub use sqlite::{GENESIS_MAC, SqliteStore};
 
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,270 @@
+//! The storage conformance suite: the same behaviour from every backend.
+//! SQLite always; PostgreSQL when reachable (TEST_POSTGRES_URL, by default
+//! the local server), each run in a fresh database of its own.
+
+use std::sync::Arc;
+
+use safehouse::audit::chain::{self, ChainKey};
+use safehouse::crypto::Key32;
+use safehouse::storage::*;
+
+const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// A fresh PostgreSQL database, or `None` when no server answers.
+async fn fresh_pg() -> Option<(String, String)> {
+    let admin_url = std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_PG.to_owned());
+    let admin = match sqlx::PgPool::connect(&admin_url).await {
+        Ok(pool) => pool,
+        Err(e) => {
+            eprintln!("PostgreSQL not reachable ({e}); running the SQLite backend only");
+            return None;
+        }
+    };
+    // Databases of runs more than an hour old are dropped (best effort;
+    // the name carries its creation time, so a running test's is never hit).
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let old: Vec<(String,)> =
+        sqlx::query_as("SELECT datname FROM pg_database WHERE datname LIKE 'safehouse_test_%'")
+            .fetch_all(&admin)
+            .await
+            .unwrap_or_default();
+    for (db,) in old {
+        let born: i64 = db.split('_').nth(2).and_then(|t| t.parse().ok()).unwrap_or(0);
+        if now - born > 3600 {
+            let _ = sqlx::query(&format!("DROP DATABASE {db}")).execute(&admin).await;
+        }
+    }
+    let name = format!("safehouse_test_{now}_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.unwrap();
+    admin.close().await;
+    let base = admin_url.rsplit_once('/').unwrap().0;
+    Some((format!("{base}/{name}"), name))
+}
+
+struct Backends {
+    list: Vec<(&'static str, Arc<dyn Store>)>,
+    _dir: tempfile::TempDir,
+}
+
+async fn backends() -> Backends {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteStore::open(&dir.path().join("s.db"), true).await.unwrap();
+    let mut list: Vec<(&'static str, Arc<dyn Store>)> = vec![("sqlite", Arc::new(sqlite))];
+    if let Some((url, _)) = fresh_pg().await {
+        list.push(("postgres", Arc::new(PgStore::open(&url).await.unwrap())));
+    }
+    Backends { list, _dir: dir }
+}
+
+fn user(id: &str, lookup: &[u8]) -> Write {
+    Write::InsertUser(UserRow {
+        id: id.into(),
+        lookup: lookup.to_vec(),
+        version: 1,
+        sealed_profile: vec![1, 2, 3],
+    })
+}
+
+fn case(id: &str, version: i64, tag: u8) -> CaseRow {
+    CaseRow {
+        id: id.into(),
+        version,
+        sealed_group: vec![tag],
+        sealed_placement: vec![tag],
+        sealed_notes: vec![tag],
+    }
+}
+
+#[tokio::test]
+async fn every_backend_applies_writes_all_or_nothing_with_the_same_conflicts() {
+    for (name, store) in backends().await.list {
+        store.apply(vec![user("u1", b"lookup-1")]).await.unwrap();
+        let dup = store.apply(vec![user("u2", b"lookup-1")]).await;
+        assert!(matches!(dup, Err(StoreError::Duplicate("users_lookup_unique"))), "{name}: {dup:?}");
+
+        store.apply(vec![Write::InsertCase(case("c1", 1, 1))]).await.unwrap();
+        // A stale update fails the whole list: the wrap before it is not kept.
+        let wrap = WrapRow {
+            object_kind: "case".into(),
+            object_id: "c1".into(),
+            holder_kind: "user".into(),
+            holder_id: "u1".into(),
+            key_no: 1,
+            wrapped: vec![9],
+        };
+        let stale = store
+            .apply(vec![
+                Write::PutWrap(wrap.clone()),
+                Write::UpdateCase { expected_version: 7, row: case("c1", 8, 2) },
+            ])
+            .await;
+        assert!(matches!(stale, Err(StoreError::Conflict)), "{name}");
+        assert!(
+            store.wrap(ObjectKind::Case, "c1", HolderKind::User, "u1").await.unwrap().is_none(),
+            "{name}: rolled back"
+        );
+        store.apply(vec![Write::UpdateCase { expected_version: 1, row: case("c1", 2, 2) }]).await.unwrap();
+        assert_eq!(store.case("c1").await.unwrap().unwrap().sealed_notes, vec![2]);
+
+        // Upserts replace.
+        store.apply(vec![Write::PutWrap(wrap.clone())]).await.unwrap();
+        store
+            .apply(vec![Write::PutWrap(WrapRow { key_no: 2, wrapped: vec![8], ..wrap.clone() })])
+            .await
+            .unwrap();
+        let got = store.wrap(ObjectKind::Case, "c1", HolderKind::User, "u1").await.unwrap().unwrap();
+        assert_eq!((got.key_no, got.wrapped), (2, vec![8]), "{name}");
+        assert_eq!(store.wraps_of_holder(HolderKind::User, "u1").await.unwrap().len(), 1);
+
+        // Single use: an activation, a TOTP step.
+        store
+            .apply(vec![Write::PutActivation { lookup: vec![5], user_id: "u1".into(), expires_at: 10 }])
+            .await
+            .unwrap();
+        store.apply(vec![Write::DeleteActivation { lookup: vec![5] }]).await.unwrap();
+        assert!(
+            matches!(
+                store.apply(vec![Write::DeleteActivation { lookup: vec![5] }]).await,
+                Err(StoreError::Conflict)
+            ),
+            "{name}"
+        );
+        let totp = TotpRow { user_id: "u1".into(), sealed_secret: vec![1], confirmed: 1, last_step: 10 };
+        store.apply(vec![Write::PutTotp(totp)]).await.unwrap();
+        store.apply(vec![Write::UseTotpStep { user_id: "u1".into(), step: 11 }]).await.unwrap();
+        assert!(matches!(
+            store.apply(vec![Write::UseTotpStep { user_id: "u1".into(), step: 11 }]).await,
+            Err(StoreError::Conflict)
+        ));
+
+        // Keys: keep one, or none.
+        for key_no in [1, 2] {
+            let row = UserKeyRow {
+                user_id: "u1".into(),
+                key_no,
+                recipient: format!("r{key_no}"),
+                kdf_salt: vec![],
+                kdf_params: "p".into(),
+                sealed_by_password: vec![],
+            };
+            store.apply(vec![Write::PutUserKey(row)]).await.unwrap();
+        }
+        store
+            .apply(vec![Write::DeleteUserKeysExcept { user_id: "u1".into(), keep_key_no: Some(2) }])
+            .await
+            .unwrap();
+        assert_eq!(store.user_key("u1").await.unwrap().unwrap().key_no, 2);
+        store
+            .apply(vec![Write::DeleteUserKeysExcept { user_id: "u1".into(), keep_key_no: None }])
+            .await
+            .unwrap();
+        assert!(store.user_key("u1").await.unwrap().is_none(), "{name}");
+
+        // Generations and lockdown.
+        store
+            .apply(vec![
+                Write::BumpGeneration { user_id: "u1".into() },
+                Write::BumpGeneration { user_id: "u1".into() },
+            ])
+            .await
+            .unwrap();
+        assert_eq!(store.generation("u1").await.unwrap(), 2);
+        store
+            .apply(vec![Write::InsertInstance(InstanceRow {
+                instance_id: "i".into(),
+                pepper_check: vec![],
+                format: 1,
+            })])
+            .await
+            .unwrap();
+        store.apply(vec![Write::SetLockdown { locked: true }]).await.unwrap();
+        assert_eq!(store.lockdown().await.unwrap(), (1, true), "{name}");
+        store.apply(vec![Write::SetLockdown { locked: false }]).await.unwrap();
+        assert_eq!(store.lockdown().await.unwrap(), (1, false));
+        store
+            .apply(vec![Write::PutPendingGrant { case_id: "c1".into(), user_id: "u1".into() }])
+            .await
+            .unwrap();
+        store
+            .apply(vec![Write::PutPendingGrant { case_id: "c1".into(), user_id: "u1".into() }])
+            .await
+            .unwrap();
+        assert_eq!(store.pending_grants().await.unwrap().len(), 1, "{name}");
+    }
+}
+
+fn entry(action: &str) -> AuditRow {
+    AuditRow {
+        seq: 0,
+        at: "2026-01-01T00:00:00Z".into(),
+        actor: "-".into(),
+        role: "-".into(),
+        action: action.into(),
+        target: String::new(),
+        outcome: "ok".into(),
+        request_id: "r".into(),
+        prev_mac: vec![],
+        mac: vec![],
+    }
+}
+
+#[tokio::test]
+async fn every_backend_keeps_one_audit_chain_even_from_several_nodes() {
+    let key = ChainKey::new(&Key32::random());
+    for (name, store) in backends().await.list {
+        store.apply(vec![Write::InsertCase(case("c1", 1, 1))]).await.unwrap();
+        let jobs = vec![
+            AuditedWrite { writes: vec![], entry: entry("case.read") },
+            AuditedWrite {
+                writes: vec![Write::UpdateCase { expected_version: 9, row: case("c1", 10, 3) }],
+                entry: entry("case.update"),
+            },
+            AuditedWrite {
+                writes: vec![Write::UpdateCase { expected_version: 1, row: case("c1", 2, 3) }],
+                entry: entry("case.update"),
+            },
+        ];
+        let results = store.commit_audited(jobs, &key).await.unwrap();
+        assert!(
+            results[0].is_ok() && matches!(results[1], Err(StoreError::Conflict)) && results[2].is_ok(),
+            "{name}"
+        );
+        let rows = store.audit_rows(0, 100).await.unwrap();
+        assert_eq!(
+            rows.iter().map(|r| r.outcome.as_str()).collect::<Vec<_>>(),
+            ["ok", "conflict", "ok"],
+            "{name}"
+        );
+        assert_eq!(store.case("c1").await.unwrap().unwrap().version, 2);
+
+        let verified = chain::verify(store.as_ref(), &key, "i", &[], |_| {}).await.unwrap();
+        assert_eq!(verified.entries, 3, "{name}");
+    }
+
+    // Several nodes (separate pools) appending at once still make one chain.
+    let Some((url, _)) = fresh_pg().await else { return };
+    let nodes = [Arc::new(PgStore::open(&url).await.unwrap()), Arc::new(PgStore::open(&url).await.unwrap())];
+    let key = Arc::new(key);
+    let mut tasks = Vec::new();
+    for n in 0..32 {
+        let (store, key) = (nodes[n % 2].clone(), key.clone());
+        tasks.push(tokio::spawn(async move {
+            store
+                .commit_audited(
+                    vec![AuditedWrite { writes: vec![], entry: entry("case.read") }],
+                    key.as_ref(),
+                )
+                .await
+                .unwrap()
+        }));
+    }
+    for t in tasks {
+        assert!(t.await.unwrap()[0].is_ok());
+    }
+    let verified = chain::verify(nodes[0].as_ref(), &key, "i", &[], |_| {}).await.unwrap();
+    assert_eq!(verified.entries, 32);
+    let update = sqlx::query("UPDATE audit_log SET outcome = 'x'").execute(nodes[0].pool()).await;
+    assert!(update.unwrap_err().to_string().contains("append-only"));
+    let truncate = sqlx::query("TRUNCATE audit_log").execute(nodes[0].pool()).await;
+    assert!(truncate.unwrap_err().to_string().contains("append-only"));
+}
