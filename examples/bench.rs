@@ -107,6 +107,7 @@ async fn main() -> anyhow::Result<()> {
             coordinator_password: password(coordinator_password),
             admin: Username::parse("admin.first").expect("username"),
             kdf: KdfParams::FLOOR,
+            database_url: None,
         },
         Arc::new(SystemClock),
     )

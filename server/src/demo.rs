@@ -122,6 +122,7 @@ pub async fn build(clock: Arc<dyn Clock>) -> Result<Demo, SetupError> {
             coordinator_password: field(Password::parse(SecretString::from(coordinator_password.clone())))?,
             admin: field(Username::parse("admin.slate"))?,
             kdf: KdfParams::FLOOR,
+            database_url: None,
         },
         clock.clone(),
     )

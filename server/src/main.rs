@@ -222,6 +222,7 @@ async fn init(config: &Config, recovery: Vec<String>, coordinator: &str, admin: 
             coordinator_password: password,
             admin,
             kdf: config.kdf,
+            database_url: config.database_url_exposed().map(str::to_owned),
         },
         Arc::new(SystemClock),
     )

@@ -468,3 +468,81 @@ async fn audit_head_and_verify_from_the_command_line() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("audit chain broken: entry 3"), "{}", stderr(&out));
 }
+
+#[tokio::test]
+async fn an_instance_on_postgresql_is_made_served_and_verified() {
+    let Some((url, _)) = crate::storage::fresh_pg().await else { return };
+    let env = Env::new();
+    let recipient = env.keygen();
+    let init = env
+        .command()
+        .env("SAFEHOUSE_DATABASE_URL", &url)
+        .env("SAFEHOUSE_COORDINATOR_PASSWORD_FILE", {
+            std::fs::write(env.path("pw"), "first coordinator passphrase\n").unwrap();
+            env.path("pw")
+        })
+        .args([
+            "init",
+            "--recovery-recipient",
+            &recipient,
+            "--coordinator",
+            "coord.pg",
+            "--admin",
+            "admin.pg",
+        ])
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", stderr(&init));
+    assert!(!env.path("data/safehouse.db").exists(), "the data lives in PostgreSQL");
+
+    // A second init on the same database is refused.
+    let other = Env::new();
+    let recipient2 = other.keygen();
+    std::fs::write(other.path("pw"), "first coordinator passphrase\n").unwrap();
+    let again = other
+        .command()
+        .env("SAFEHOUSE_DATABASE_URL", &url)
+        .env("SAFEHOUSE_COORDINATOR_PASSWORD_FILE", other.path("pw"))
+        .args([
+            "init",
+            "--recovery-recipient",
+            &recipient2,
+            "--coordinator",
+            "coord.pg",
+            "--admin",
+            "admin.pg",
+        ])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("already holds a Safehouse instance"), "{}", stderr(&again));
+
+    let verify =
+        env.command().env("SAFEHOUSE_DATABASE_URL", &url).args(["audit", "verify"]).output().unwrap();
+    assert!(verify.status.success(), "{}", stderr(&verify));
+
+    // A PostgreSQL elsewhere would need TLS: refused before any connection.
+    let remote = env
+        .command()
+        .env("SAFEHOUSE_DATABASE_URL", "postgres://someone@db.invalid:5432/safehouse")
+        .arg("serve")
+        .output()
+        .unwrap();
+    assert!(!remote.status.success());
+    assert!(stderr(&remote).contains("needs TLS"), "{}", stderr(&remote));
+
+    let mut child = env
+        .command()
+        .env("SAFEHOUSE_DATABASE_URL", &url)
+        .env("SAFEHOUSE_LISTEN", "127.0.0.1:0")
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let base = line.trim().rsplit(' ').next().unwrap().to_owned();
+    assert_eq!(reqwest::get(format!("{base}health")).await.unwrap().status(), 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

@@ -97,6 +97,7 @@ pub async fn instance_with_clock(clock: Arc<dyn safehouse::clock::Clock>) -> Ins
             coordinator_password: password(&coordinator_password),
             admin: Username::parse("admin.first").unwrap(),
             kdf: KdfParams::FLOOR,
+            database_url: None,
         },
         clock,
     )

@@ -11,7 +11,7 @@ use safehouse::storage::*;
 const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /// A fresh PostgreSQL database, or `None` when no server answers.
-async fn fresh_pg() -> Option<(String, String)> {
+pub async fn fresh_pg() -> Option<(String, String)> {
     let admin_url = std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_PG.to_owned());
     let admin = match sqlx::PgPool::connect(&admin_url).await {
         Ok(pool) => pool,

@@ -25,6 +25,12 @@ pub enum SetupError {
     DataDirExists(PathBuf),
     #[error("no database at {0}: run `safehouse init` first, or check SAFEHOUSE_DATA_DIR")]
     NoDatabase(PathBuf),
+    #[error("the database already holds a Safehouse instance; init never touches an existing instance")]
+    DatabaseInUse,
+    #[error(
+        "PostgreSQL at a host other than loopback needs TLS, which is not built yet: run PostgreSQL on this machine or tunnel to it"
+    )]
+    RemoteWithoutTls,
     #[error("at least one recovery recipient (an age public key from `safehouse keygen`) is required")]
     NoRecoveryRecipient,
     #[error("cannot create {path}: {source}")]
@@ -47,6 +53,9 @@ pub struct InitOptions {
     pub coordinator_password: Password,
     pub admin: Username,
     pub kdf: KdfParams,
+    /// `None`: the SQLite file in the data directory; otherwise a
+    /// `postgres://` URL of an empty database.
+    pub database_url: Option<String>,
 }
 
 /// What `init` prints once.
@@ -100,7 +109,16 @@ async fn init_inner(
 ) -> Result<InitReport, SetupError> {
     secrets::create_private_dir(&options.data_dir)
         .map_err(|source| SetupError::Io { path: options.data_dir.clone(), source })?;
-    let store = SqliteStore::open(&options.data_dir.join("safehouse.db"), true).await?;
+    let store: Arc<dyn Store> = match &options.database_url {
+        Some(url) => {
+            let store = open_postgres(url).await?;
+            if store.instance().await?.is_some() {
+                return Err(SetupError::DatabaseInUse);
+            }
+            store
+        }
+        None => Arc::new(SqliteStore::open(&options.data_dir.join("safehouse.db"), true).await?),
+    };
     let pepper = Key32::random();
     let coordinators = Identity::generate();
     let communications = Identity::generate();
@@ -111,7 +129,7 @@ async fn init_inner(
         recovery: options.recovery.clone(),
     };
     let (keyring, writes) = Keyring::create(pepper.clone(), trust.clone())?;
-    let vault = Vault::new(Arc::new(store), Arc::new(keyring), clock, options.kdf);
+    let vault = Vault::new(store, Arc::new(keyring), clock, options.kdf);
     let request_id = crate::audit::model::new_request_id();
     vault.commit(&Event::system(Action::InstanceInit, &request_id), writes).await?;
 
@@ -142,6 +160,9 @@ async fn init_inner(
 
 /// Open the store named by the configuration (SQLite for now).
 pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, SetupError> {
+    if let Some(url) = config.database_url_exposed().filter(|u| is_postgres(u)) {
+        return open_postgres(url).await;
+    }
     let path = config.sqlite_path();
     if !path.exists() {
         return Err(SetupError::NoDatabase(path));
@@ -159,4 +180,23 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> Result<Vault, Setup
         minutes: config.bulk_read_minutes,
     };
     Ok(Vault::new(store, Arc::new(keyring), clock, config.kdf).with_bulk_read(policy))
+}
+
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// Open a PostgreSQL store. Connections are plain TCP for now, so only a
+/// server on this machine is accepted: credentials and data never cross a
+/// network in clear.
+async fn open_postgres(url: &str) -> Result<Arc<dyn Store>, SetupError> {
+    let options: sqlx::postgres::PgConnectOptions = url.parse().map_err(StoreError::from)?;
+    let host = options.get_host();
+    let local = host == "localhost"
+        || host.starts_with('/')
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if !local {
+        return Err(SetupError::RemoteWithoutTls);
+    }
+    Ok(Arc::new(crate::storage::PgStore::open(url).await?))
 }
