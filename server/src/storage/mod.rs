@@ -6,6 +6,7 @@
 //! version the writer read, and a stale one makes the whole list fail with
 //! [`StoreError::Conflict`].
 
+mod append;
 pub mod postgres;
 pub mod sqlite;
 

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use sqlx::PgConnection;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
+use super::append::{AuditTx, append_jobs};
 use super::*;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -480,64 +481,29 @@ async fn insert_entry(conn: &mut PgConnection, row: &AuditRow) -> Result<(), Sto
     Ok(())
 }
 
-/// Each job in its own savepoint: its writes and its entry, or (if the
-/// writes fail) the entry alone with the failure as its outcome.
-async fn append_jobs(
-    conn: &mut PgConnection,
-    jobs: Vec<AuditedWrite>,
-    chain: &dyn ChainMac,
-) -> Result<Vec<Result<(), StoreError>>, StoreError> {
-    let head: Option<(i64, Vec<u8>)> =
-        sqlx::query_as("SELECT seq, mac FROM audit_log ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut *conn)
-            .await?;
-    let (mut seq, mut prev) = head.unwrap_or((0, GENESIS_MAC.to_vec()));
-    let mut results = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        let mut entry = job.entry;
-        entry.seq = seq + 1;
-        entry.prev_mac = prev.clone();
-        entry.mac = chain.mac(&entry);
-        sqlx::query("SAVEPOINT job").execute(&mut *conn).await?;
-        let mut outcome = Ok(());
-        for write in job.writes {
-            if let Err(e) = apply_one(conn, write).await {
-                outcome = Err(e);
-                break;
-            }
-        }
-        if outcome.is_ok() {
-            outcome = insert_entry(conn, &entry).await;
-        }
-        match outcome {
-            Ok(()) => {
-                sqlx::query("RELEASE job").execute(&mut *conn).await?;
-                seq = entry.seq;
-                prev = entry.mac;
-                results.push(Ok(()));
-            }
-            Err(error) => {
-                sqlx::query("ROLLBACK TO job").execute(&mut *conn).await?;
-                // Record the failure itself, in the same savepoint.
-                entry.outcome = match error {
-                    StoreError::Conflict => "conflict",
-                    StoreError::Duplicate(_) => "invalid",
-                    _ => "error",
-                }
-                .to_owned();
-                entry.mac = chain.mac(&entry);
-                if insert_entry(conn, &entry).await.is_ok() {
-                    seq = entry.seq;
-                    prev = entry.mac;
-                } else {
-                    sqlx::query("ROLLBACK TO job").execute(&mut *conn).await?;
-                }
-                sqlx::query("RELEASE job").execute(&mut *conn).await?;
-                results.push(Err(error));
-            }
-        }
+/// The statements of the shared audit append, on this connection.
+struct PgTx<'a>(&'a mut PgConnection);
+
+#[async_trait]
+impl AuditTx for PgTx<'_> {
+    async fn run(&mut self, sql: &'static str) -> Result<(), StoreError> {
+        sqlx::query(sql).execute(&mut *self.0).await?;
+        Ok(())
     }
-    Ok(results)
+
+    async fn head(&mut self) -> Result<Option<(i64, Vec<u8>)>, StoreError> {
+        Ok(sqlx::query_as("SELECT seq, mac FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *self.0)
+            .await?)
+    }
+
+    async fn write(&mut self, write: Write) -> Result<(), StoreError> {
+        apply_one(self.0, write).await
+    }
+
+    async fn insert(&mut self, row: &AuditRow) -> Result<(), StoreError> {
+        insert_entry(self.0, row).await
+    }
 }
 
 #[async_trait]
@@ -567,7 +533,7 @@ impl Store for PgStore {
             let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
             return Err(e.into());
         }
-        match append_jobs(&mut conn, jobs, chain).await {
+        match append_jobs(&mut PgTx(&mut conn), jobs, chain).await {
             Ok(results) => match sqlx::query("COMMIT").execute(&mut *conn).await {
                 Ok(_) => Ok(results),
                 Err(e) => {
