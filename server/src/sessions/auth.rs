@@ -103,17 +103,42 @@ async fn current(
     Ok(CurrentUser { actor, auth, session, csrf })
 }
 
+/// The user the route's access check already loaded, handed on to the
+/// handler so a request checks its session once, not twice.
+#[derive(Clone)]
+pub(crate) struct Checked(std::sync::Arc<std::sync::Mutex<Option<CurrentUser>>>);
+
+impl Checked {
+    pub(crate) fn new(user: CurrentUser) -> Self {
+        Self(std::sync::Arc::new(std::sync::Mutex::new(Some(user))))
+    }
+}
+
+/// Take the checked user, if the access check left one (and, for a handler
+/// that needs an enrolled user, if it is not mid-enrolment).
+fn take_checked(parts: &Parts, allow_enrolling: bool) -> Option<CurrentUser> {
+    let checked = parts.extensions.get::<Checked>()?;
+    let mut slot = checked.0.lock().ok()?;
+    if slot.as_ref().is_some_and(|u| allow_enrolling || !u.auth.enrolling) { slot.take() } else { None }
+}
+
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = AppError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        current(parts, state, false).await
+        match take_checked(parts, false) {
+            Some(user) => Ok(user),
+            None => current(parts, state, false).await,
+        }
     }
 }
 
 impl FromRequestParts<AppState> for EnrollingUser {
     type Rejection = AppError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        current(parts, state, true).await.map(EnrollingUser)
+        match take_checked(parts, true) {
+            Some(user) => Ok(EnrollingUser(user)),
+            None => current(parts, state, true).await.map(EnrollingUser),
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use super::AppState;
 use crate::accounts::{admin_routes as admin, routes as account};
 use crate::cases::routes as cases;
 use crate::policy::{ADMIN, AUDITOR, Access, CASEWORK, COORDINATOR, FLAGS};
-use crate::sessions::auth::{CurrentUser, EnrollingUser};
+use crate::sessions::auth::{Checked, CurrentUser, EnrollingUser};
 use crate::{membership, sessions};
 
 pub struct Route {
@@ -113,23 +113,25 @@ async fn enforce(
     next: Next,
 ) -> Response {
     let (mut parts, body) = request.into_parts();
-    let allowed = match access {
-        Access::Public => Ok(()),
-        Access::Enrolling => {
-            use axum::extract::FromRequestParts;
-            EnrollingUser::from_request_parts(&mut parts, &state).await.map(|_| ())
-        }
+    use axum::extract::FromRequestParts;
+    let checked = match access {
+        Access::Public => Ok(None),
+        Access::Enrolling => EnrollingUser::from_request_parts(&mut parts, &state).await.map(|u| Some(u.0)),
         Access::Authenticated | Access::AnyOf(_) => {
-            use axum::extract::FromRequestParts;
             match CurrentUser::from_request_parts(&mut parts, &state).await {
-                Ok(user) if access.permits(user.actor.roles()) => Ok(()),
+                Ok(user) if access.permits(user.actor.roles()) => Ok(Some(user)),
                 Ok(_) => Err(super::error::AppError::Forbidden),
                 Err(e) => Err(e),
             }
         }
     };
-    match allowed {
-        Ok(()) => next.run(Request::from_parts(parts, body)).await,
+    match checked {
+        Ok(user) => {
+            if let Some(user) = user {
+                parts.extensions.insert(Checked::new(user));
+            }
+            next.run(Request::from_parts(parts, body)).await
+        }
         Err(e) => e.into_response(),
     }
 }
