@@ -108,6 +108,7 @@ async fn main() -> anyhow::Result<()> {
             admin: Username::parse("admin.first").expect("username"),
             kdf: KdfParams::FLOOR,
             database_url: None,
+            database_allow_insecure: false,
         },
         Arc::new(SystemClock),
     )

@@ -123,6 +123,7 @@ pub async fn build(clock: Arc<dyn Clock>) -> Result<Demo, SetupError> {
             admin: field(Username::parse("admin.slate"))?,
             kdf: KdfParams::FLOOR,
             database_url: None,
+            database_allow_insecure: false,
         },
         clock.clone(),
     )

@@ -16,6 +16,7 @@ use safehouse::clock::SystemClock;
 use safehouse::config::Config;
 use safehouse::crypto::{Identity, Recipient};
 use safehouse::keyring::secrets::SecretsDir;
+use safehouse::sessions::SessionsAt;
 use safehouse::setup::{self, InitOptions};
 use safehouse::web::{self, Application};
 use safehouse::{demo, recovery};
@@ -223,6 +224,7 @@ async fn init(config: &Config, recovery: Vec<String>, coordinator: &str, admin: 
             admin,
             kdf: config.kdf,
             database_url: config.database_url_exposed().map(str::to_owned),
+            database_allow_insecure: config.database_allow_insecure,
         },
         Arc::new(SystemClock),
     )
@@ -244,7 +246,8 @@ async fn init(config: &Config, recovery: Vec<String>, coordinator: &str, admin: 
 
 async fn serve(config: &Config) -> Result<()> {
     let vault = setup::open(config, Arc::new(SystemClock)).await?;
-    let mut state = web::state(vault, &config.data_dir).await.context("cannot open the session store")?;
+    let mut state =
+        web::state(vault, &setup::sessions_at(config)?).await.context("cannot open the session store")?;
     state.hsts = config.tls;
     state.policy.idle = time::Duration::minutes(config.session_idle_minutes);
     state.policy.absolute = time::Duration::hours(config.session_absolute_hours);
@@ -261,13 +264,14 @@ async fn run_demo(config: &Config, json: bool) -> Result<()> {
         bail!("the demo listens on loopback only; set SAFEHOUSE_LISTEN to a 127.0.0.1 or [::1] address");
     }
     let built = demo::build(Arc::new(SystemClock)).await?;
-    let state = match web::state(built.vault.clone(), &built.root.join("data")).await {
-        Ok(state) => state,
-        Err(e) => {
-            built.remove();
-            bail!("cannot open the session store: {e}");
-        }
-    };
+    let state =
+        match web::state(built.vault.clone(), &SessionsAt::File(built.root.join("data/sessions.db"))).await {
+            Ok(state) => state,
+            Err(e) => {
+                built.remove();
+                bail!("cannot open the session store: {e}");
+            }
+        };
     let app = match Application::bind(config.listen, state).await {
         Ok(app) => app,
         Err(e) => {
@@ -401,7 +405,8 @@ async fn lockdown(config: &Config, lift: bool) -> Result<()> {
         safehouse::sessions::service::lift(&vault).await?;
         println!("Lockdown lifted: logins are allowed again.");
     } else {
-        let state = web::state(vault, &config.data_dir).await.context("cannot open the session store")?;
+        let state =
+            web::state(vault, &setup::sessions_at(config)?).await.context("cannot open the session store")?;
         safehouse::sessions::service::lock_down(&state.vault, &state.sessions, None).await?;
         println!(
             "Lockdown: every session has ended and logins are refused until `safehouse lockdown --lift`."

@@ -471,7 +471,8 @@ async fn audit_head_and_verify_from_the_command_line() {
 
 #[tokio::test]
 async fn an_instance_on_postgresql_is_made_served_and_verified() {
-    let Some((url, _)) = crate::storage::fresh_pg().await else { return };
+    let Some(db) = crate::helpers::fresh_pg().await else { return };
+    let url = db.url.clone();
     let env = Env::new();
     let recipient = env.keygen();
     let init = env
@@ -521,15 +522,16 @@ async fn an_instance_on_postgresql_is_made_served_and_verified() {
         env.command().env("SAFEHOUSE_DATABASE_URL", &url).args(["audit", "verify"]).output().unwrap();
     assert!(verify.status.success(), "{}", stderr(&verify));
 
-    // A PostgreSQL elsewhere would need TLS: refused before any connection.
+    // A PostgreSQL elsewhere without a verified certificate: refused
+    // before any connection.
     let remote = env
         .command()
-        .env("SAFEHOUSE_DATABASE_URL", "postgres://someone@db.invalid:5432/safehouse")
+        .env("SAFEHOUSE_DATABASE_URL", "postgres://someone@db.invalid:5432/safehouse?sslmode=disable")
         .arg("serve")
         .output()
         .unwrap();
     assert!(!remote.status.success());
-    assert!(stderr(&remote).contains("needs TLS"), "{}", stderr(&remote));
+    assert!(stderr(&remote).contains("does not verify its certificate"), "{}", stderr(&remote));
 
     let mut child = env
         .command()

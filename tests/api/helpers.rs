@@ -13,6 +13,7 @@ use safehouse::config::KdfParams;
 use safehouse::crypto::Identity;
 use safehouse::keyring::Team;
 use safehouse::membership;
+use safehouse::sessions::SessionsAt;
 use safehouse::setup::{self, InitOptions};
 use safehouse::storage::SqliteStore;
 use safehouse::vault::Vault;
@@ -27,6 +28,114 @@ pub struct Instance {
     pub recovery: Identity,
     pub coordinator: Actor,
     pub admin: Actor,
+    /// The PostgreSQL database of this instance, when the suite runs on it.
+    pub pg: Option<PgDb>,
+}
+
+const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// The integration suite runs on SQLite, or on PostgreSQL with
+/// `TEST_DATABASE=postgres` (scripts/test runs it both ways).
+pub fn on_postgres() -> bool {
+    std::env::var("TEST_DATABASE").is_ok_and(|v| v == "postgres")
+}
+
+/// For a test that plays the attacker through SQLite's own file or
+/// triggers: true (and says so) when the suite runs on PostgreSQL, where
+/// the same property is shown by the test named in `covered_by`.
+pub fn sqlite_only(covered_by: &str) -> bool {
+    if on_postgres() {
+        eprintln!("SQLite-specific; on PostgreSQL see {covered_by}");
+    }
+    on_postgres()
+}
+
+/// A throwaway PostgreSQL database, dropped when this value is.
+pub struct PgDb {
+    pub url: String,
+    pub name: String,
+    admin_url: String,
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        // Blocking on purpose: this runs once, at the end of a test.
+        let _ = std::process::Command::new("psql")
+            .args([&self.admin_url, "-qc", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)])
+            .output();
+    }
+}
+
+/// A fresh PostgreSQL database on the server at TEST_POSTGRES_URL (by
+/// default the local one). `None` only when that is set to `none`; a
+/// server that does not answer fails the test rather than skipping it.
+pub async fn fresh_pg() -> Option<PgDb> {
+    let admin_url = std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_PG.to_owned());
+    if admin_url == "none" {
+        assert!(!on_postgres(), "TEST_DATABASE=postgres needs a PostgreSQL server");
+        eprintln!("TEST_POSTGRES_URL=none: the SQLite backend only");
+        return None;
+    }
+    let admin = sqlx::PgPool::connect(&admin_url).await.unwrap_or_else(|e| {
+        panic!("PostgreSQL not reachable at TEST_POSTGRES_URL ({e}); set TEST_POSTGRES_URL=none to skip it")
+    });
+    // Databases of runs more than an hour old are dropped (best effort;
+    // the name carries its creation time, so a running test's is never hit).
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let old: Vec<(String,)> =
+        sqlx::query_as("SELECT datname FROM pg_database WHERE datname LIKE 'safehouse_test_%'")
+            .fetch_all(&admin)
+            .await
+            .unwrap_or_default();
+    for (db,) in old {
+        let born: i64 = db.split('_').nth(2).and_then(|t| t.parse().ok()).unwrap_or(0);
+        if now - born > 3600 {
+            let _ = sqlx::query(&format!("DROP DATABASE {db} WITH (FORCE)")).execute(&admin).await;
+        }
+    }
+    let name = format!("safehouse_test_{now}_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.unwrap();
+    admin.close().await;
+    let base = admin_url.rsplit_once('/').unwrap().0;
+    Some(PgDb { url: format!("{base}/{name}"), name, admin_url })
+}
+
+impl PgDb {
+    /// A plain-text `pg_dump` of the database, data of UNLOGGED tables
+    /// (the sessions) included.
+    pub fn dump(&self) -> Vec<u8> {
+        self.dump_with(&[])
+    }
+
+    /// `pg_dump` with extra arguments (`--table`, say).
+    pub fn dump_with(&self, extra: &[&str]) -> Vec<u8> {
+        let out = std::process::Command::new("pg_dump")
+            .args(["--no-owner", "--dbname", &self.url])
+            .args(extra)
+            .output()
+            .expect("pg_dump is installed with the PostgreSQL client");
+        assert!(out.status.success(), "pg_dump: {}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    }
+}
+
+/// The bytes of every `\x...` bytea literal in a dump: a value stored in
+/// clear in a BYTEA column shows in a dump only hex-encoded.
+pub fn bytea_values(dump: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(start) = dump.get(i..).and_then(|rest| rest.windows(2).position(|w| w == b"\\x")) {
+        let mut j = i + start + 2;
+        let mut digits = Vec::new();
+        while let Some(d) = dump.get(j).and_then(|b| (*b as char).to_digit(16)) {
+            digits.push(d as u8);
+            j += 1;
+        }
+        out.extend(digits.chunks_exact(2).map(|p| p[0] << 4 | p[1]));
+        out.push(0);
+        i = j;
+    }
+    out
 }
 
 pub fn password(text: &str) -> Password {
@@ -38,14 +147,74 @@ impl Instance {
         self.dir.path().join("data")
     }
 
-    /// A raw connection to the SQLite file, to play the thief or the
-    /// attacker with write access.
     /// Every audit entry, in order.
     pub async fn audit_log(&self) -> Vec<safehouse::storage::AuditRow> {
         self.vault.store().audit_rows(0, 1_000_000).await.unwrap()
     }
 
+    /// Where this instance's sessions live.
+    pub fn sessions_at(&self) -> SessionsAt {
+        match &self.pg {
+            Some(db) => SessionsAt::Postgres(Box::new(db.url.parse().unwrap())),
+            None => SessionsAt::File(self.data_dir().join("sessions.db")),
+        }
+    }
+
+    /// Everything this instance keeps at rest, as a thief would copy it:
+    /// every file of the data directory and, on PostgreSQL, a `pg_dump`
+    /// (with the bytes of its bytea values decoded beside it).
+    pub fn at_rest(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut out = files_below(&self.data_dir());
+        if let Some(db) = &self.pg {
+            let dump = db.dump();
+            out.push((PathBuf::from("pg_dump bytea values"), bytea_values(&dump)));
+            out.push((PathBuf::from("pg_dump"), dump));
+        }
+        out
+    }
+
+    /// Run one statement straight on the database, whichever it is.
+    pub async fn execute_raw(&self, sql: &str) {
+        match &self.pg {
+            Some(db) => {
+                let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+                sqlx::query(sql).execute(&pool).await.unwrap();
+                pool.close().await;
+            }
+            None => {
+                let raw = self.raw().await;
+                sqlx::query(sql).execute(raw.pool()).await.unwrap();
+                raw.close().await;
+            }
+        }
+    }
+
+    /// Every session row as stored: (row key, sealed record).
+    pub async fn session_rows(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let sql = "SELECT row_key, sealed FROM sessions";
+        match &self.pg {
+            Some(db) => {
+                let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+                let rows = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
+                pool.close().await;
+                rows
+            }
+            None => {
+                let options = sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(self.data_dir().join("sessions.db"))
+                    .read_only(true);
+                let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+                let rows = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
+                pool.close().await;
+                rows
+            }
+        }
+    }
+
+    /// A raw connection to the SQLite file, to play the thief or the
+    /// attacker with write access.
     pub async fn raw(&self) -> SqliteStore {
+        assert!(self.pg.is_none(), "raw() is the SQLite file; guard the test with sqlite_only()");
         SqliteStore::open(&self.data_dir().join("safehouse.db"), false).await.unwrap()
     }
 
@@ -85,6 +254,12 @@ pub async fn instance() -> Instance {
 }
 
 pub async fn instance_with_clock(clock: Arc<dyn safehouse::clock::Clock>) -> Instance {
+    let pg = if on_postgres() { fresh_pg().await } else { None };
+    instance_in(pg, clock).await
+}
+
+/// A fresh instance in the given PostgreSQL database, or on SQLite.
+pub async fn instance_in(pg: Option<PgDb>, clock: Arc<dyn safehouse::clock::Clock>) -> Instance {
     let dir = tempfile::tempdir().unwrap();
     let recovery = Identity::generate();
     let coordinator_password = "first coordinator passphrase".to_owned();
@@ -97,7 +272,8 @@ pub async fn instance_with_clock(clock: Arc<dyn safehouse::clock::Clock>) -> Ins
             coordinator_password: password(&coordinator_password),
             admin: Username::parse("admin.first").unwrap(),
             kdf: KdfParams::FLOOR,
-            database_url: None,
+            database_url: pg.as_ref().map(|db| db.url.clone()),
+            database_allow_insecure: false,
         },
         clock,
     )
@@ -109,7 +285,7 @@ pub async fn instance_with_clock(clock: Arc<dyn safehouse::clock::Clock>) -> Ins
         .await
         .unwrap()
         .actor;
-    Instance { dir, vault, recovery, coordinator, admin }
+    Instance { dir, vault, recovery, coordinator, admin, pg }
 }
 
 pub fn draft(aliases: &[&str], notes: &str) -> CaseDraft {
@@ -272,7 +448,7 @@ pub async fn spawn_app() -> TestApp {
     let start = now - time::Duration::seconds(now.unix_timestamp() % 30);
     let clock = Arc::new(safehouse::clock::ManualClock::new(start));
     let app = instance_with_clock(clock.clone()).await;
-    let state = safehouse::web::state(app.vault.clone(), &app.data_dir()).await.unwrap();
+    let state = safehouse::web::state(app.vault.clone(), &app.sessions_at()).await.unwrap();
     let server =
         safehouse::web::Application::bind("127.0.0.1:0".parse().unwrap(), state.clone()).await.unwrap();
     let base = format!("http://{}", server.local_addr().unwrap());
@@ -317,11 +493,7 @@ impl TestApp {
     }
 
     pub fn client(&self) -> Client {
-        Client {
-            base: self.base.clone(),
-            cookie: None,
-            http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
-        }
+        Client::new(&self.base)
     }
 
     /// A client logged in as the first coordinator (enrolling their TOTP).
@@ -355,6 +527,7 @@ impl TestApp {
 
 /// A browser-like client that keeps our session cookie by hand (reqwest's
 /// jar will not send a Secure cookie over plain HTTP).
+#[derive(Clone)]
 pub struct Client {
     pub base: String,
     pub cookie: Option<String>,
@@ -362,6 +535,14 @@ pub struct Client {
 }
 
 impl Client {
+    pub fn new(base: &str) -> Client {
+        Client {
+            base: base.to_owned(),
+            cookie: None,
+            http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        }
+    }
+
     fn keep_cookie(&mut self, response: &reqwest::Response) {
         for value in response.headers().get_all("set-cookie") {
             let text = value.to_str().unwrap();

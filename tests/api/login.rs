@@ -51,8 +51,7 @@ async fn every_response_carries_the_security_headers() {
     assert_eq!(wrong_method.status(), 405);
     assert_hardened(&wrong_method, "a 405");
     // A 500: a table the login needs has gone. The page names nothing internal.
-    let raw = t.app.raw().await;
-    sqlx::query("DROP TABLE address_throttle").execute(raw.pool()).await.unwrap();
+    t.app.execute_raw("DROP TABLE address_throttle").await;
     let broken = c.post("/login", &[("username", "a.user"), ("password", "whatever password")]).await;
     assert_eq!(broken.status(), 500);
     assert_hardened(&broken, "a 500");
@@ -310,17 +309,24 @@ async fn the_session_table_holds_nothing_readable() {
     let user = t.web_user("case.sealed", Role::Caseworker).await;
     let c = t.login(&user).await;
     let cookie = c.cookie.clone().unwrap();
-    let rows: Vec<(Vec<u8>, Vec<u8>)> = sqlx::query_as("SELECT row_key, sealed FROM sessions")
-        .fetch_all(t.state.sessions.pool())
-        .await
-        .unwrap();
+    let rows = t.app.session_rows().await;
     assert_eq!(rows.len(), 1);
-    let file = std::fs::read(t.app.data_dir().join("sessions.db")).unwrap();
-    let wal = std::fs::read(t.app.data_dir().join("sessions.db-wal")).unwrap_or_default();
+    // The sessions file, or on PostgreSQL a dump with the UNLOGGED table's data.
+    let stored: Vec<(std::path::PathBuf, Vec<u8>)> = match &t.app.pg {
+        Some(db) => {
+            let dump = db.dump_with(&["--table", "sessions"]);
+            vec![("pg_dump bytea".into(), crate::helpers::bytea_values(&dump)), ("pg_dump".into(), dump)]
+        }
+        None => ["sessions.db", "sessions.db-wal"]
+            .iter()
+            .map(|f| (t.app.data_dir().join(f), std::fs::read(t.app.data_dir().join(f)).unwrap_or_default()))
+            .collect(),
+    };
+    assert!(stored.iter().any(|(_, bytes)| contains(bytes, &rows[0].0)), "the scan sees the session row");
     let uid = user.actor.user_id().to_string();
     for needle in [cookie.as_str(), uid.as_str(), "case.sealed", "AGE-SECRET-KEY", "user_id", "csrf"] {
-        for bytes in [&file, &wal] {
-            assert!(!contains(bytes, needle.as_bytes()), "{needle} readable in the sessions file");
+        for (path, bytes) in &stored {
+            assert!(!contains(bytes, needle.as_bytes()), "{needle} readable in {}", path.display());
         }
     }
     // The cookie is the base64url of the id; the row key is not the id.
@@ -363,9 +369,11 @@ async fn the_database_holds_no_argon2_output() {
         safehouse::crypto::Label::PasswordSeal,
         format!("{}/{}", user.actor.user_id(), key.key_no).as_bytes(),
     );
-    let raw = t.app.raw().await;
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(raw.pool()).await.unwrap();
-    for (path, bytes) in files_below(&t.app.data_dir()) {
+    if t.app.pg.is_none() {
+        let raw = t.app.raw().await;
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(raw.pool()).await.unwrap();
+    }
+    for (path, bytes) in t.app.at_rest() {
         for secret in
             [&stretched.expose()[..], &sealing.expose()[..], &stretched.expose()[..8], &sealing.expose()[..8]]
         {

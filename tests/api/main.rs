@@ -10,6 +10,7 @@ mod foundation;
 mod helpers;
 mod login;
 mod migrations;
+mod nodes;
 mod onboarding;
 mod permissions;
 mod storage;

@@ -1,6 +1,6 @@
 //! The storage conformance suite: the same behaviour from every backend.
-//! SQLite always; PostgreSQL when reachable (TEST_POSTGRES_URL, by default
-//! the local server), each run in a fresh database of its own.
+//! SQLite, and PostgreSQL at TEST_POSTGRES_URL (by default the local
+//! server; `none` to skip it), each run in a fresh database of its own.
 
 use std::sync::Arc;
 
@@ -8,52 +8,21 @@ use safehouse::audit::chain::{self, ChainKey};
 use safehouse::crypto::Key32;
 use safehouse::storage::*;
 
-const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
-/// A fresh PostgreSQL database, or `None` when no server answers.
-pub async fn fresh_pg() -> Option<(String, String)> {
-    let admin_url = std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_PG.to_owned());
-    let admin = match sqlx::PgPool::connect(&admin_url).await {
-        Ok(pool) => pool,
-        Err(e) => {
-            eprintln!("PostgreSQL not reachable ({e}); running the SQLite backend only");
-            return None;
-        }
-    };
-    // Databases of runs more than an hour old are dropped (best effort;
-    // the name carries its creation time, so a running test's is never hit).
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let old: Vec<(String,)> =
-        sqlx::query_as("SELECT datname FROM pg_database WHERE datname LIKE 'safehouse_test_%'")
-            .fetch_all(&admin)
-            .await
-            .unwrap_or_default();
-    for (db,) in old {
-        let born: i64 = db.split('_').nth(2).and_then(|t| t.parse().ok()).unwrap_or(0);
-        if now - born > 3600 {
-            let _ = sqlx::query(&format!("DROP DATABASE {db}")).execute(&admin).await;
-        }
-    }
-    let name = format!("safehouse_test_{now}_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.unwrap();
-    admin.close().await;
-    let base = admin_url.rsplit_once('/').unwrap().0;
-    Some((format!("{base}/{name}"), name))
-}
-
 struct Backends {
     list: Vec<(&'static str, Arc<dyn Store>)>,
     _dir: tempfile::TempDir,
+    _pg: Option<crate::helpers::PgDb>,
 }
 
 async fn backends() -> Backends {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = SqliteStore::open(&dir.path().join("s.db"), true).await.unwrap();
     let mut list: Vec<(&'static str, Arc<dyn Store>)> = vec![("sqlite", Arc::new(sqlite))];
-    if let Some((url, _)) = fresh_pg().await {
-        list.push(("postgres", Arc::new(PgStore::open(&url).await.unwrap())));
+    let pg = crate::helpers::fresh_pg().await;
+    if let Some(db) = &pg {
+        list.push(("postgres", Arc::new(PgStore::open(&db.url).await.unwrap())));
     }
-    Backends { list, _dir: dir }
+    Backends { list, _dir: dir, _pg: pg }
 }
 
 fn user(id: &str, lookup: &[u8]) -> Write {
@@ -242,7 +211,8 @@ async fn every_backend_keeps_one_audit_chain_even_from_several_nodes() {
     }
 
     // Several nodes (separate pools) appending at once still make one chain.
-    let Some((url, _)) = fresh_pg().await else { return };
+    let Some(db) = crate::helpers::fresh_pg().await else { return };
+    let url = db.url.clone();
     let nodes = [Arc::new(PgStore::open(&url).await.unwrap()), Arc::new(PgStore::open(&url).await.unwrap())];
     let key = Arc::new(key);
     let mut tasks = Vec::new();
@@ -267,4 +237,85 @@ async fn every_backend_keeps_one_audit_chain_even_from_several_nodes() {
     assert!(update.unwrap_err().to_string().contains("append-only"));
     let truncate = sqlx::query("TRUNCATE audit_log").execute(nodes[0].pool()).await;
     assert!(truncate.unwrap_err().to_string().contains("append-only"));
+}
+
+/// The nodes' role, with the privileges of deploy/postgres-grants.sql, may
+/// write rows and append to the audit log, and nothing more: the log is
+/// refused to UPDATE, DELETE and TRUNCATE by privilege (before the trigger
+/// is even reached), and the trigger cannot be dropped by a non-owner.
+#[tokio::test]
+async fn the_nodes_role_appends_to_the_audit_log_and_can_never_change_it() {
+    let Some(db) = crate::helpers::fresh_pg().await else { return };
+    let owner = PgStore::open(&db.url).await.unwrap();
+    let role = format!("safehouse_app_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE ROLE {role} LOGIN")).execute(owner.pool()).await.unwrap();
+    let grants = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/postgres-grants.sql");
+    let out = std::process::Command::new("psql")
+        .args([db.url.as_str(), "-q", "-v", &format!("app_role={role}"), "-f", grants.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "grants: {}", String::from_utf8_lossy(&out.stderr));
+
+    // A node connects as the role: the schema is current, so it migrates
+    // nothing, and its work is recorded.
+    let options: sqlx::postgres::PgConnectOptions = db.url.parse().unwrap();
+    let node = PgStore::open_with(options.username(&role)).await.unwrap();
+    let key = ChainKey::new(&Key32::random());
+    let results = node
+        .commit_audited(
+            vec![AuditedWrite {
+                writes: vec![Write::InsertCase(case("c1", 1, 1))],
+                entry: entry("case.create"),
+            }],
+            &key,
+        )
+        .await
+        .unwrap();
+    assert!(results[0].is_ok(), "{results:?}");
+    assert_eq!(chain::verify(&node, &key, "i", &[], |_| {}).await.unwrap().entries, 1);
+
+    for statement in ["UPDATE audit_log SET outcome = 'ok'", "DELETE FROM audit_log", "TRUNCATE audit_log"] {
+        let refused = sqlx::query(statement).execute(node.pool()).await.unwrap_err().to_string();
+        assert!(refused.contains("permission denied"), "{statement}: {refused}");
+    }
+    let drop = sqlx::query("DROP TRIGGER audit_log_no_update ON audit_log").execute(node.pool()).await;
+    assert!(drop.unwrap_err().to_string().contains("must be owner"));
+    let forged = sqlx::query("DELETE FROM _sqlx_migrations").execute(node.pool()).await;
+    assert!(forged.unwrap_err().to_string().contains("permission denied"));
+    assert_eq!(node.audit_rows(0, 10).await.unwrap().len(), 1, "the entry is still there");
+
+    node.close().await;
+    owner.close().await;
+    drop_database_then_role(db, &role);
+}
+
+fn drop_database_then_role(db: crate::helpers::PgDb, role: &str) {
+    let admin = std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    drop(db);
+    let _ = std::process::Command::new("psql")
+        .args([admin.as_str(), "-qc", &format!("DROP ROLE {role}")])
+        .output();
+}
+
+/// TLS to PostgreSQL works with the built-in rustls, and the transport rule
+/// keeps an unverified mode for this machine only. The local server's
+/// certificate is self-signed, so `require` (encrypted, unverified) is what
+/// can be shown end to end here; the verified modes are what a remote URL
+/// is held to (unit tests in setup/).
+#[tokio::test]
+async fn a_connection_can_be_encrypted_and_a_remote_one_must_be_verified() {
+    let Some(db) = crate::helpers::fresh_pg().await else { return };
+    let options = safehouse::setup::postgres_options(&format!("{}?sslmode=require", db.url), false).unwrap();
+    let store = PgStore::open_with(options).await.unwrap();
+    let (ssl,): (bool,) = sqlx::query_as("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert!(ssl, "the connection is encrypted");
+    store.close().await;
+
+    let remote = "postgres://app@db.example.org/safehouse?sslmode=require";
+    assert!(safehouse::setup::postgres_options(remote, false).is_err());
+    assert!(safehouse::setup::postgres_options(remote, true).is_ok(), "allowed when told");
 }

@@ -23,6 +23,7 @@ pub const KNOWN_ENV: &[&str] = &[
     "SAFEHOUSE_ARGON2_ITERATIONS",
     "SAFEHOUSE_BULK_READ_CASES",
     "SAFEHOUSE_TLS",
+    "SAFEHOUSE_DATABASE_ALLOW_INSECURE",
     "SAFEHOUSE_SESSION_IDLE_MINUTES",
     "SAFEHOUSE_SESSION_ABSOLUTE_HOURS",
     "SAFEHOUSE_BULK_READ_MINUTES",
@@ -84,6 +85,10 @@ pub struct Config {
     pub listen: SocketAddr,
     /// `None`: the SQLite file `safehouse.db` in the data directory.
     pub database_url: Option<SecretString>,
+    /// Allow a connection to a PostgreSQL server off this machine without a
+    /// verified TLS certificate (sslmode disable, allow, prefer, require).
+    /// Off: such a URL is refused before anything is sent.
+    pub database_allow_insecure: bool,
     pub log: String,
     pub kdf: KdfParams,
     /// Bulk reading: more than `bulk_read_cases` distinct cases opened by
@@ -103,6 +108,7 @@ impl std::fmt::Debug for Config {
             .field("secrets_dir", &self.secrets_dir)
             .field("listen", &self.listen)
             .field("database_url", &self.database_url.as_ref().map(|_| "<redacted>"))
+            .field("database_allow_insecure", &self.database_allow_insecure)
             .field("log", &self.log)
             .field("kdf", &self.kdf)
             .field("bulk_read_cases", &self.bulk_read_cases)
@@ -121,6 +127,7 @@ impl Default for Config {
             secrets_dir: PathBuf::from("secrets"),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database_url: None,
+            database_allow_insecure: false,
             log: "info".to_owned(),
             kdf: KdfParams::FLOOR,
             bulk_read_cases: 25,
@@ -141,6 +148,7 @@ struct FileConfig {
     listen: Option<String>,
     database_url: Option<String>,
     database_url_file: Option<PathBuf>,
+    database_allow_insecure: Option<bool>,
     log: Option<String>,
     argon2_memory_kib: Option<u32>,
     argon2_iterations: Option<u32>,
@@ -234,16 +242,11 @@ impl Config {
         }
         config.tls = from_file.tls.unwrap_or(false);
         if let Some(v) = env.get("SAFEHOUSE_TLS") {
-            config.tls = match v.as_str() {
-                "1" | "true" | "yes" => true,
-                "0" | "false" | "no" => false,
-                _ => {
-                    return Err(ConfigError::Invalid {
-                        name: "SAFEHOUSE_TLS".into(),
-                        message: "expected true or false".into(),
-                    });
-                }
-            };
+            config.tls = parse_bool("SAFEHOUSE_TLS", v)?;
+        }
+        config.database_allow_insecure = from_file.database_allow_insecure.unwrap_or(false);
+        if let Some(v) = env.get("SAFEHOUSE_DATABASE_ALLOW_INSECURE") {
+            config.database_allow_insecure = parse_bool("SAFEHOUSE_DATABASE_ALLOW_INSECURE", v)?;
         }
         let mut idle = from_file.session_idle_minutes;
         let mut absolute = from_file.session_absolute_hours;
@@ -293,6 +296,14 @@ fn parse_listen(name: &str, value: &str) -> Result<SocketAddr, ConfigError> {
         name: name.to_owned(),
         message: "expected an address and port such as 127.0.0.1:8080".into(),
     })
+}
+
+fn parse_bool(name: &str, value: &str) -> Result<bool, ConfigError> {
+    match value {
+        "1" | "true" | "yes" => Ok(true),
+        "0" | "false" | "no" => Ok(false),
+        _ => Err(ConfigError::Invalid { name: name.to_owned(), message: "expected true or false".into() }),
+    }
 }
 
 fn parse_u32(name: &str, value: &str) -> Result<u32, ConfigError> {

@@ -10,7 +10,7 @@ pub mod service;
 pub mod store;
 
 pub use auth::{AuthState, CurrentUser};
-pub use store::SealedStore;
+pub use store::{SealedStore, SessionsAt};
 
 /// The session cookie's name: `__Host-` binds it to this origin, Secure,
 /// path `/`, no Domain.

@@ -14,8 +14,10 @@ use crate::crypto::{Identity, Key32, Recipient};
 use crate::error::ServiceError;
 use crate::keyring::{self, Keyring, KeyringError, SecretsDir, Trust, secrets};
 use crate::membership;
+use crate::sessions::SessionsAt;
 use crate::storage::{SqliteStore, Store, StoreError};
 use crate::vault::Vault;
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
@@ -28,9 +30,11 @@ pub enum SetupError {
     #[error("the database already holds a Safehouse instance; init never touches an existing instance")]
     DatabaseInUse,
     #[error(
-        "PostgreSQL at a host other than loopback needs TLS, which is not built yet: run PostgreSQL on this machine or tunnel to it"
+        "PostgreSQL at {host} is not on this machine, and sslmode={mode} does not verify its certificate: \
+         use sslmode=verify-full in the URL (with sslrootcert=FILE for a private certificate authority), \
+         or set database_allow_insecure = true if the link is protected some other way"
     )]
-    RemoteWithoutTls,
+    RemoteWithoutTls { host: String, mode: &'static str },
     #[error("at least one recovery recipient (an age public key from `safehouse keygen`) is required")]
     NoRecoveryRecipient,
     #[error("cannot create {path}: {source}")]
@@ -56,6 +60,8 @@ pub struct InitOptions {
     /// `None`: the SQLite file in the data directory; otherwise a
     /// `postgres://` URL of an empty database.
     pub database_url: Option<String>,
+    /// See [`Config::database_allow_insecure`].
+    pub database_allow_insecure: bool,
 }
 
 /// What `init` prints once.
@@ -111,7 +117,7 @@ async fn init_inner(
         .map_err(|source| SetupError::Io { path: options.data_dir.clone(), source })?;
     let store: Arc<dyn Store> = match &options.database_url {
         Some(url) => {
-            let store = open_postgres(url).await?;
+            let store = open_postgres(url, options.database_allow_insecure).await?;
             if store.instance().await?.is_some() {
                 return Err(SetupError::DatabaseInUse);
             }
@@ -158,16 +164,27 @@ async fn init_inner(
     })
 }
 
-/// Open the store named by the configuration (SQLite for now).
+/// Open the store named by the configuration.
 pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, SetupError> {
     if let Some(url) = config.database_url_exposed().filter(|u| is_postgres(u)) {
-        return open_postgres(url).await;
+        return open_postgres(url, config.database_allow_insecure).await;
     }
     let path = config.sqlite_path();
     if !path.exists() {
         return Err(SetupError::NoDatabase(path));
     }
     Ok(Arc::new(SqliteStore::open(&path, false).await?))
+}
+
+/// Where this node keeps sessions: beside the SQLite file, or in the
+/// PostgreSQL database every node shares.
+pub fn sessions_at(config: &Config) -> Result<SessionsAt, SetupError> {
+    match config.database_url_exposed().filter(|u| is_postgres(u)) {
+        Some(url) => {
+            Ok(SessionsAt::Postgres(Box::new(postgres_options(url, config.database_allow_insecure)?)))
+        }
+        None => Ok(SessionsAt::File(config.data_dir.join("sessions.db"))),
+    }
 }
 
 /// Open an existing instance: the store, then the keyring, which refuses a
@@ -186,17 +203,77 @@ fn is_postgres(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
-/// Open a PostgreSQL store. Connections are plain TCP for now, so only a
-/// server on this machine is accepted: credentials and data never cross a
-/// network in clear.
-async fn open_postgres(url: &str) -> Result<Arc<dyn Store>, SetupError> {
-    let options: sqlx::postgres::PgConnectOptions = url.parse().map_err(StoreError::from)?;
+async fn open_postgres(url: &str, allow_insecure: bool) -> Result<Arc<dyn Store>, SetupError> {
+    Ok(Arc::new(crate::storage::PgStore::open_with(postgres_options(url, allow_insecure)?).await?))
+}
+
+/// Connection options for a `postgres://` URL, with the transport rule: a
+/// server on this machine (loopback or a Unix socket) may be reached as the
+/// URL says; any other needs TLS with a verified certificate. An unset
+/// sslmode (which means "prefer", silently plain) becomes `verify-full`;
+/// an explicitly weaker one is refused unless `allow_insecure`. Checked
+/// before anything is sent, so a password never crosses a network in clear.
+pub fn postgres_options(url: &str, allow_insecure: bool) -> Result<PgConnectOptions, SetupError> {
+    let options: PgConnectOptions = url.parse().map_err(StoreError::from)?;
     let host = options.get_host();
-    let local = host == "localhost"
+    let local = options.get_socket().is_some()
+        || host == "localhost"
         || host.starts_with('/')
-        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
-    if !local {
-        return Err(SetupError::RemoteWithoutTls);
+        || host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if local || allow_insecure {
+        return Ok(options);
     }
-    Ok(Arc::new(crate::storage::PgStore::open(url).await?))
+    match options.get_ssl_mode() {
+        PgSslMode::VerifyCa | PgSslMode::VerifyFull => Ok(options),
+        PgSslMode::Prefer => Ok(options.ssl_mode(PgSslMode::VerifyFull)),
+        weaker => Err(SetupError::RemoteWithoutTls {
+            host: host.to_owned(),
+            mode: match weaker {
+                PgSslMode::Disable => "disable",
+                PgSslMode::Allow => "allow",
+                _ => "require",
+            },
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode(url: &str, allow: bool) -> Result<PgSslMode, String> {
+        postgres_options(url, allow).map(|o| o.get_ssl_mode()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_remote_database_needs_a_verified_certificate() {
+        // Unset (libpq's "prefer", silently plain) becomes verify-full.
+        assert!(matches!(mode("postgres://app@db.example.org/safehouse", false), Ok(PgSslMode::VerifyFull)));
+        assert!(matches!(mode("postgres://app@10.0.0.5/s?sslmode=prefer", false), Ok(PgSslMode::VerifyFull)));
+        assert!(matches!(
+            mode("postgres://app@10.0.0.5/s?sslmode=verify-ca", false),
+            Ok(PgSslMode::VerifyCa)
+        ));
+        for weak in ["disable", "allow", "require"] {
+            let url = format!("postgres://app:hunter2-canary@db.example.org/s?sslmode={weak}");
+            let error = mode(&url, false).unwrap_err();
+            assert!(error.contains("db.example.org") && error.contains(weak), "{error}");
+            assert!(!error.contains("hunter2-canary"), "the password never reaches a message");
+            // Told, on purpose: accepted as written.
+            assert!(mode(&url, true).is_ok());
+        }
+    }
+
+    #[test]
+    fn a_database_on_this_machine_is_reached_as_the_url_says() {
+        for url in [
+            "postgres://postgres@127.0.0.1:5432/s?sslmode=disable",
+            "postgres://postgres@localhost/s?sslmode=disable",
+            "postgres://postgres@[::1]:5432/s?sslmode=disable",
+            "postgres:///s?host=/var/run/postgresql",
+        ] {
+            assert!(mode(url, false).is_ok(), "{url}");
+        }
+        assert!(matches!(mode("postgres://postgres@127.0.0.1/s", false), Ok(PgSslMode::Prefer)));
+    }
 }

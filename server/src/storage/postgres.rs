@@ -1,11 +1,16 @@
-//! The SQLite implementation of [`Store`]: one file in the data directory.
+//! The PostgreSQL implementation of [`Store`]: one database shared by
+//! several stateless nodes.
 
 use async_trait::async_trait;
 use sqlx::PgConnection;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use super::append::{AuditTx, append_jobs};
 use super::*;
+
+/// The advisory lock every node takes to append to the audit log (an
+/// arbitrary constant: "safehouse audit" as ASCII, truncated).
+const AUDIT_LOCK: i64 = 0x7361_6665_6175_6469;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -25,8 +30,18 @@ impl std::fmt::Debug for PgStore {
 impl PgStore {
     /// Connect and bring the schema up to date.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new().max_connections(8).connect(url).await?;
-        MIGRATOR.run(&pool).await?;
+        Self::open_with(url.parse()?).await
+    }
+
+    /// Connect with parsed options (TLS settings included) and bring the
+    /// schema up to date when a migration is pending. A schema already
+    /// current is left alone, so a node may run as a role that can read and
+    /// write rows but not change tables (docs/deployment.md).
+    pub async fn open_with(options: PgConnectOptions) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new().max_connections(8).connect_with(options).await?;
+        if !schema_is_current(&pool).await? {
+            MIGRATOR.run(&pool).await?;
+        }
         Ok(Self { pool })
     }
 
@@ -37,6 +52,20 @@ impl PgStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Every migration of this build applied, with the same checksum.
+async fn schema_is_current(pool: &PgPool) -> Result<bool, StoreError> {
+    let (exists,): (bool,) =
+        sqlx::query_as("SELECT to_regclass('_sqlx_migrations') IS NOT NULL").fetch_one(pool).await?;
+    if !exists {
+        return Ok(false);
+    }
+    let applied: Vec<(i64, Vec<u8>)> =
+        sqlx::query_as("SELECT version, checksum FROM _sqlx_migrations WHERE success")
+            .fetch_all(pool)
+            .await?;
+    Ok(MIGRATOR.iter().all(|m| applied.iter().any(|(v, sum)| *v == m.version && *sum == *m.checksum)))
 }
 
 fn map_constraint(error: sqlx::Error) -> StoreError {
@@ -523,12 +552,15 @@ impl Store for PgStore {
         chain: &dyn ChainMac,
     ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        // Lock the log before reading the chain head: appends from every
-        // node are serialised, so the chain never forks. Readers are not
-        // blocked (SHARE ROW EXCLUSIVE conflicts only with writers).
+        // Take the audit lock before reading the chain head: appends from
+        // every node are serialised, so the chain never forks (and the
+        // primary key on seq refuses a fork even without it). An advisory
+        // transaction lock rather than LOCK TABLE, which would need UPDATE
+        // or DELETE privilege on the log, and the nodes' role has neither
+        // (docs/deployment.md). Readers are never blocked.
         sqlx::query("BEGIN").execute(&mut *conn).await?;
         if let Err(e) =
-            sqlx::query("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE").execute(&mut *conn).await
+            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(AUDIT_LOCK).execute(&mut *conn).await
         {
             let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
             return Err(e.into());

@@ -20,7 +20,7 @@ use tokio::net::TcpListener;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-use crate::sessions::{COOKIE_NAME, SealedStore};
+use crate::sessions::{COOKIE_NAME, SealedStore, SessionsAt};
 use crate::vault::Vault;
 
 pub use middleware::RequestId;
@@ -102,11 +102,11 @@ impl Application {
     }
 }
 
-/// Open the sealed session store beside the database and build the state.
-/// Expired session rows are purged every ten minutes while it runs.
-pub async fn state(vault: Vault, data_dir: &std::path::Path) -> Result<AppState, sqlx::Error> {
+/// Open the sealed session store and build the state. Expired session rows
+/// are purged every ten minutes while it runs.
+pub async fn state(vault: Vault, sessions: &SessionsAt) -> Result<AppState, sqlx::Error> {
     let owner_key = vault.keyring.directory_key().clone();
-    let sessions = SealedStore::open(&data_dir.join("sessions.db"), owner_key).await?;
+    let sessions = SealedStore::open(sessions, owner_key).await?;
     let purge = sessions.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
