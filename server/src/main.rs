@@ -76,6 +76,9 @@ enum Command {
         #[arg(long)]
         lift: bool,
     },
+    /// Bring the database schema up to date (every command does so first;
+    /// on PostgreSQL run this as the database owner before nodes start).
+    Migrate,
 }
 
 #[derive(Subcommand)]
@@ -162,6 +165,11 @@ async fn run(command: Command, config: Config) -> Result<()> {
         Command::Recover(cmd) => recover(&config, cmd).await,
         Command::Audit(cmd) => audit(&config, cmd).await,
         Command::Lockdown { lift } => lockdown(&config, lift).await,
+        Command::Migrate => {
+            setup::open_store(&config).await?;
+            println!("The database schema is up to date.");
+            Ok(())
+        }
     }
 }
 
