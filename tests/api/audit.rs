@@ -60,7 +60,7 @@ async fn the_database_refuses_to_update_or_delete_entries() {
 
 #[tokio::test]
 async fn verify_detects_an_edit_of_any_field_of_any_row() {
-    if crate::helpers::sqlite_only("the SQLite run (chain verification reads through the Store trait alike)")
+    if crate::helpers::sqlite_only("storage::an_owner_who_edits_or_removes_a_postgres_audit_entry_is_caught")
     {
         return;
     }
@@ -126,7 +126,7 @@ async fn verify_detects_an_edit_of_any_field_of_any_row() {
 
 #[tokio::test]
 async fn verify_detects_a_deleted_row_and_a_cut_end() {
-    if crate::helpers::sqlite_only("the SQLite run (chain verification reads through the Store trait alike)")
+    if crate::helpers::sqlite_only("storage::an_owner_who_edits_or_removes_a_postgres_audit_entry_is_caught")
     {
         return;
     }
@@ -216,7 +216,7 @@ impl ChainMac for PlainHash {
 
 #[tokio::test]
 async fn a_chain_rebuilt_with_a_plain_hash_or_another_key_fails() {
-    if crate::helpers::sqlite_only("the SQLite run (chain verification reads through the Store trait alike)")
+    if crate::helpers::sqlite_only("storage::an_owner_who_edits_or_removes_a_postgres_audit_entry_is_caught")
     {
         return;
     }
@@ -389,7 +389,7 @@ async fn every_operation_records_exactly_one_entry() {
 
 #[tokio::test]
 async fn a_failed_audit_insert_rolls_the_operation_back() {
-    if crate::helpers::sqlite_only("the SQLite run (chain verification reads through the Store trait alike)")
+    if crate::helpers::sqlite_only("storage::an_owner_who_edits_or_removes_a_postgres_audit_entry_is_caught")
     {
         return;
     }

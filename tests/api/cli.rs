@@ -518,6 +518,10 @@ async fn an_instance_on_postgresql_is_made_served_and_verified() {
     assert!(!again.status.success());
     assert!(stderr(&again).contains("already holds a Safehouse instance"), "{}", stderr(&again));
 
+    let migrate = env.command().env("SAFEHOUSE_DATABASE_URL", &url).arg("migrate").output().unwrap();
+    assert!(migrate.status.success(), "{}", stderr(&migrate));
+    assert!(String::from_utf8_lossy(&migrate.stdout).contains("schema is up to date"));
+
     let verify =
         env.command().env("SAFEHOUSE_DATABASE_URL", &url).args(["audit", "verify"]).output().unwrap();
     assert!(verify.status.success(), "{}", stderr(&verify));

@@ -319,3 +319,30 @@ async fn a_connection_can_be_encrypted_and_a_remote_one_must_be_verified() {
     assert!(safehouse::setup::postgres_options(remote, false).is_err());
     assert!(safehouse::setup::postgres_options(remote, true).is_ok(), "allowed when told");
 }
+
+/// On PostgreSQL too, someone with the owner's rights (who can switch the
+/// triggers off) who edits or removes an entry is caught by verification.
+#[tokio::test]
+async fn an_owner_who_edits_or_removes_a_postgres_audit_entry_is_caught() {
+    let Some(db) = crate::helpers::fresh_pg().await else { return };
+    let store = PgStore::open(&db.url).await.unwrap();
+    let key = ChainKey::new(&Key32::random());
+    for _ in 0..5 {
+        let job = AuditedWrite { writes: vec![], entry: entry("case.read") };
+        assert!(store.commit_audited(vec![job], &key).await.unwrap()[0].is_ok());
+    }
+    assert_eq!(chain::verify(&store, &key, "i", &[], |_| {}).await.unwrap().entries, 5);
+    sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER USER").execute(store.pool()).await.unwrap();
+
+    sqlx::query("UPDATE audit_log SET target = 'elsewhere' WHERE seq = 3")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let edited = chain::verify(&store, &key, "i", &[], |_| {}).await.unwrap_err();
+    assert!(matches!(edited, chain::Break::Mac { seq: 3 }), "{edited}");
+
+    sqlx::query("DELETE FROM audit_log WHERE seq = 3").execute(store.pool()).await.unwrap();
+    let removed = chain::verify(&store, &key, "i", &[], |_| {}).await.unwrap_err();
+    assert!(matches!(removed, chain::Break::Gap { previous: 2, seq: 4 }), "{removed}");
+    store.close().await;
+}
