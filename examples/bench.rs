@@ -1,6 +1,7 @@
 //! Measures the audited read path and the group-commit audit writer on a
-//! throwaway instance (real SQLite file, real keys).
-//! Usage: scripts/bench [cases, default 2000] [ops per task, default 100]
+//! throwaway instance (real SQLite file, or with BENCH_DATABASE_URL an
+//! empty PostgreSQL database; real keys).
+//! Usage: scripts/bench [--postgres] [cases, default 2000] [ops per task, default 100]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::future::Future;
@@ -97,6 +98,7 @@ async fn main() -> anyhow::Result<()> {
 
     // A throwaway instance, made as tests/api/helpers.rs `instance()` does.
     let dir = tempfile::tempdir()?;
+    let database_url = std::env::var("BENCH_DATABASE_URL").ok();
     let coordinator_password = "first coordinator passphrase";
     let report = setup::init(
         InitOptions {
@@ -107,7 +109,7 @@ async fn main() -> anyhow::Result<()> {
             coordinator_password: password(coordinator_password),
             admin: Username::parse("admin.first").expect("username"),
             kdf: KdfParams::FLOOR,
-            database_url: None,
+            database_url: database_url.clone(),
             database_allow_insecure: false,
         },
         Arc::new(SystemClock),
@@ -119,10 +121,11 @@ async fn main() -> anyhow::Result<()> {
 
     let nproc = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "machine: {nproc} cpus ({}/{}); params: cases={n_cases}, tasks={TASKS}, ops/task={per_task} \
-         (A, B and C each do {} ops)",
+        "machine: {nproc} cpus ({}/{}); database: {}; params: cases={n_cases}, tasks={TASKS}, \
+         ops/task={per_task} (A, B and C each do {} ops)",
         std::env::consts::OS,
         std::env::consts::ARCH,
+        if database_url.is_some() { "PostgreSQL" } else { "SQLite" },
         TASKS * per_task
     );
     let mut rows = Vec::new();
@@ -163,6 +166,30 @@ async fn main() -> anyhow::Result<()> {
         })
         .await?,
     );
+
+    // B2 (PostgreSQL): the same appends from two nodes at once, each with
+    // its own pool and writer, serialised by the database's audit lock.
+    if database_url.is_some() {
+        let env = [
+            ("SAFEHOUSE_DATA_DIR".to_owned(), dir.path().join("data").display().to_string()),
+            ("SAFEHOUSE_SECRETS_DIR".to_owned(), dir.path().join("secrets").display().to_string()),
+            ("SAFEHOUSE_DATABASE_URL".to_owned(), database_url.clone().unwrap_or_default()),
+        ]
+        .into_iter()
+        .collect();
+        let config = safehouse::config::Config::from_sources(None, &env)?;
+        let nodes = [vault.clone(), setup::open(&config, Arc::new(SystemClock)).await?];
+        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let e = event.clone();
+        rows.push(
+            concurrent("B2 appends, group, 2 nodes", per_task, move || {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let (vault, event) = (nodes[n % 2].clone(), e.clone());
+                async move { Ok(vault.record(&event, Outcome::Ok).await?) }
+            })
+            .await?,
+        );
+    }
 
     // C: the same appends with one transaction (one fsync) each, straight on
     // the store: what the writer would cost without group commit.
