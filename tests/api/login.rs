@@ -329,6 +329,12 @@ async fn the_session_table_holds_nothing_readable() {
             assert!(!contains(bytes, needle.as_bytes()), "{needle} readable in {}", path.display());
         }
     }
+    // On PostgreSQL the documented backup (docs/deployment.md) leaves the
+    // UNLOGGED sessions out altogether.
+    if let Some(db) = &t.app.pg {
+        let backup = crate::helpers::bytea_values(&db.dump_with(&["--no-unlogged-table-data"]));
+        assert!(!contains(&backup, &rows[0].0), "a backup without unlogged data carries no session");
+    }
     // The cookie is the base64url of the id; the row key is not the id.
     use base64::Engine;
     let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&cookie).unwrap();
