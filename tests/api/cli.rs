@@ -537,18 +537,8 @@ async fn an_instance_on_postgresql_is_made_served_and_verified() {
     assert!(!remote.status.success());
     assert!(stderr(&remote).contains("does not verify its certificate"), "{}", stderr(&remote));
 
-    let mut child = env
-        .command()
-        .env("SAFEHOUSE_DATABASE_URL", &url)
-        .env("SAFEHOUSE_LISTEN", "127.0.0.1:0")
-        .arg("serve")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let base = line.trim().rsplit(' ').next().unwrap().to_owned();
-    assert_eq!(reqwest::get(format!("{base}health")).await.unwrap().status(), 200);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let mut serve = env.command();
+    serve.env("SAFEHOUSE_DATABASE_URL", &url);
+    let node = crate::helpers::Node::start(serve);
+    assert_eq!(reqwest::get(format!("{}/health", node.base)).await.unwrap().status(), 200);
 }

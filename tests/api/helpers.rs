@@ -601,3 +601,37 @@ impl Client {
         body[start..].split('"').next().unwrap().to_owned()
     }
 }
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_safehouse");
+
+/// A `safehouse serve` process on a free loopback port, killed when dropped.
+pub struct Node {
+    child: std::process::Child,
+    pub base: String,
+}
+
+impl Node {
+    /// Start `command` (configured but for the listener) as `serve`, and
+    /// wait for the address it prints.
+    pub fn start(mut command: std::process::Command) -> Node {
+        use std::io::BufRead;
+        let mut child = command
+            .env("SAFEHOUSE_LISTEN", "127.0.0.1:0")
+            .arg("serve")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let base = line.trim().rsplit(' ').next().unwrap().trim_end_matches('/').to_owned();
+        assert!(base.starts_with("http://127.0.0.1:"), "the node did not start: {line:?}");
+        Node { child, base }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

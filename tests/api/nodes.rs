@@ -2,8 +2,7 @@
 //! the database, the secrets directory and nothing else. Sessions, logout,
 //! lockdown and the audit chain hold across them.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use safehouse::accounts::model::{Actor, Role};
@@ -11,25 +10,10 @@ use safehouse::accounts::totp;
 use safehouse::cases::service as cases;
 use safehouse::clock::SystemClock;
 
-use crate::helpers::{Client, Instance, PASSWORD, draft, fresh_pg, instance_in, oath_code};
-
-const BIN: &str = env!("CARGO_BIN_EXE_safehouse");
-
-/// A `safehouse serve` process, killed when dropped.
-struct Node {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::helpers::{Client, Instance, Node, PASSWORD, draft, fresh_pg, instance_in, oath_code};
 
 fn command(app: &Instance, url: &str) -> Command {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = Command::new(crate::helpers::BIN);
     for (key, _) in std::env::vars() {
         if key.starts_with("SAFEHOUSE_") {
             cmd.env_remove(key);
@@ -44,17 +28,7 @@ fn command(app: &Instance, url: &str) -> Command {
 }
 
 fn start(app: &Instance, url: &str) -> Node {
-    let mut child = command(app, url)
-        .env("SAFEHOUSE_LISTEN", "127.0.0.1:0")
-        .arg("serve")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let base = line.trim().rsplit(' ').next().unwrap().trim_end_matches('/').to_owned();
-    assert!(base.starts_with("http://127.0.0.1:"), "node did not start: {line:?}");
-    Node { child, base }
+    Node::start(command(app, url))
 }
 
 /// Enrol TOTP at the real time (the nodes run on the system clock) and
