@@ -298,11 +298,9 @@ fn drop_database_then_role(db: crate::helpers::PgDb, role: &str) {
         .output();
 }
 
-/// TLS to PostgreSQL works with the built-in rustls, and the transport rule
-/// keeps an unverified mode for this machine only. The local server's
-/// certificate is self-signed, so `require` (encrypted, unverified) is what
-/// can be shown end to end here; the verified modes are what a remote URL
-/// is held to (unit tests in setup/).
+/// TLS to PostgreSQL works with the built-in rustls: encrypted, verified
+/// against a given root and the host name, and the transport rule keeps the
+/// unverified modes for this machine only (more in setup/'s unit tests).
 #[tokio::test]
 async fn a_connection_can_be_encrypted_and_a_remote_one_must_be_verified() {
     let Some(db) = crate::helpers::fresh_pg().await else { return };
@@ -313,7 +311,24 @@ async fn a_connection_can_be_encrypted_and_a_remote_one_must_be_verified() {
         .await
         .unwrap();
     assert!(ssl, "the connection is encrypted");
+    // The server's own certificate (Debian's: self-signed, for "localhost").
+    let (cert,): (String,) =
+        sqlx::query_as("SELECT current_setting('ssl_cert_file')").fetch_one(store.pool()).await.unwrap();
     store.close().await;
+
+    // Verified end to end: with that certificate as the root, verify-full
+    // accepts the server reached by its name.
+    let root = cert.as_str();
+    let local = db.url.replacen("127.0.0.1", "localhost", 1);
+    let verified = format!("{local}?sslmode=verify-full&sslrootcert={root}");
+    let store =
+        PgStore::open_with(safehouse::setup::postgres_options(&verified, false).unwrap()).await.unwrap();
+    store.close().await;
+    // The same certificate reached by a name it does not carry is refused.
+    let wrong_name = format!("{}?sslmode=verify-full&sslrootcert={root}", db.url);
+    let refused = PgStore::open_with(safehouse::setup::postgres_options(&wrong_name, false).unwrap()).await;
+    let error = refused.unwrap_err().to_string();
+    assert!(error.contains("certificate") || error.contains("NotValidForName"), "{error}");
 
     let remote = "postgres://app@db.example.org/safehouse?sslmode=require";
     assert!(safehouse::setup::postgres_options(remote, false).is_err());
