@@ -389,21 +389,33 @@ async fn every_operation_records_exactly_one_entry() {
 
 #[tokio::test]
 async fn a_failed_audit_insert_rolls_the_operation_back() {
-    if crate::helpers::sqlite_only("storage::an_owner_who_edits_or_removes_a_postgres_audit_entry_is_caught")
-    {
-        return;
-    }
     let app = instance().await;
     let worker = app.user("case.rollback", Role::Caseworker, true).await;
     let id = cases::create(&app.vault, &worker, draft(&["Shag"], "readable")).await.unwrap();
-    let raw = app.raw().await;
-    sqlx::query(
-        "CREATE TRIGGER audit_fails BEFORE INSERT ON audit_log \
-         WHEN NEW.action IN ('case.create', 'case.read') BEGIN SELECT RAISE(ABORT, 'audit store failing'); END",
-    )
-    .execute(raw.pool())
-    .await
-    .unwrap();
+    // The audit store starts failing for creates and reads.
+    let undo = if app.pg.is_some() {
+        app.execute_raw(
+            "CREATE FUNCTION audit_fails() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF NEW.action IN ('case.create', 'case.read') THEN RAISE EXCEPTION 'audit store failing'; END IF; \
+             RETURN NEW; END $$",
+            &[],
+        )
+        .await;
+        app.execute_raw(
+            "CREATE TRIGGER audit_fails BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_fails()",
+            &[],
+        )
+        .await;
+        "DROP TRIGGER audit_fails ON audit_log"
+    } else {
+        app.execute_raw(
+            "CREATE TRIGGER audit_fails BEFORE INSERT ON audit_log \
+             WHEN NEW.action IN ('case.create', 'case.read') BEGIN SELECT RAISE(ABORT, 'audit store failing'); END",
+            &[],
+        )
+        .await;
+        "DROP TRIGGER audit_fails"
+    };
     let before = app.vault.store().case_ids().await.unwrap();
     assert!(cases::create(&app.vault, &worker, draft(&["Skua"], "never stored")).await.is_err());
     assert_eq!(
@@ -413,7 +425,7 @@ async fn a_failed_audit_insert_rolls_the_operation_back() {
     );
     // A read whose entry cannot be written returns no data.
     assert!(matches!(cases::read(&app.vault, &worker, id).await, Err(ServiceError::Store(_))));
-    sqlx::query("DROP TRIGGER audit_fails").execute(raw.pool()).await.unwrap();
+    app.execute_raw(undo, &[]).await;
     assert_eq!(cases::read(&app.vault, &worker, id).await.unwrap().notes.as_str(), "readable");
     verify(&app, &[]).await.unwrap();
 }

@@ -226,20 +226,13 @@ async fn administrator_takeover_gets_nothing_until_a_coordinator_certifies() {
 
 #[tokio::test]
 async fn a_swapped_recipient_is_refused_at_the_next_wrap() {
-    if crate::helpers::sqlite_only("the SQLite run (the integrity checks are above the store)") {
-        return;
-    }
     let app = instance().await;
     let caseworker = app.user("case.swap", Role::Caseworker, true).await;
     let attacker = Identity::generate();
-    let raw = app.raw().await;
+    let swap_team = "UPDATE teams SET recipient = $1 WHERE name = 'coordinators'";
 
     // A team recipient swapped in the database: no wrap to it.
-    sqlx::query("UPDATE teams SET recipient = ? WHERE name = 'coordinators'")
-        .bind(attacker.recipient().to_string())
-        .execute(raw.pool())
-        .await
-        .unwrap();
+    app.execute_raw(swap_team, &[&attacker.recipient().to_string()]).await;
     let refused = cases::create(&app.vault, &caseworker, draft(&["Kite"], "x")).await;
     assert!(
         matches!(
@@ -248,22 +241,17 @@ async fn a_swapped_recipient_is_refused_at_the_next_wrap() {
         ),
         "{refused:?}"
     );
-    sqlx::query("UPDATE teams SET recipient = ? WHERE name = 'coordinators'")
-        .bind(app.vault.keyring.trust().coordinators.to_string())
-        .execute(raw.pool())
-        .await
-        .unwrap();
+    app.execute_raw(swap_team, &[&app.vault.keyring.trust().coordinators.to_string()]).await;
     let id = cases::create(&app.vault, &app.coordinator, draft(&["Kite"], "x")).await.unwrap();
 
     // A user's recipient swapped in the database: the certification no
     // longer matches, so the coordinator's request does not wrap to it.
     let other = app.user("case.other", Role::Caseworker, true).await;
-    sqlx::query("UPDATE user_keys SET recipient = ? WHERE user_id = ?")
-        .bind(attacker.recipient().to_string())
-        .bind(other.user_id().to_string())
-        .execute(raw.pool())
-        .await
-        .unwrap();
+    app.execute_raw(
+        "UPDATE user_keys SET recipient = $1 WHERE user_id = $2",
+        &[&attacker.recipient().to_string(), &other.user_id().to_string()],
+    )
+    .await;
     assert!(!membership::assign(&app.vault, &app.coordinator, id, other.user_id()).await.unwrap());
     let wraps = app.vault.store().wraps_of_object(ObjectKind::Case, &id.to_string()).await.unwrap();
     assert!(
@@ -278,33 +266,28 @@ async fn a_swapped_recipient_is_refused_at_the_next_wrap() {
 
 #[tokio::test]
 async fn swapped_ciphertexts_fail_their_integrity_check() {
-    if crate::helpers::sqlite_only("the SQLite run (the integrity checks are above the store)") {
-        return;
-    }
     let app = instance().await;
     let first = cases::create(&app.vault, &app.coordinator, draft(&["Swift"], "first notes")).await.unwrap();
     let second =
         cases::create(&app.vault, &app.coordinator, draft(&["Robin"], "second notes")).await.unwrap();
-    let raw = app.raw().await;
 
     // Between cases: the second case's notes moved into the first.
-    sqlx::query("UPDATE cases SET sealed_notes = (SELECT sealed_notes FROM cases WHERE id = ?) WHERE id = ?")
-        .bind(second.to_string())
-        .bind(first.to_string())
-        .execute(raw.pool())
-        .await
-        .unwrap();
+    app.execute_raw(
+        "UPDATE cases SET sealed_notes = (SELECT sealed_notes FROM cases WHERE id = $1) WHERE id = $2",
+        &[&second.to_string(), &first.to_string()],
+    )
+    .await;
     assert!(matches!(
         cases::read(&app.vault, &app.coordinator, first).await,
         Err(ServiceError::Integrity(_))
     ));
 
     // Between fields of one case: group and notes exchanged.
-    sqlx::query("UPDATE cases SET sealed_group = sealed_notes, sealed_notes = sealed_group WHERE id = ?")
-        .bind(second.to_string())
-        .execute(raw.pool())
-        .await
-        .unwrap();
+    app.execute_raw(
+        "UPDATE cases SET sealed_group = sealed_notes, sealed_notes = sealed_group WHERE id = $1",
+        &[&second.to_string()],
+    )
+    .await;
     assert!(matches!(
         cases::read(&app.vault, &app.coordinator, second).await,
         Err(ServiceError::Integrity(_))
@@ -313,15 +296,12 @@ async fn swapped_ciphertexts_fail_their_integrity_check() {
     // Between wrap rows: the second case's key offered for the first.
     let third = cases::create(&app.vault, &app.coordinator, draft(&["Finch"], "third")).await.unwrap();
     let fourth = cases::create(&app.vault, &app.coordinator, draft(&["Wren"], "fourth")).await.unwrap();
-    sqlx::query(
-        "UPDATE wraps SET wrapped = (SELECT wrapped FROM wraps WHERE object_id = ? AND holder_kind = 'team') \
-         WHERE object_id = ? AND holder_kind = 'team'",
+    app.execute_raw(
+        "UPDATE wraps SET wrapped = (SELECT wrapped FROM wraps WHERE object_id = $1 AND holder_kind = 'team') \
+         WHERE object_id = $2 AND holder_kind = 'team'",
+        &[&fourth.to_string(), &third.to_string()],
     )
-    .bind(fourth.to_string())
-    .bind(third.to_string())
-    .execute(raw.pool())
-    .await
-    .unwrap();
+    .await;
     assert!(matches!(
         cases::read(&app.vault, &app.coordinator, third).await,
         Err(ServiceError::Integrity(_))

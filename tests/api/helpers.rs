@@ -173,17 +173,27 @@ impl Instance {
         out
     }
 
-    /// Run one statement straight on the database, whichever it is.
-    pub async fn execute_raw(&self, sql: &str) {
+    /// Run one statement straight on the database, whichever it is, as an
+    /// attacker with write access would (`$1`, `$2` placeholders, which
+    /// both backends accept).
+    pub async fn execute_raw(&self, sql: &str, binds: &[&str]) {
         match &self.pg {
             Some(db) => {
                 let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
-                sqlx::query(sql).execute(&pool).await.unwrap();
+                let mut query = sqlx::query(sql);
+                for b in binds {
+                    query = query.bind(*b);
+                }
+                query.execute(&pool).await.unwrap();
                 pool.close().await;
             }
             None => {
                 let raw = self.raw().await;
-                sqlx::query(sql).execute(raw.pool()).await.unwrap();
+                let mut query = sqlx::query(sql);
+                for b in binds {
+                    query = query.bind(*b);
+                }
+                query.execute(raw.pool()).await.unwrap();
                 raw.close().await;
             }
         }

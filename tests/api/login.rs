@@ -51,7 +51,7 @@ async fn every_response_carries_the_security_headers() {
     assert_eq!(wrong_method.status(), 405);
     assert_hardened(&wrong_method, "a 405");
     // A 500: a table the login needs has gone. The page names nothing internal.
-    t.app.execute_raw("DROP TABLE address_throttle").await;
+    t.app.execute_raw("DROP TABLE address_throttle", &[]).await;
     let broken = c.post("/login", &[("username", "a.user"), ("password", "whatever password")]).await;
     assert_eq!(broken.status(), 500);
     assert_hardened(&broken, "a 500");
