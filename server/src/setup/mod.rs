@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
+
 use crate::accounts::model::{Password, Role, Username};
 use crate::accounts::service as accounts;
 use crate::accounts::userkey::RecoveryCode;
@@ -17,7 +19,6 @@ use crate::membership;
 use crate::sessions::SessionsAt;
 use crate::storage::{SqliteStore, Store, StoreError};
 use crate::vault::Vault;
-use sqlx::postgres::{PgConnectOptions, PgSslMode};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
