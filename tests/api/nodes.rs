@@ -67,10 +67,15 @@ async fn two_nodes_share_sessions_logout_lockdown_and_one_audit_chain() {
     let app = instance_in(Some(db), Arc::new(SystemClock)).await;
     let first = app.user("case.first", Role::Caseworker, true).await;
     let second = app.user("case.second", Role::Caseworker, true).await;
+    let third = app.user("case.third", Role::Caseworker, true).await;
     let case = cases::create(&app.vault, &first, draft(&["Kestrel Nodeone"], "shared notes")).await.unwrap();
     let path = format!("/cases/{case}");
-    let secrets =
-        [enrol(&app, &first).await, enrol(&app, &second).await, enrol(&app, &app.coordinator).await];
+    let secrets = [
+        enrol(&app, &first).await,
+        enrol(&app, &second).await,
+        enrol(&app, &app.coordinator).await,
+        enrol(&app, &third).await,
+    ];
     let (a, b) = (start(&app, &url), start(&app, &url));
 
     // A session made on node A is honoured by node B.
@@ -114,6 +119,15 @@ async fn two_nodes_share_sessions_logout_lockdown_and_one_audit_chain() {
     let engaged = coordinator.post("/lockdown", &[("csrf", &csrf), ("confirm", "yes")]).await;
     assert_eq!(engaged.status(), 303);
     assert_eq!(victim.get("/cases").await.status(), 303, "locked down on A, refused on B");
+
+    // No one logs in on any node until the lockdown is lifted, from the
+    // command line, once for all of them.
+    let code = oath_code(&secrets[3], time::OffsetDateTime::now_utc() + time::Duration::seconds(30));
+    let form = [("username", "case.third"), ("password", PASSWORD), ("code", code.as_str())];
+    assert_eq!(Client::new(&b.base).post("/login", &form).await.status(), 503, "locked down on B too");
+    let lift = command(&app, &url).args(["lockdown", "--lift"]).output().unwrap();
+    assert!(lift.status.success(), "{}", String::from_utf8_lossy(&lift.stderr));
+    login(&b.base, "case.third", PASSWORD, &secrets[3]).await;
     drop((a, b));
 
     // Every node appended to one chain, and it verifies end to end.
@@ -122,5 +136,5 @@ async fn two_nodes_share_sessions_logout_lockdown_and_one_audit_chain() {
     assert!(String::from_utf8_lossy(&verify.stdout).contains("audit chain intact"));
     let seqs: Vec<i64> = app.audit_log().await.iter().map(|r| r.seq).collect();
     assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "no gap, no fork");
-    let _ = second;
+    let _ = (second, third);
 }
