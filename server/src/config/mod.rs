@@ -402,4 +402,17 @@ mod tests {
         assert_eq!(c.kdf.iterations, 4);
         assert_eq!(KdfParams::decode(&c.kdf.encode()), Some(c.kdf));
     }
+
+    #[test]
+    fn an_insecure_database_link_is_off_unless_said_plainly() {
+        assert!(!Config::from_sources(None, &env(&[])).unwrap().database_allow_insecure);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "database_allow_insecure = true\n").unwrap();
+        assert!(Config::from_sources(Some(&path), &env(&[])).unwrap().database_allow_insecure);
+        let off = env(&[("SAFEHOUSE_DATABASE_ALLOW_INSECURE", "false")]);
+        assert!(!Config::from_sources(Some(&path), &off).unwrap().database_allow_insecure, "env wins");
+        let vague = Config::from_sources(None, &env(&[("SAFEHOUSE_DATABASE_ALLOW_INSECURE", "maybe")]));
+        assert!(vague.unwrap_err().to_string().contains("SAFEHOUSE_DATABASE_ALLOW_INSECURE"));
+    }
 }
