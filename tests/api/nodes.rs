@@ -19,7 +19,9 @@ fn command(app: &Instance, url: &str) -> Command {
             cmd.env_remove(key);
         }
     }
-    cmd.env("SAFEHOUSE_DATA_DIR", app.data_dir())
+    // A node on PostgreSQL keeps nothing on its own disk: its data
+    // directory is never made.
+    cmd.env("SAFEHOUSE_DATA_DIR", app.dir.path().join("node-data"))
         .env("SAFEHOUSE_SECRETS_DIR", app.dir.path().join("secrets"))
         .env("SAFEHOUSE_DATABASE_URL", url)
         .env("SAFEHOUSE_LOG", "warn")
@@ -136,5 +138,6 @@ async fn two_nodes_share_sessions_logout_lockdown_and_one_audit_chain() {
     assert!(String::from_utf8_lossy(&verify.stdout).contains("audit chain intact"));
     let seqs: Vec<i64> = app.audit_log().await.iter().map(|r| r.seq).collect();
     assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "no gap, no fork");
+    assert!(!app.dir.path().join("node-data").exists(), "the nodes wrote nothing to disk");
     let _ = (second, third);
 }
