@@ -257,6 +257,7 @@ async fn serve(config: &Config) -> Result<()> {
     let mut state =
         web::state(vault, &setup::sessions_at(config)?).await.context("cannot open the session store")?;
     state.hsts = config.tls;
+    state.trusted_proxies = config.trusted_proxies.clone().into();
     state.policy.idle = time::Duration::minutes(config.session_idle_minutes);
     state.policy.absolute = time::Duration::hours(config.session_absolute_hours);
     let app = Application::bind(config.listen, state)

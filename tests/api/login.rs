@@ -359,6 +359,46 @@ async fn one_address_is_limited_with_retry_after() {
     assert_eq!(later.status(), 200, "the window passes");
 }
 
+/// Behind a trusted proxy each client has its own budget of attempts;
+/// without the trust, a forged X-Forwarded-For escapes nothing.
+#[tokio::test]
+async fn the_address_limit_reads_forwarded_for_only_from_a_trusted_proxy() {
+    use safehouse::accounts::login::ADDRESS_ATTEMPTS;
+    let t = spawn_app().await;
+    // A new username each time, so only the address limit is in play.
+    let tried = std::sync::atomic::AtomicUsize::new(0);
+    let attempt = |c: &mut Client, forwarded: String| {
+        let mut c = c.clone();
+        let username = format!("guess.{}", tried.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        async move {
+            let headers = [("sec-fetch-site", "same-origin"), ("x-forwarded-for", forwarded.as_str())];
+            c.post_with("/login", &[("username", &username), ("password", "a wrong passphrase")], &headers)
+                .await
+                .status()
+        }
+    };
+
+    // Straight from the client: every attempt counts against the peer,
+    // whatever address it claims.
+    let mut direct = t.client();
+    for n in 0..ADDRESS_ATTEMPTS {
+        assert_eq!(attempt(&mut direct, format!("203.0.113.{n}")).await, 200);
+    }
+    assert_eq!(attempt(&mut direct, "203.0.113.250".into()).await, 429, "a forged header escapes nothing");
+
+    // Through a trusted proxy (here: loopback), the forwarded address counts.
+    let mut state = t.state.clone();
+    state.trusted_proxies = vec!["127.0.0.1".parse().unwrap()].into();
+    let server = safehouse::web::Application::bind("127.0.0.1:0".parse().unwrap(), state).await.unwrap();
+    let mut proxied = Client::new(&format!("http://{}", server.local_addr().unwrap()));
+    tokio::spawn(server.run_until(std::future::pending()));
+    for _ in 0..ADDRESS_ATTEMPTS {
+        assert_eq!(attempt(&mut proxied, "203.0.113.9, 198.51.100.7".into()).await, 200);
+    }
+    assert_eq!(attempt(&mut proxied, "198.51.100.7".into()).await, 429, "that client's budget is spent");
+    assert_eq!(attempt(&mut proxied, "198.51.100.8".into()).await, 200, "another client still has its own");
+}
+
 #[tokio::test]
 async fn the_database_holds_no_argon2_output() {
     let t = spawn_app().await;

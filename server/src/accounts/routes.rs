@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use askama::Template;
 use axum::Form;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
@@ -21,6 +21,7 @@ use crate::cases::model::FieldError;
 use crate::error::ServiceError;
 use crate::sessions::auth::{self, AUTH_KEY, CurrentUser, EnrollingUser};
 use crate::web::AppState;
+use crate::web::client_address::client_address;
 use crate::web::error::AppError;
 use crate::web::messages::{EN, Messages};
 use crate::web::templates::{FormErrors, Nav};
@@ -61,9 +62,11 @@ impl std::fmt::Debug for LoginForm {
 pub(crate) async fn login_submit(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     session: Session,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
+    let address = client_address(peer.ip(), &headers, &state.trusted_proxies);
     let failed =
         |problem: &'static str, status: StatusCode, username: String| -> Result<Response, AppError> {
             let page = LoginPage { t: &EN, nav: None, username, problem: Some(problem), notice: None };
@@ -71,7 +74,7 @@ pub(crate) async fn login_submit(
         };
     // Keep what was typed, within reason; never the password or the code.
     let typed: String = form.username.chars().take(64).collect();
-    match login::login(&state.vault, &form.username, &form.password, &form.code, peer.ip()).await {
+    match login::login(&state.vault, &form.username, &form.password, &form.code, address).await {
         Ok(done) => {
             auth::begin(&state, &session, &done.actor, done.needs_enrolment, done.failed_codes).await?;
             let next = if done.needs_enrolment { "/enrol" } else { "/" };

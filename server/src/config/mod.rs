@@ -24,6 +24,7 @@ pub const KNOWN_ENV: &[&str] = &[
     "SAFEHOUSE_BULK_READ_CASES",
     "SAFEHOUSE_TLS",
     "SAFEHOUSE_DATABASE_ALLOW_INSECURE",
+    "SAFEHOUSE_TRUSTED_PROXIES",
     "SAFEHOUSE_SESSION_IDLE_MINUTES",
     "SAFEHOUSE_SESSION_ABSOLUTE_HOURS",
     "SAFEHOUSE_BULK_READ_MINUTES",
@@ -97,6 +98,9 @@ pub struct Config {
     pub bulk_read_minutes: i64,
     /// Browsers reach this server over TLS (at a reverse proxy): send HSTS.
     pub tls: bool,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (for the
+    /// per-address login limit). Empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     pub session_idle_minutes: i64,
     pub session_absolute_hours: i64,
 }
@@ -114,6 +118,7 @@ impl std::fmt::Debug for Config {
             .field("bulk_read_cases", &self.bulk_read_cases)
             .field("bulk_read_minutes", &self.bulk_read_minutes)
             .field("tls", &self.tls)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("session_idle_minutes", &self.session_idle_minutes)
             .field("session_absolute_hours", &self.session_absolute_hours)
             .finish()
@@ -133,6 +138,7 @@ impl Default for Config {
             bulk_read_cases: 25,
             bulk_read_minutes: 10,
             tls: false,
+            trusted_proxies: Vec::new(),
             session_idle_minutes: 30,
             session_absolute_hours: 12,
         }
@@ -155,6 +161,7 @@ struct FileConfig {
     bulk_read_cases: Option<u32>,
     bulk_read_minutes: Option<u32>,
     tls: Option<bool>,
+    trusted_proxies: Option<Vec<String>>,
     session_idle_minutes: Option<u32>,
     session_absolute_hours: Option<u32>,
 }
@@ -244,6 +251,13 @@ impl Config {
         if let Some(v) = env.get("SAFEHOUSE_TLS") {
             config.tls = parse_bool("SAFEHOUSE_TLS", v)?;
         }
+        if let Some(list) = &from_file.trusted_proxies {
+            config.trusted_proxies = parse_addresses("trusted_proxies", list.iter().map(String::as_str))?;
+        }
+        if let Some(v) = env.get("SAFEHOUSE_TRUSTED_PROXIES") {
+            let items = v.split(',').map(str::trim).filter(|s| !s.is_empty());
+            config.trusted_proxies = parse_addresses("SAFEHOUSE_TRUSTED_PROXIES", items)?;
+        }
         config.database_allow_insecure = from_file.database_allow_insecure.unwrap_or(false);
         if let Some(v) = env.get("SAFEHOUSE_DATABASE_ALLOW_INSECURE") {
             config.database_allow_insecure = parse_bool("SAFEHOUSE_DATABASE_ALLOW_INSECURE", v)?;
@@ -296,6 +310,21 @@ fn parse_listen(name: &str, value: &str) -> Result<SocketAddr, ConfigError> {
         name: name.to_owned(),
         message: "expected an address and port such as 127.0.0.1:8080".into(),
     })
+}
+
+/// Exact addresses only: a proxy is a known machine, not a network.
+fn parse_addresses<'a>(
+    name: &str,
+    items: impl Iterator<Item = &'a str>,
+) -> Result<Vec<std::net::IpAddr>, ConfigError> {
+    items
+        .map(|item| {
+            item.parse().map_err(|_| ConfigError::Invalid {
+                name: name.to_owned(),
+                message: format!("{item:?} is not an IP address (one address per proxy, no ranges)"),
+            })
+        })
+        .collect()
 }
 
 fn parse_bool(name: &str, value: &str) -> Result<bool, ConfigError> {
@@ -414,5 +443,17 @@ mod tests {
         assert!(!Config::from_sources(Some(&path), &off).unwrap().database_allow_insecure, "env wins");
         let vague = Config::from_sources(None, &env(&[("SAFEHOUSE_DATABASE_ALLOW_INSECURE", "maybe")]));
         assert!(vague.unwrap_err().to_string().contains("SAFEHOUSE_DATABASE_ALLOW_INSECURE"));
+    }
+
+    #[test]
+    fn trusted_proxies_are_exact_addresses() {
+        let c = Config::from_sources(None, &env(&[("SAFEHOUSE_TRUSTED_PROXIES", "10.0.0.2, ::1")])).unwrap();
+        assert_eq!(
+            c.trusted_proxies,
+            vec!["10.0.0.2".parse::<std::net::IpAddr>().unwrap(), "::1".parse().unwrap()]
+        );
+        let range = Config::from_sources(None, &env(&[("SAFEHOUSE_TRUSTED_PROXIES", "10.0.0.0/8")]));
+        assert!(range.unwrap_err().to_string().contains("10.0.0.0/8"));
+        assert!(Config::from_sources(None, &env(&[])).unwrap().trusted_proxies.is_empty());
     }
 }

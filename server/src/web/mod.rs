@@ -4,6 +4,7 @@
 //! middleware (`middleware.rs`): request ids, security headers, the
 //! cross-site check, error pages, body limits, sessions.
 
+pub mod client_address;
 pub mod error;
 pub mod messages;
 pub mod middleware;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub policy: SessionPolicy,
     /// Send HSTS: only when served over TLS (at a reverse proxy).
     pub hsts: bool,
+    /// See [`crate::config::Config::trusted_proxies`].
+    pub trusted_proxies: std::sync::Arc<[std::net::IpAddr]>,
 }
 
 /// Largest request body accepted (forms are small).
@@ -117,7 +120,13 @@ pub async fn state(vault: Vault, sessions: &SessionsAt) -> Result<AppState, sqlx
             }
         }
     });
-    Ok(AppState { vault, sessions, policy: SessionPolicy::default(), hsts: false })
+    Ok(AppState {
+        vault,
+        sessions,
+        policy: SessionPolicy::default(),
+        hsts: false,
+        trusted_proxies: std::sync::Arc::from(Vec::new()),
+    })
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
