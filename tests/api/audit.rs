@@ -25,10 +25,15 @@ async fn verify(app: &Instance, checkpoints: &[Checkpoint]) -> Result<i64, Break
     audit::verify(&app.vault, checkpoints, |_| {}).await.map(|v| v.entries)
 }
 
+/// Play someone with the database owner's rights: switch off the triggers
+/// that refuse UPDATE and DELETE on the log.
 async fn drop_triggers(app: &Instance) {
-    let raw = app.raw().await;
+    if app.pg.is_some() {
+        app.execute_raw("ALTER TABLE audit_log DISABLE TRIGGER USER", &[]).await;
+        return;
+    }
     for t in ["audit_log_no_update", "audit_log_no_delete"] {
-        sqlx::query(&format!("DROP TRIGGER {t}")).execute(raw.pool()).await.unwrap();
+        app.execute_raw(&format!("DROP TRIGGER {t}"), &[]).await;
     }
 }
 
@@ -46,102 +51,65 @@ async fn busy_instance() -> Instance {
 
 #[tokio::test]
 async fn the_database_refuses_to_update_or_delete_entries() {
-    if crate::helpers::sqlite_only("storage::the_nodes_role_appends_to_the_audit_log_and_can_never_change_it")
-    {
-        return;
-    }
     let app = instance().await;
-    let raw = app.raw().await;
-    let update = sqlx::query("UPDATE audit_log SET outcome = 'ok' WHERE seq = 1").execute(raw.pool()).await;
-    assert!(update.unwrap_err().to_string().contains("append-only"));
-    let delete = sqlx::query("DELETE FROM audit_log WHERE seq = 1").execute(raw.pool()).await;
-    assert!(delete.unwrap_err().to_string().contains("append-only"));
+    let update = app.execute_raw_error("UPDATE audit_log SET outcome = 'ok' WHERE seq = 1").await;
+    assert!(update.contains("append-only"), "{update}");
+    let delete = app.execute_raw_error("DELETE FROM audit_log WHERE seq = 1").await;
+    assert!(delete.contains("append-only"), "{delete}");
 }
 
 #[tokio::test]
 async fn verify_detects_an_edit_of_any_field_of_any_row() {
-    if crate::helpers::sqlite_only("storage::an_owner_who_edits_or_removes_a_postgres_audit_entry_is_caught")
-    {
-        return;
-    }
     let app = busy_instance().await;
     let total = verify(&app, &[]).await.unwrap();
     assert!(total > 10, "{total}");
     drop_triggers(&app).await;
-    let raw = app.raw().await;
     let rows = app.audit_log().await;
-    let text_columns = ["at", "actor", "role", "action", "target", "outcome", "request_id"];
     for row in [rows.first().unwrap(), &rows[rows.len() / 2], rows.last().unwrap()] {
-        for column in text_columns {
-            let original: (String,) =
-                sqlx::query_as(&format!("SELECT {column} FROM audit_log WHERE seq = ?"))
-                    .bind(row.seq)
-                    .fetch_one(raw.pool())
-                    .await
-                    .unwrap();
-            sqlx::query(&format!("UPDATE audit_log SET {column} = ? WHERE seq = ?"))
-                .bind(format!("{}x", original.0))
-                .bind(row.seq)
-                .execute(raw.pool())
-                .await
-                .unwrap();
+        let text_columns = [
+            ("at", &row.at),
+            ("actor", &row.actor),
+            ("role", &row.role),
+            ("action", &row.action),
+            ("target", &row.target),
+            ("outcome", &row.outcome),
+            ("request_id", &row.request_id),
+        ];
+        let set = |column: &str| format!("UPDATE audit_log SET {column} = $1 WHERE seq = $2");
+        for (column, original) in text_columns {
+            app.execute_raw_with(&set(column), vec![Bind::Text(format!("{original}x")), Bind::Int(row.seq)])
+                .await;
             assert_eq!(verify(&app, &[]).await, Err(Break::Mac { seq: row.seq }), "{column} of {}", row.seq);
-            sqlx::query(&format!("UPDATE audit_log SET {column} = ? WHERE seq = ?"))
-                .bind(&original.0)
-                .bind(row.seq)
-                .execute(raw.pool())
-                .await
-                .unwrap();
+            app.execute_raw_with(&set(column), vec![Bind::Text(original.clone()), Bind::Int(row.seq)]).await;
         }
-        for column in ["prev_mac", "mac"] {
-            sqlx::query(&format!("UPDATE audit_log SET {column} = randomblob(32) WHERE seq = ?"))
-                .bind(row.seq)
-                .execute(raw.pool())
-                .await
-                .unwrap();
+        for (column, original) in [("prev_mac", &row.prev_mac), ("mac", &row.mac)] {
+            let random: Vec<u8> = (0..32).map(|_| rand::random::<u8>()).collect();
+            app.execute_raw_with(&set(column), vec![Bind::Bytes(random), Bind::Int(row.seq)]).await;
             assert_eq!(verify(&app, &[]).await, Err(Break::Mac { seq: row.seq }), "{column} of {}", row.seq);
-            let value = if column == "mac" { &row.mac } else { &row.prev_mac };
-            sqlx::query(&format!("UPDATE audit_log SET {column} = ? WHERE seq = ?"))
-                .bind(value)
-                .bind(row.seq)
-                .execute(raw.pool())
-                .await
-                .unwrap();
+            app.execute_raw_with(&set(column), vec![Bind::Bytes(original.clone()), Bind::Int(row.seq)]).await;
         }
         // Moving an entry to another sequence number.
-        sqlx::query("UPDATE audit_log SET seq = seq + 100000 WHERE seq = ?")
-            .bind(row.seq)
-            .execute(raw.pool())
-            .await
-            .unwrap();
+        let renumber = "UPDATE audit_log SET seq = seq + $1 WHERE seq = $2";
+        app.execute_raw_with(renumber, vec![Bind::Int(100_000), Bind::Int(row.seq)]).await;
         assert!(verify(&app, &[]).await.is_err(), "renumbered {}", row.seq);
-        sqlx::query("UPDATE audit_log SET seq = seq - 100000 WHERE seq = ?")
-            .bind(row.seq + 100000)
-            .execute(raw.pool())
-            .await
-            .unwrap();
+        app.execute_raw_with(renumber, vec![Bind::Int(-100_000), Bind::Int(row.seq + 100_000)]).await;
     }
     assert_eq!(verify(&app, &[]).await, Ok(total), "restored rows verify again");
 }
 
 #[tokio::test]
 async fn verify_detects_a_deleted_row_and_a_cut_end() {
-    if crate::helpers::sqlite_only("storage::an_owner_who_edits_or_removes_a_postgres_audit_entry_is_caught")
-    {
-        return;
-    }
     let app = busy_instance().await;
     let checkpoint = audit::head(&app.vault).await.unwrap().unwrap();
     assert_eq!(Checkpoint::parse(&checkpoint.to_line()), Some(checkpoint.clone()));
     let total = verify(&app, std::slice::from_ref(&checkpoint)).await.unwrap();
     drop_triggers(&app).await;
-    let raw = app.raw().await;
 
     // Cutting the last rows leaves a valid chain: only the checkpoint kept
     // off the server shows it.
     let cut_from = checkpoint.seq - 2;
     let saved: Vec<AuditRow> = app.audit_log().await.into_iter().filter(|r| r.seq >= cut_from).collect();
-    sqlx::query("DELETE FROM audit_log WHERE seq >= ?").bind(cut_from).execute(raw.pool()).await.unwrap();
+    app.execute_raw_with("DELETE FROM audit_log WHERE seq >= $1", vec![Bind::Int(cut_from)]).await;
     assert_eq!(verify(&app, &[]).await, Ok(total - 3));
     assert_eq!(
         verify(&app, std::slice::from_ref(&checkpoint)).await,
@@ -152,47 +120,47 @@ async fn verify_detects_a_deleted_row_and_a_cut_end() {
     let mut forged = saved.clone();
     forged[0].outcome = "denied".into();
     for row in &forged {
-        insert(&raw, row).await;
+        insert(&app, row).await;
     }
     assert_eq!(verify(&app, std::slice::from_ref(&checkpoint)).await, Err(Break::Mac { seq: cut_from }));
 
     // A row deleted from the middle.
-    sqlx::query("DELETE FROM audit_log WHERE seq = 5").execute(raw.pool()).await.unwrap();
+    app.execute_raw_with("DELETE FROM audit_log WHERE seq = $1", vec![Bind::Int(5)]).await;
     assert_eq!(verify(&app, &[]).await, Err(Break::Gap { previous: 4, seq: 6 }));
 }
 
-async fn insert(raw: &safehouse::storage::SqliteStore, row: &AuditRow) {
-    sqlx::query("DELETE FROM audit_log WHERE seq = ?").bind(row.seq).execute(raw.pool()).await.unwrap();
-    sqlx::query(
+async fn insert(app: &Instance, row: &AuditRow) {
+    app.execute_raw_with("DELETE FROM audit_log WHERE seq = $1", vec![Bind::Int(row.seq)]).await;
+    let text = |v: &String| Bind::Text(v.clone());
+    app.execute_raw_with(
         "INSERT INTO audit_log (seq, at, actor, role, action, target, outcome, request_id, prev_mac, mac) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        vec![
+            Bind::Int(row.seq),
+            text(&row.at),
+            text(&row.actor),
+            text(&row.role),
+            text(&row.action),
+            text(&row.target),
+            text(&row.outcome),
+            text(&row.request_id),
+            Bind::Bytes(row.prev_mac.clone()),
+            Bind::Bytes(row.mac.clone()),
+        ],
     )
-    .bind(row.seq)
-    .bind(&row.at)
-    .bind(&row.actor)
-    .bind(&row.role)
-    .bind(&row.action)
-    .bind(&row.target)
-    .bind(&row.outcome)
-    .bind(&row.request_id)
-    .bind(&row.prev_mac)
-    .bind(&row.mac)
-    .execute(raw.pool())
-    .await
-    .unwrap();
+    .await;
 }
 
 /// Rebuild the whole chain with another MAC: consistent links, wrong key.
 async fn rebuild(app: &Instance, mac: &dyn ChainMac) {
     drop_triggers(app).await;
-    let raw = app.raw().await;
     let mut prev = GENESIS_MAC.to_vec();
     for mut row in app.audit_log().await {
         row.target = format!("{}-rewritten", row.target);
         row.prev_mac = prev.clone();
         row.mac = mac.mac(&row);
         prev = row.mac.clone();
-        insert(&raw, &row).await;
+        insert(app, &row).await;
     }
 }
 
@@ -216,10 +184,6 @@ impl ChainMac for PlainHash {
 
 #[tokio::test]
 async fn a_chain_rebuilt_with_a_plain_hash_or_another_key_fails() {
-    if crate::helpers::sqlite_only("storage::an_owner_who_edits_or_removes_a_postgres_audit_entry_is_caught")
-    {
-        return;
-    }
     let app = busy_instance().await;
     rebuild(&app, &PlainHash).await;
     assert_eq!(verify(&app, &[]).await, Err(Break::Mac { seq: 1 }));

@@ -40,14 +40,26 @@ pub fn on_postgres() -> bool {
     std::env::var("TEST_DATABASE").is_ok_and(|v| v == "postgres")
 }
 
-/// For a test that plays the attacker through SQLite's own file or
-/// triggers: true (and says so) when the suite runs on PostgreSQL, where
-/// the same property is shown by the test named in `covered_by`.
-pub fn sqlite_only(covered_by: &str) -> bool {
-    if on_postgres() {
-        eprintln!("SQLite-specific; on PostgreSQL see {covered_by}");
-    }
-    on_postgres()
+/// Bind each value in turn (the same code for either database's query).
+macro_rules! bind_all {
+    ($query:expr, $binds:expr) => {{
+        let mut query = $query;
+        for bind in $binds {
+            query = match bind {
+                Bind::Int(v) => query.bind(v),
+                Bind::Text(v) => query.bind(v),
+                Bind::Bytes(v) => query.bind(v),
+            };
+        }
+        query
+    }};
+}
+
+/// A value bound to a raw statement.
+pub enum Bind {
+    Int(i64),
+    Text(String),
+    Bytes(Vec<u8>),
 }
 
 /// A throwaway PostgreSQL database, dropped when this value is.
@@ -177,24 +189,42 @@ impl Instance {
     /// attacker with write access would (`$1`, `$2` placeholders, which
     /// both backends accept).
     pub async fn execute_raw(&self, sql: &str, binds: &[&str]) {
+        let binds = binds.iter().map(|b| Bind::Text((*b).to_owned())).collect();
+        self.execute_raw_with(sql, binds).await;
+    }
+
+    /// The same, with binds of any kind.
+    pub async fn execute_raw_with(&self, sql: &str, binds: Vec<Bind>) {
         match &self.pg {
             Some(db) => {
                 let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
-                let mut query = sqlx::query(sql);
-                for b in binds {
-                    query = query.bind(*b);
-                }
+                let query = bind_all!(sqlx::query(sql), binds);
                 query.execute(&pool).await.unwrap();
                 pool.close().await;
             }
             None => {
                 let raw = self.raw().await;
-                let mut query = sqlx::query(sql);
-                for b in binds {
-                    query = query.bind(*b);
-                }
+                let query = bind_all!(sqlx::query(sql), binds);
                 query.execute(raw.pool()).await.unwrap();
                 raw.close().await;
+            }
+        }
+    }
+
+    /// A statement that should fail: its error, as text.
+    pub async fn execute_raw_error(&self, sql: &str) -> String {
+        match &self.pg {
+            Some(db) => {
+                let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+                let error = sqlx::query(sql).execute(&pool).await.unwrap_err().to_string();
+                pool.close().await;
+                error
+            }
+            None => {
+                let raw = self.raw().await;
+                let error = sqlx::query(sql).execute(raw.pool()).await.unwrap_err().to_string();
+                raw.close().await;
+                error
             }
         }
     }
@@ -224,7 +254,7 @@ impl Instance {
     /// A raw connection to the SQLite file, to play the thief or the
     /// attacker with write access.
     pub async fn raw(&self) -> SqliteStore {
-        assert!(self.pg.is_none(), "raw() is the SQLite file; guard the test with sqlite_only()");
+        assert!(self.pg.is_none(), "raw() is the SQLite file; use execute_raw on either backend");
         SqliteStore::open(&self.data_dir().join("safehouse.db"), false).await.unwrap()
     }
 
