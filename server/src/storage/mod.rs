@@ -8,12 +8,16 @@
 
 mod append;
 pub mod postgres;
+mod sql;
 pub mod sqlite;
 
 use async_trait::async_trait;
 
 pub use postgres::PgStore;
-pub use sqlite::{GENESIS_MAC, SqliteStore};
+pub use sqlite::SqliteStore;
+
+/// The genesis "previous MAC" of an empty chain.
+pub const GENESIS_MAC: [u8; 32] = [0u8; 32];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

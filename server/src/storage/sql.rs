@@ -1,0 +1,845 @@
+//! The statements of both SQL stores, written once. SQLite accepts the
+//! same `$n` placeholders, `ON CONFLICT ... DO UPDATE` and `IS DISTINCT
+//! FROM` as PostgreSQL, so every write and read is one text for both; only
+//! opening, constraint names and how an audit append takes its lock differ,
+//! and each backend's file supplies those (`map_constraint`,
+//! `begin_append`) before expanding [`sql_store!`] for its connection type.
+
+/// The write statements, the audit append's statements and the whole
+/// [`super::Store`] implementation for `$store`, whose `pool` holds
+/// connections of type `$conn`.
+macro_rules! sql_store {
+    ($store:ident, $conn:ty) => {
+        async fn apply_one(conn: &mut $conn, write: Write) -> Result<(), StoreError> {
+            use sqlx::query;
+            let affected = match write {
+                Write::InsertInstance(row) => query(
+                    "INSERT INTO instance (singleton, instance_id, pepper_check, format) VALUES (1, $1, $2, $3)",
+                )
+                .bind(row.instance_id)
+                .bind(row.pepper_check)
+                .bind(row.format)
+                .execute(&mut *conn)
+                .await
+                .map_err(map_constraint)?,
+                Write::SetPepperCheck { pepper_check } => {
+                    query("UPDATE instance SET pepper_check = $1 WHERE singleton = 1")
+                        .bind(pepper_check)
+                        .execute(&mut *conn)
+                        .await?
+                }
+                Write::PutSystemKey { name, sealed } => {
+                    query("INSERT INTO system_keys (name, sealed) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET sealed = EXCLUDED.sealed")
+                        .bind(name)
+                        .bind(sealed)
+                        .execute(&mut *conn)
+                        .await?
+                }
+                Write::PutTeam { name, recipient } => {
+                    query("INSERT INTO teams (name, recipient) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET recipient = EXCLUDED.recipient")
+                        .bind(name)
+                        .bind(recipient)
+                        .execute(&mut *conn)
+                        .await?
+                }
+                Write::PutWrap(row) => query(
+                    "INSERT INTO wraps (object_kind, object_id, holder_kind, holder_id, key_no, wrapped) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (object_kind, object_id, holder_kind, holder_id) \
+                     DO UPDATE SET key_no = EXCLUDED.key_no, wrapped = EXCLUDED.wrapped",
+                )
+                .bind(row.object_kind)
+                .bind(row.object_id)
+                .bind(row.holder_kind)
+                .bind(row.holder_id)
+                .bind(row.key_no)
+                .bind(row.wrapped)
+                .execute(&mut *conn)
+                .await?,
+                Write::DeleteWrap { object_kind, object_id, holder_kind, holder_id } => query(
+                    "DELETE FROM wraps WHERE object_kind = $1 AND object_id = $2 AND holder_kind = $3 AND holder_id = $4",
+                )
+                .bind(object_kind.as_str())
+                .bind(object_id)
+                .bind(holder_kind.as_str())
+                .bind(holder_id)
+                .execute(&mut *conn)
+                .await?,
+                Write::DeleteWrapsOfHolder { holder_kind, holder_id } => {
+                    query("DELETE FROM wraps WHERE holder_kind = $1 AND holder_id = $2")
+                        .bind(holder_kind.as_str())
+                        .bind(holder_id)
+                        .execute(&mut *conn)
+                        .await?
+                }
+                Write::InsertUser(row) => {
+                    query("INSERT INTO users (id, lookup, version, sealed_profile) VALUES ($1, $2, $3, $4)")
+                        .bind(row.id)
+                        .bind(row.lookup)
+                        .bind(row.version)
+                        .bind(row.sealed_profile)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(map_constraint)?
+                }
+                Write::UpdateUser { id, expected_version, lookup, sealed_profile } => {
+                    let done = query(
+                        "UPDATE users SET lookup = $1, sealed_profile = $2, version = version + 1 \
+                         WHERE id = $3 AND version = $4",
+                    )
+                    .bind(lookup)
+                    .bind(sealed_profile)
+                    .bind(id)
+                    .bind(expected_version)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(map_constraint)?;
+                    if done.rows_affected() != 1 {
+                        return Err(StoreError::Conflict);
+                    }
+                    done
+                }
+                Write::PutActivation { lookup, user_id, expires_at } => {
+                    query("INSERT INTO activations (lookup, user_id, expires_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (lookup) DO UPDATE SET user_id = EXCLUDED.user_id, expires_at = EXCLUDED.expires_at")
+                        .bind(lookup)
+                        .bind(user_id)
+                        .bind(expires_at)
+                        .execute(&mut *conn)
+                        .await?
+                }
+                Write::DeleteActivation { lookup } => {
+                    // Single use: deleting a token that is already gone is a conflict,
+                    // so two concurrent activations cannot both succeed.
+                    let done = query("DELETE FROM activations WHERE lookup = $1")
+                        .bind(lookup)
+                        .execute(&mut *conn)
+                        .await?;
+                    if done.rows_affected() != 1 {
+                        return Err(StoreError::Conflict);
+                    }
+                    done
+                }
+                Write::DeleteActivationsOf { user_id } => query("DELETE FROM activations WHERE user_id = $1")
+                    .bind(user_id)
+                    .execute(&mut *conn)
+                    .await?,
+                Write::PutUserKey(row) => query(
+                    "INSERT INTO user_keys (user_id, key_no, recipient, kdf_salt, kdf_params, sealed_by_password) \
+                     VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (user_id, key_no) DO UPDATE SET recipient = excluded.recipient, \
+                     kdf_salt = excluded.kdf_salt, kdf_params = excluded.kdf_params, \
+                     sealed_by_password = excluded.sealed_by_password",
+                )
+                .bind(row.user_id)
+                .bind(row.key_no)
+                .bind(row.recipient)
+                .bind(row.kdf_salt)
+                .bind(row.kdf_params)
+                .bind(row.sealed_by_password)
+                .execute(&mut *conn)
+                .await?,
+                Write::DeleteUserKeysExcept { user_id, keep_key_no } => {
+                    query("DELETE FROM user_keys WHERE user_id = $1 AND key_no IS DISTINCT FROM $2")
+                        .bind(user_id)
+                        .bind(keep_key_no)
+                        .execute(&mut *conn)
+                        .await?
+                }
+                Write::PutRecoveryCode(row) => query(
+                    "INSERT INTO recovery_codes (user_id, key_no, slot, sealed) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (user_id, key_no, slot) DO UPDATE SET sealed = EXCLUDED.sealed",
+                )
+                .bind(row.user_id)
+                .bind(row.key_no)
+                .bind(row.slot)
+                .bind(row.sealed)
+                .execute(&mut *conn)
+                .await?,
+                Write::DeleteRecoveryCode { user_id, key_no, slot } => {
+                    let done =
+                        query("DELETE FROM recovery_codes WHERE user_id = $1 AND key_no = $2 AND slot = $3")
+                            .bind(user_id)
+                            .bind(key_no)
+                            .bind(slot)
+                            .execute(&mut *conn)
+                            .await?;
+                    if done.rows_affected() != 1 {
+                        return Err(StoreError::Conflict);
+                    }
+                    done
+                }
+                Write::PutCertification(row) => query(
+                    "INSERT INTO certifications \
+                     (user_id, key_no, recipient, mac, handover_to_user, handover_to_coordinators) VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (user_id) DO UPDATE SET key_no = EXCLUDED.key_no, recipient = EXCLUDED.recipient, \
+                     mac = EXCLUDED.mac, handover_to_user = EXCLUDED.handover_to_user, \
+                     handover_to_coordinators = EXCLUDED.handover_to_coordinators",
+                )
+                .bind(row.user_id)
+                .bind(row.key_no)
+                .bind(row.recipient)
+                .bind(row.mac)
+                .bind(row.handover_to_user)
+                .bind(row.handover_to_coordinators)
+                .execute(&mut *conn)
+                .await?,
+                Write::DeleteCertification { user_id } => query("DELETE FROM certifications WHERE user_id = $1")
+                    .bind(user_id)
+                    .execute(&mut *conn)
+                    .await?,
+                Write::PutVoucher(row) => {
+                    query("INSERT INTO vouchers (user_id, key_no, mac) VALUES ($1, $2, $3) \
+                         ON CONFLICT (user_id) DO UPDATE SET key_no = EXCLUDED.key_no, mac = EXCLUDED.mac")
+                        .bind(row.user_id)
+                        .bind(row.key_no)
+                        .bind(row.mac)
+                        .execute(&mut *conn)
+                        .await?
+                }
+                Write::DeleteVoucher { user_id } => query("DELETE FROM vouchers WHERE user_id = $1")
+                    .bind(user_id)
+                    .execute(&mut *conn)
+                    .await?,
+                Write::InsertCase(row) => query(
+                    "INSERT INTO cases (id, version, sealed_group, sealed_placement, sealed_notes) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(row.id)
+                .bind(row.version)
+                .bind(row.sealed_group)
+                .bind(row.sealed_placement)
+                .bind(row.sealed_notes)
+                .execute(&mut *conn)
+                .await
+                .map_err(map_constraint)?,
+                Write::UpdateCase { expected_version, row } => {
+                    let done = query(
+                        "UPDATE cases SET version = $1, sealed_group = $2, sealed_placement = $3, sealed_notes = $4 \
+                         WHERE id = $5 AND version = $6",
+                    )
+                    .bind(row.version)
+                    .bind(row.sealed_group)
+                    .bind(row.sealed_placement)
+                    .bind(row.sealed_notes)
+                    .bind(row.id)
+                    .bind(expected_version)
+                    .execute(&mut *conn)
+                    .await?;
+                    if done.rows_affected() != 1 {
+                        return Err(StoreError::Conflict);
+                    }
+                    done
+                }
+                Write::InsertMilestone(row) => {
+                    query("INSERT INTO milestones (id, case_id, version, sealed) VALUES ($1, $2, $3, $4)")
+                        .bind(row.id)
+                        .bind(row.case_id)
+                        .bind(row.version)
+                        .bind(row.sealed)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(map_constraint)?
+                }
+                Write::UpdateMilestone { expected_version, row } => {
+                    let done = query(
+                        "UPDATE milestones SET version = $1, sealed = $2 WHERE id = $3 AND case_id = $4 AND version = $5",
+                    )
+                    .bind(row.version)
+                    .bind(row.sealed)
+                    .bind(row.id)
+                    .bind(row.case_id)
+                    .bind(expected_version)
+                    .execute(&mut *conn)
+                    .await?;
+                    if done.rows_affected() != 1 {
+                        return Err(StoreError::Conflict);
+                    }
+                    done
+                }
+                Write::PutIndex(row) => {
+                    query("INSERT INTO case_index (case_id, sealed) VALUES ($1, $2) ON CONFLICT (case_id) DO UPDATE SET sealed = EXCLUDED.sealed")
+                        .bind(row.case_id)
+                        .bind(row.sealed)
+                        .execute(&mut *conn)
+                        .await?
+                }
+                Write::InsertInbox { case_id, sealed } => {
+                    query("INSERT INTO index_inbox (case_id, sealed) VALUES ($1, $2)")
+                        .bind(case_id)
+                        .bind(sealed)
+                        .execute(&mut *conn)
+                        .await?
+                }
+                Write::DeleteInbox { seq } => query("DELETE FROM index_inbox WHERE seq = $1")
+                    .bind(seq)
+                    .execute(&mut *conn)
+                    .await?,
+                Write::PutPendingGrant { case_id, user_id } => {
+                    query("INSERT INTO pending_grants (case_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                        .bind(case_id)
+                        .bind(user_id)
+                        .execute(&mut *conn)
+                        .await?
+                }
+                Write::DeletePendingGrant { case_id, user_id } => {
+                    query("DELETE FROM pending_grants WHERE case_id = $1 AND user_id = $2")
+                        .bind(case_id)
+                        .bind(user_id)
+                        .execute(&mut *conn)
+                        .await?
+                }
+                Write::InsertShelter(row) => query(
+                    "INSERT INTO shelters (id, version, sealed_code, sealed_details) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(row.id)
+                .bind(row.version)
+                .bind(row.sealed_code)
+                .bind(row.sealed_details)
+                .execute(&mut *conn)
+                .await
+                .map_err(map_constraint)?,
+                Write::UpdateShelter { expected_version, row } => {
+                    let done = query(
+                        "UPDATE shelters SET version = $1, sealed_code = $2, sealed_details = $3 WHERE id = $4 AND version = $5",
+                    )
+                    .bind(row.version)
+                    .bind(row.sealed_code)
+                    .bind(row.sealed_details)
+                    .bind(row.id)
+                    .bind(expected_version)
+                    .execute(&mut *conn)
+                    .await?;
+                    if done.rows_affected() != 1 {
+                        return Err(StoreError::Conflict);
+                    }
+                    done
+                }
+                Write::PutRecoveryRequest(row) => {
+                    query("INSERT INTO recovery_requests (id, user_id, key_no) VALUES ($1, $2, $3)")
+                        .bind(row.id)
+                        .bind(row.user_id)
+                        .bind(row.key_no)
+                        .execute(&mut *conn)
+                        .await?
+                }
+                Write::InsertFlag { actor, raised_at, distinct_cases, window_minutes } => query(
+                    "INSERT INTO audit_flags (actor, raised_at, distinct_cases, window_minutes) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(actor)
+                .bind(raised_at)
+                .bind(distinct_cases)
+                .bind(window_minutes)
+                .execute(&mut *conn)
+                .await?,
+                Write::PutTotp(row) => query(
+                    "INSERT INTO totp (user_id, sealed_secret, confirmed, last_step) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (user_id) DO UPDATE SET sealed_secret = EXCLUDED.sealed_secret, \
+                     confirmed = EXCLUDED.confirmed, last_step = EXCLUDED.last_step",
+                )
+                .bind(row.user_id)
+                .bind(row.sealed_secret)
+                .bind(row.confirmed)
+                .bind(row.last_step)
+                .execute(&mut *conn)
+                .await?,
+                Write::DeleteTotp { user_id } => {
+                    query("DELETE FROM totp WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?
+                }
+                Write::UseTotpStep { user_id, step } => {
+                    let done = query("UPDATE totp SET last_step = $1 WHERE user_id = $2 AND confirmed = 1 AND last_step < $3")
+                        .bind(step)
+                        .bind(user_id)
+                        .bind(step)
+                        .execute(&mut *conn)
+                        .await?;
+                    if done.rows_affected() != 1 {
+                        return Err(StoreError::Conflict);
+                    }
+                    done
+                }
+                Write::PutLoginThrottle { key, failures, last_failure } => query(
+                    "INSERT INTO login_throttle (key, failures, last_failure) VALUES ($1, $2, $3) \
+                     ON CONFLICT (key) DO UPDATE SET failures = EXCLUDED.failures, last_failure = EXCLUDED.last_failure",
+                )
+                .bind(key)
+                .bind(failures)
+                .bind(last_failure)
+                .execute(&mut *conn)
+                .await?,
+                Write::DeleteLoginThrottle { key } => {
+                    query("DELETE FROM login_throttle WHERE key = $1").bind(key).execute(&mut *conn).await?
+                }
+                Write::PutAddressThrottle { key, window_start, attempts } => query(
+                    "INSERT INTO address_throttle (key, window_start, attempts) VALUES ($1, $2, $3) \
+                     ON CONFLICT (key) DO UPDATE SET window_start = EXCLUDED.window_start, attempts = EXCLUDED.attempts",
+                )
+                .bind(key)
+                .bind(window_start)
+                .bind(attempts)
+                .execute(&mut *conn)
+                .await?,
+                Write::PutLoginAlert { user_id, count, last_at } => query(
+                    "INSERT INTO login_alerts (user_id, count, last_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (user_id) DO UPDATE SET count = EXCLUDED.count, last_at = EXCLUDED.last_at",
+                )
+                .bind(user_id)
+                .bind(count)
+                .bind(last_at)
+                .execute(&mut *conn)
+                .await?,
+                Write::DeleteLoginAlert { user_id } => {
+                    query("DELETE FROM login_alerts WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?
+                }
+                Write::BumpGeneration { user_id } => query(
+                    "INSERT INTO user_generations (user_id, generation) VALUES ($1, 1) \
+                     ON CONFLICT (user_id) DO UPDATE SET generation = user_generations.generation + 1",
+                )
+                .bind(user_id)
+                .execute(&mut *conn)
+                .await?,
+                Write::SetLockdown { locked } => {
+                    if locked {
+                        query("UPDATE instance SET locked = 1, lockdown_epoch = lockdown_epoch + 1 WHERE singleton = 1")
+                            .execute(&mut *conn)
+                            .await?
+                    } else {
+                        query("UPDATE instance SET locked = 0 WHERE singleton = 1").execute(&mut *conn).await?
+                    }
+                }
+                Write::DeleteRecoveryRequest { id } => {
+                    let done = query("DELETE FROM recovery_requests WHERE id = $1")
+                        .bind(id)
+                        .execute(&mut *conn)
+                        .await?;
+                    if done.rows_affected() != 1 {
+                        return Err(StoreError::Conflict);
+                    }
+                    done
+                }
+            };
+            let _ = affected;
+            Ok(())
+        }
+
+        async fn insert_entry(conn: &mut $conn, row: &AuditRow) -> Result<(), StoreError> {
+            sqlx::query(
+                "INSERT INTO audit_log (seq, at, actor, role, action, target, outcome, request_id, prev_mac, mac) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(row.seq)
+            .bind(&row.at)
+            .bind(&row.actor)
+            .bind(&row.role)
+            .bind(&row.action)
+            .bind(&row.target)
+            .bind(&row.outcome)
+            .bind(&row.request_id)
+            .bind(&row.prev_mac)
+            .bind(&row.mac)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        }
+
+        /// The statements of the shared audit append, on this connection.
+        struct Tx<'a>(&'a mut $conn);
+
+        #[async_trait]
+        impl AuditTx for Tx<'_> {
+            async fn run(&mut self, sql: &'static str) -> Result<(), StoreError> {
+                sqlx::query(sql).execute(&mut *self.0).await?;
+                Ok(())
+            }
+
+            async fn head(&mut self) -> Result<Option<(i64, Vec<u8>)>, StoreError> {
+                Ok(sqlx::query_as("SELECT seq, mac FROM audit_log ORDER BY seq DESC LIMIT 1")
+                    .fetch_optional(&mut *self.0)
+                    .await?)
+            }
+
+            async fn write(&mut self, write: Write) -> Result<(), StoreError> {
+                apply_one(self.0, write).await
+            }
+
+            async fn insert(&mut self, row: &AuditRow) -> Result<(), StoreError> {
+                insert_entry(self.0, row).await
+            }
+        }
+
+        #[async_trait]
+        impl Store for $store {
+            async fn apply(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await?;
+                for write in writes {
+                    apply_one(&mut tx, write).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn commit_audited(
+                &self,
+                jobs: Vec<AuditedWrite>,
+                chain: &dyn ChainMac,
+            ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+                let mut conn = self.pool.acquire().await?;
+                begin_append(&mut conn).await?;
+                match append_jobs(&mut Tx(&mut conn), jobs, chain).await {
+                    Ok(results) => match sqlx::query("COMMIT").execute(&mut *conn).await {
+                        Ok(_) => Ok(results),
+                        Err(e) => {
+                            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                            Err(e.into())
+                        }
+                    },
+                    Err(e) => {
+                        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                        Err(e)
+                    }
+                }
+            }
+
+            async fn audit_rows(&self, after: i64, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT seq, at, actor, role, action, target, outcome, request_id, prev_mac, mac FROM audit_log \
+                     WHERE seq > $1 ORDER BY seq LIMIT $2",
+                )
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn audit_search(
+                &self,
+                f: &AuditFilter,
+                after: i64,
+                limit: i64,
+            ) -> Result<Vec<AuditRow>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT seq, at, actor, role, action, target, outcome, request_id, prev_mac, mac FROM audit_log \
+                     WHERE seq > $1 AND ($2 = '' OR actor = $3) AND ($4 = '' OR action = $5) AND ($6 = '' OR target = $7) \
+                     AND ($8 = '' OR at >= $9) AND ($10 = '' OR at <= $11) ORDER BY seq LIMIT $12",
+                )
+                .bind(after)
+                .bind(&f.actor)
+                .bind(&f.actor)
+                .bind(&f.action)
+                .bind(&f.action)
+                .bind(&f.target)
+                .bind(&f.target)
+                .bind(&f.from)
+                .bind(&f.from)
+                .bind(&f.to)
+                .bind(&f.to)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn audit_head(&self) -> Result<Option<AuditRow>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT seq, at, actor, role, action, target, outcome, request_id, prev_mac, mac FROM audit_log \
+                     ORDER BY seq DESC LIMIT 1",
+                )
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn distinct_reads_since(&self, actor: &str, since: &str, cap: i64) -> Result<i64, StoreError> {
+                // Counting stops at `cap` distinct cases: enough to decide a flag,
+                // and the cost of a read stays flat however busy the reader is.
+                let (count,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM (SELECT DISTINCT target FROM audit_log \
+                     WHERE actor = $1 AND action = 'case.read' AND outcome = 'ok' AND at >= $2 LIMIT $3) AS distinct_reads",
+                )
+                .bind(actor)
+                .bind(since)
+                .bind(cap)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(count)
+            }
+
+            async fn flags(&self) -> Result<Vec<FlagRow>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT id, actor, raised_at, distinct_cases, window_minutes FROM audit_flags ORDER BY id DESC",
+                )
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn latest_flag(&self, actor: &str) -> Result<Option<FlagRow>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT id, actor, raised_at, distinct_cases, window_minutes FROM audit_flags \
+                     WHERE actor = $1 ORDER BY id DESC LIMIT 1",
+                )
+                .bind(actor)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn totp(&self, user_id: &str) -> Result<Option<TotpRow>, StoreError> {
+                Ok(sqlx::query_as("SELECT user_id, sealed_secret, confirmed, last_step FROM totp WHERE user_id = $1")
+                    .bind(user_id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn login_throttle(&self, key: &[u8]) -> Result<Option<(i64, i64)>, StoreError> {
+                Ok(sqlx::query_as("SELECT failures, last_failure FROM login_throttle WHERE key = $1")
+                    .bind(key)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn address_throttle(&self, key: &[u8]) -> Result<Option<(i64, i64)>, StoreError> {
+                Ok(sqlx::query_as("SELECT window_start, attempts FROM address_throttle WHERE key = $1")
+                    .bind(key)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn login_alert(&self, user_id: &str) -> Result<Option<(i64, i64)>, StoreError> {
+                Ok(sqlx::query_as("SELECT count, last_at FROM login_alerts WHERE user_id = $1")
+                    .bind(user_id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn generation(&self, user_id: &str) -> Result<i64, StoreError> {
+                let row: Option<(i64,)> =
+                    sqlx::query_as("SELECT generation FROM user_generations WHERE user_id = $1")
+                        .bind(user_id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                Ok(row.map_or(0, |(g,)| g))
+            }
+
+            async fn lockdown(&self) -> Result<(i64, bool), StoreError> {
+                let row: Option<(i64, i64)> =
+                    sqlx::query_as("SELECT lockdown_epoch, locked FROM instance WHERE singleton = 1")
+                        .fetch_optional(&self.pool)
+                        .await?;
+                Ok(row.map_or((0, false), |(epoch, locked)| (epoch, locked != 0)))
+            }
+
+            async fn instance(&self) -> Result<Option<InstanceRow>, StoreError> {
+                Ok(sqlx::query_as("SELECT instance_id, pepper_check, format FROM instance WHERE singleton = 1")
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn system_key(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+                let row: Option<(Vec<u8>,)> = sqlx::query_as("SELECT sealed FROM system_keys WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|(sealed,)| sealed))
+            }
+
+            async fn team_recipient(&self, name: &str) -> Result<Option<String>, StoreError> {
+                let row: Option<(String,)> = sqlx::query_as("SELECT recipient FROM teams WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|(r,)| r))
+            }
+
+            async fn wrap(
+                &self,
+                object_kind: ObjectKind,
+                object_id: &str,
+                holder_kind: HolderKind,
+                holder_id: &str,
+            ) -> Result<Option<WrapRow>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT object_kind, object_id, holder_kind, holder_id, key_no, wrapped FROM wraps \
+                     WHERE object_kind = $1 AND object_id = $2 AND holder_kind = $3 AND holder_id = $4",
+                )
+                .bind(object_kind.as_str())
+                .bind(object_id)
+                .bind(holder_kind.as_str())
+                .bind(holder_id)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn wraps_of_holder(
+                &self,
+                holder_kind: HolderKind,
+                holder_id: &str,
+            ) -> Result<Vec<WrapRow>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT object_kind, object_id, holder_kind, holder_id, key_no, wrapped FROM wraps \
+                     WHERE holder_kind = $1 AND holder_id = $2 ORDER BY object_kind, object_id",
+                )
+                .bind(holder_kind.as_str())
+                .bind(holder_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn wraps_of_object(
+                &self,
+                object_kind: ObjectKind,
+                object_id: &str,
+            ) -> Result<Vec<WrapRow>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT object_kind, object_id, holder_kind, holder_id, key_no, wrapped FROM wraps \
+                     WHERE object_kind = $1 AND object_id = $2 ORDER BY holder_kind, holder_id",
+                )
+                .bind(object_kind.as_str())
+                .bind(object_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn user(&self, id: &str) -> Result<Option<UserRow>, StoreError> {
+                Ok(sqlx::query_as("SELECT id, lookup, version, sealed_profile FROM users WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn user_by_lookup(&self, lookup: &[u8]) -> Result<Option<UserRow>, StoreError> {
+                Ok(sqlx::query_as("SELECT id, lookup, version, sealed_profile FROM users WHERE lookup = $1")
+                    .bind(lookup)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn users(&self) -> Result<Vec<UserRow>, StoreError> {
+                Ok(sqlx::query_as("SELECT id, lookup, version, sealed_profile FROM users ORDER BY id")
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn activation(&self, lookup: &[u8]) -> Result<Option<ActivationRow>, StoreError> {
+                Ok(sqlx::query_as("SELECT user_id, expires_at FROM activations WHERE lookup = $1")
+                    .bind(lookup)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn user_key(&self, user_id: &str) -> Result<Option<UserKeyRow>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT user_id, key_no, recipient, kdf_salt, kdf_params, sealed_by_password FROM user_keys \
+                     WHERE user_id = $1 ORDER BY key_no DESC LIMIT 1",
+                )
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn recovery_codes(&self, user_id: &str, key_no: i64) -> Result<Vec<RecoveryCodeRow>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT user_id, key_no, slot, sealed FROM recovery_codes WHERE user_id = $1 AND key_no = $2 ORDER BY slot",
+                )
+                .bind(user_id)
+                .bind(key_no)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn certification(&self, user_id: &str) -> Result<Option<CertificationRow>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT user_id, key_no, recipient, mac, handover_to_user, handover_to_coordinators FROM certifications WHERE user_id = $1",
+                )
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn vouchers(&self) -> Result<Vec<VoucherRow>, StoreError> {
+                Ok(sqlx::query_as("SELECT user_id, key_no, mac FROM vouchers ORDER BY user_id")
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn voucher(&self, user_id: &str) -> Result<Option<VoucherRow>, StoreError> {
+                Ok(sqlx::query_as("SELECT user_id, key_no, mac FROM vouchers WHERE user_id = $1")
+                    .bind(user_id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn case(&self, id: &str) -> Result<Option<CaseRow>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT id, version, sealed_group, sealed_placement, sealed_notes FROM cases WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn case_ids(&self) -> Result<Vec<String>, StoreError> {
+                let rows: Vec<(String,)> =
+                    sqlx::query_as("SELECT id FROM cases ORDER BY id").fetch_all(&self.pool).await?;
+                Ok(rows.into_iter().map(|(id,)| id).collect())
+            }
+
+            async fn milestones(&self, case_id: &str) -> Result<Vec<MilestoneRow>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT id, case_id, version, sealed FROM milestones WHERE case_id = $1 ORDER BY id",
+                )
+                .bind(case_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn milestone(&self, id: &str) -> Result<Option<MilestoneRow>, StoreError> {
+                Ok(sqlx::query_as("SELECT id, case_id, version, sealed FROM milestones WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn index_rows(&self) -> Result<Vec<IndexRow>, StoreError> {
+                Ok(sqlx::query_as("SELECT case_id, sealed FROM case_index ORDER BY case_id")
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn index_row(&self, case_id: &str) -> Result<Option<IndexRow>, StoreError> {
+                Ok(sqlx::query_as("SELECT case_id, sealed FROM case_index WHERE case_id = $1")
+                    .bind(case_id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn inbox(&self) -> Result<Vec<InboxRow>, StoreError> {
+                Ok(sqlx::query_as("SELECT seq, case_id, sealed FROM index_inbox ORDER BY seq")
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn pending_grants(&self) -> Result<Vec<(String, String)>, StoreError> {
+                Ok(sqlx::query_as("SELECT case_id, user_id FROM pending_grants ORDER BY user_id, case_id")
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn shelters(&self) -> Result<Vec<ShelterRow>, StoreError> {
+                Ok(sqlx::query_as("SELECT id, version, sealed_code, sealed_details FROM shelters ORDER BY id")
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn shelter(&self, id: &str) -> Result<Option<ShelterRow>, StoreError> {
+                Ok(sqlx::query_as("SELECT id, version, sealed_code, sealed_details FROM shelters WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn recovery_request(&self, id: &str) -> Result<Option<RecoveryRequestRow>, StoreError> {
+                Ok(sqlx::query_as("SELECT id, user_id, key_no FROM recovery_requests WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+        }
+    };
+}
+
+pub(super) use sql_store;
