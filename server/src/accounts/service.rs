@@ -13,7 +13,7 @@ use crate::cases::model::FieldError;
 use crate::crypto::{self, Identity, Label, fingerprint, wrap};
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::UserId;
-use crate::storage::{HolderKind, ObjectKind, StoreError, UserRow, VoucherRow, WrapRow, Write};
+use crate::storage::{HolderKind, ObjectKind, Store, StoreError, UserRow, VoucherRow, WrapRow, Write};
 use crate::vault::Vault;
 
 /// How long an activation link stays valid.
@@ -340,6 +340,26 @@ pub fn as_parts(parts: &[Vec<u8>; 3]) -> [&[u8]; 3] {
     [&parts[0], &parts[1], &parts[2]]
 }
 
+/// Void a user's key: every wrap to it goes, and each case it held waits
+/// as a pending grant for a coordinator to certify the next key; the
+/// certification, voucher, keys and activations go too. Shared by the
+/// administrator's reset and the recovery after a lost pepper.
+pub(crate) async fn void_key_writes(store: &dyn Store, uid: &str) -> Result<Vec<Write>, StoreError> {
+    let mut writes = Vec::new();
+    for grant in store.wraps_of_holder(HolderKind::User, uid).await? {
+        if grant.object_kind == ObjectKind::Case.as_str() {
+            writes.push(Write::PutPendingGrant { case_id: grant.object_id, user_id: uid.to_owned() });
+        }
+    }
+    let user_id = uid.to_owned();
+    writes.push(Write::DeleteWrapsOfHolder { holder_kind: HolderKind::User, holder_id: user_id.clone() });
+    writes.push(Write::DeleteCertification { user_id: user_id.clone() });
+    writes.push(Write::DeleteVoucher { user_id: user_id.clone() });
+    writes.push(Write::DeleteUserKeysExcept { user_id: user_id.clone(), keep_key_no: None });
+    writes.push(Write::DeleteActivationsOf { user_id });
+    Ok(writes)
+}
+
 /// An administrator resets a password: the account must be activated anew,
 /// its key and certification are void, and its case grants wait for a
 /// coordinator to certify the new key. Team membership is not queued.
@@ -361,17 +381,7 @@ pub async fn reset_password(vault: &Vault, admin: &Actor, user_id: UserId) -> Se
         Err(e) => return vault.finish(&event, Err(e)).await,
     };
     let uid = user_id.to_string();
-    let mut writes = Vec::new();
-    for grant in vault.store().wraps_of_holder(HolderKind::User, &uid).await? {
-        if grant.object_kind == ObjectKind::Case.as_str() {
-            writes.push(Write::PutPendingGrant { case_id: grant.object_id, user_id: uid.clone() });
-        }
-    }
-    writes.push(Write::DeleteWrapsOfHolder { holder_kind: HolderKind::User, holder_id: uid.clone() });
-    writes.push(Write::DeleteCertification { user_id: uid.clone() });
-    writes.push(Write::DeleteVoucher { user_id: uid.clone() });
-    writes.push(Write::DeleteUserKeysExcept { user_id: uid.clone(), keep_key_no: None });
-    writes.push(Write::DeleteActivationsOf { user_id: uid.clone() });
+    let mut writes = void_key_writes(vault.store(), &uid).await?;
     let activation = ActivationToken::generate();
     writes.push(Write::PutActivation {
         lookup: directory::activation_lookup(&vault.keyring, activation.expose()),

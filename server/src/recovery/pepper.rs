@@ -156,16 +156,7 @@ pub async fn import(
     let mut tokens = Vec::new();
     for entry in &entries {
         let uid = entry.id.to_string();
-        for grant in store.wraps_of_holder(HolderKind::User, &uid).await.map_err(ServiceError::from)? {
-            if grant.object_kind == ObjectKind::Case.as_str() {
-                writes.push(Write::PutPendingGrant { case_id: grant.object_id, user_id: uid.clone() });
-            }
-        }
-        writes.push(Write::DeleteWrapsOfHolder { holder_kind: HolderKind::User, holder_id: uid.clone() });
-        writes.push(Write::DeleteCertification { user_id: uid.clone() });
-        writes.push(Write::DeleteVoucher { user_id: uid.clone() });
-        writes.push(Write::DeleteUserKeysExcept { user_id: uid.clone(), keep_key_no: None });
-        writes.push(Write::DeleteActivationsOf { user_id: uid.clone() });
+        writes.extend(accounts::void_key_writes(store, &uid).await.map_err(ServiceError::from)?);
         let mut profile = entry.profile.clone();
         if matches!(profile.state, UserState::Active | UserState::Pending) {
             profile.state = UserState::Pending;
