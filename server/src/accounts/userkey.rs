@@ -26,7 +26,7 @@ impl RecoveryCode {
     fn generate() -> (RecoveryCode, [u8; 16]) {
         let mut bytes = [0u8; 16];
         OsRng.fill_bytes(&mut bytes);
-        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = crate::crypto::to_hex(&bytes);
         let grouped: Vec<String> =
             hex.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
         (RecoveryCode(SecretString::from(grouped.join("-"))), bytes)

@@ -55,7 +55,7 @@ pub struct Checkpoint {
 
 impl Checkpoint {
     pub fn to_line(&self) -> String {
-        let mac: String = self.mac.iter().map(|b| format!("{b:02x}")).collect();
+        let mac = crate::crypto::to_hex(&self.mac);
         format!("{CHECKPOINT_TAG} {} {} {mac}", self.instance_id, self.seq)
     }
 

@@ -154,7 +154,7 @@ pub fn new_request_id() -> String {
     use rand::RngCore;
     let mut bytes = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::crypto::to_hex(&bytes)
 }
 
 #[cfg(test)]

@@ -145,7 +145,7 @@ mod tests {
         let key = Key32::from_bytes([0x42; 32]);
         let nonce = [0x24; NONCE_LEN];
         let blob = seal_with_nonce(&key, &place("notes"), b"canary", &nonce);
-        let hex: String = blob.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = crate::crypto::to_hex(&blob);
         assert_eq!(
             hex,
             "01242424242424242424242424242424242424242424242424\

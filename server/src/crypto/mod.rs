@@ -16,6 +16,11 @@ pub use derive::{Label, mac, mac_verify, mac_verify_tag};
 pub use key::Key32;
 pub use wrap::{Identity, Recipient, fingerprint};
 
+/// Lower-case hex, for ids, MACs and codes shown or stored as text.
+pub fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// What can go wrong in a cryptographic operation. Deliberately coarse: the
 /// caller learns that a ciphertext is not genuine, never why.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

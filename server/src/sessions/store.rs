@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
-use crate::crypto::{self, Aad, Identity, Key32, Label, RecordKind};
+use crate::crypto::{self, Aad, Identity, Key32, Label, RecordKind, to_hex as hex};
 use crate::ids::UserId;
 
 /// Where the sessions live.
@@ -208,10 +208,6 @@ async fn open_file(path: &Path) -> Result<SqlitePool, sqlx::Error> {
     .await?;
     sqlx::query("CREATE INDEX IF NOT EXISTS sessions_by_owner ON sessions (owner)").execute(&pool).await?;
     Ok(pool)
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[async_trait]
