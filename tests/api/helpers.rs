@@ -66,7 +66,9 @@ pub enum Bind {
 pub struct PgDb {
     pub url: String,
     pub name: String,
-    admin_url: String,
+    /// The server's maintenance database, for statements about databases
+    /// and roles.
+    pub admin_url: String,
 }
 
 impl Drop for PgDb {

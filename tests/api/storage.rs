@@ -290,8 +290,7 @@ async fn the_nodes_role_appends_to_the_audit_log_and_can_never_change_it() {
 }
 
 fn drop_database_then_role(db: crate::helpers::PgDb, role: &str) {
-    let admin = std::env::var("TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let admin = db.admin_url.clone();
     drop(db);
     let _ = std::process::Command::new("psql")
         .args([admin.as_str(), "-qc", &format!("DROP ROLE {role}")])
