@@ -257,6 +257,18 @@ pub struct Messages {
     pub unassign: &'static str,
     pub nobody_assigned: &'static str,
     pub no: &'static str,
+    // -- hardening A throttles and recovery
+
+    // -- hardening B freeze and teams
+
+    // -- hardening C sessions and access
+
+    // -- hardening D command line
+
+    // -- hardening E clear columns
+
+    // -- hardening F pages
+
 }
 
 pub static EN: Messages = Messages {
@@ -499,6 +511,18 @@ pub static EN: Messages = Messages {
     unassign: "Unassign",
     nobody_assigned: "No one is assigned.",
     no: "no",
+    // -- hardening A throttles and recovery
+
+    // -- hardening B freeze and teams
+
+    // -- hardening C sessions and access
+
+    // -- hardening D command line
+
+    // -- hardening E clear columns
+
+    // -- hardening F pages
+
 };
 
 #[cfg(test)]

@@ -1,0 +1,1 @@
+//! Hardening after the outside review (issue 10): throttles.
