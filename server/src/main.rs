@@ -35,6 +35,10 @@ enum Command {
     },
     /// Create a new instance: data directory, secrets directory, database,
     /// team keys, the first coordinator and the first administrator.
+    ///
+    /// The first coordinator's password is typed at the console, or read
+    /// from the file named by SAFEHOUSE_COORDINATOR_PASSWORD_FILE; the line
+    /// breaks at the end of that file are dropped.
     Init {
         /// A recovery recipient (age1...), repeatable; any one recovers.
         #[arg(long = "recovery-recipient", required = true)]
@@ -92,7 +96,7 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli.command, config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", cli::report(&e));
             ExitCode::FAILURE
         }
     }

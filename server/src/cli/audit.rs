@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 
-use crate::audit::chain::Checkpoint;
+use crate::audit::chain::{Break, Checkpoint};
 use crate::audit::service as audit;
 use crate::clock::SystemClock;
 use crate::config::Config;
@@ -41,12 +41,26 @@ pub async fn run(config: &Config, command: AuditCommand) -> Result<()> {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read {}", path.display()))?;
                 for line in text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
-                    parsed.push(
-                        Checkpoint::parse(line)
-                            .with_context(|| format!("{}: not a checkpoint line", path.display()))?,
+                    let checkpoint = Checkpoint::parse(line)
+                        .with_context(|| format!("{}: not a checkpoint line", path.display()))?;
+                    parsed.push((path, checkpoint));
+                }
+            }
+            // A checkpoint of another instance says nothing about this
+            // chain: say so before walking it, rather than call it broken.
+            let instance = &vault.keyring.trust().instance_id;
+            for (path, checkpoint) in &parsed {
+                if &checkpoint.instance_id != instance {
+                    bail!(
+                        "the checkpoint in {} is for instance {}, but this database is instance {instance}: \
+                         that file belongs to another Safehouse instance. Nothing was verified; run again \
+                         with checkpoints taken from this instance (`safehouse audit head`)",
+                        path.display(),
+                        checkpoint.instance_id
                     );
                 }
             }
+            let parsed: Vec<Checkpoint> = parsed.into_iter().map(|(_, checkpoint)| checkpoint).collect();
             let show_progress = std::io::stderr().is_terminal();
             let result = audit::verify(&vault, &parsed, |done| {
                 if show_progress {
@@ -65,12 +79,15 @@ pub async fn run(config: &Config, command: AuditCommand) -> Result<()> {
                         verified.entries,
                         parsed.len()
                     );
+                    // The head as a checkpoint line: keep it off the server
+                    // for the next run.
                     if let Some(head) = verified.head {
                         println!("{}", head.to_line());
                     }
                     audit::record_verification(&vault, &request_id, true).await?;
                     Ok(())
                 }
+                Err(Break::Store(cause)) => bail!("cannot read the audit log to verify it: {cause}"),
                 Err(broken) => {
                     // Recording the failed check extends a broken chain; the
                     // break itself stays where verify found it.
