@@ -91,6 +91,87 @@ async fn finding_13_the_lost_pepper_export_says_which_file_to_put_back() {
 }
 
 #[tokio::test]
+async fn finding_14_the_fingerprint_reaches_the_offline_machine_only_from_the_person() {
+    use safehouse::accounts::model::{Role, Username};
+    use safehouse::accounts::service as accounts;
+
+    let env = Env::on_suite().await;
+    let recipient = env.keygen();
+    assert!(env.init(&recipient).status.success());
+    let token = {
+        let vault = safehouse::setup::open(&env.config(), std::sync::Arc::new(safehouse::clock::SystemClock))
+            .await
+            .unwrap();
+        accounts::create_account_unchecked(
+            &vault,
+            &Username::parse("coord.two").unwrap(),
+            [Role::Coordinator].into(),
+        )
+        .await
+        .unwrap()
+        .activation
+    };
+
+    // The new coordinator activates and is shown their key's fingerprint.
+    let node = Node::start(env.command());
+    let mut client = Client::new(&node.base);
+    let pass = "second coordinator passphrase";
+    let response =
+        client.post("/activate", &[("token", token.expose()), ("password", pass), ("confirm", pass)]).await;
+    assert_eq!(response.status(), 200);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Your key fingerprint"), "{page}");
+    let fingerprint = between(&page, "<p class=\"fingerprint\"><code>", "<").to_owned();
+    assert!(fingerprint.chars().filter(char::is_ascii_digit).count() >= 20, "{fingerprint}");
+    // The account page shows the same.
+    enrol(&mut client, 0).await;
+    let account = client.get("/account").await.text().await.unwrap();
+    assert!(account.contains(&fingerprint), "{account}");
+    drop(node);
+
+    // The export neither prints it nor writes it.
+    let request = path(&env, "request.json");
+    let out = env.run(&["recover", "export", "--username", "coord.two", "--output", &request]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let written = std::fs::read_to_string(&request).unwrap();
+    for text in [stdout(&out), stderr(&out), written.clone()] {
+        assert!(!text.contains(&fingerprint), "the fingerprint leaked: {text}");
+        assert!(!text.contains(&fingerprint.replace(' ', "")));
+    }
+    assert!(!written.contains("fingerprint"), "{written}");
+
+    // Offline: without a fingerprint (and no terminal to ask on), refused.
+    let (key, answer) = (path(&env, "recovery.key"), path(&env, "answer.json"));
+    let answer_with = |fingerprint: Option<&str>| {
+        let mut args =
+            vec!["recover", "answer", "--request", &request, "--identity", &key, "--output", &answer];
+        if let Some(f) = fingerprint {
+            args.extend(["--fingerprint", f]);
+        }
+        env.run(&args)
+    };
+    let out = answer_with(None);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("the fingerprint is required: ask the new coordinator"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!env.path("answer.json").exists());
+    let out = answer_with(Some("11111 22222 33333 44444 55555"));
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("fingerprint does not match"), "{}", stderr(&out));
+    assert!(!env.path("answer.json").exists());
+
+    // As heard from the person: answered, imported.
+    let out = answer_with(Some(&fingerprint));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = env.run(&["recover", "import", "--answer", &answer]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("certified member of the coordinators"), "{}", stdout(&out));
+}
+
+#[tokio::test]
 async fn finding_16_messages_say_what_is_wrong_once_and_what_to_do() {
     let env = Env::on_suite().await;
     let recipient = env.keygen();

@@ -34,8 +34,10 @@ pub enum RecoverCommand {
     Answer {
         #[arg(long)]
         request: PathBuf,
-        /// The fingerprint the new coordinator reads from their key page
-        /// (not needed for a lost-pepper request).
+        /// The fingerprint the new coordinator reads to you from their
+        /// account page, in person or by phone (asked for at the console
+        /// when not given; not needed for a lost-pepper request). Never
+        /// take it from the server or from the request.
         #[arg(long)]
         fingerprint: Option<String>,
         /// A file holding the recovery identity.
@@ -63,8 +65,9 @@ pub async fn run(config: &Config, command: RecoverCommand) -> Result<()> {
                 let vault = setup::open(config, Arc::new(SystemClock)).await?;
                 let username = Username::parse(username.as_deref().unwrap_or_default())
                     .map_err(|e| anyhow::anyhow!("--username: {}", e.message))?;
+                // No fingerprint printed or written: the one who answers
+                // must hear it from the person.
                 let request = recovery::export(&vault, &username).await?;
-                println!("Fingerprint of the new coordinator's key: {}", request.fingerprint);
                 serde_json::to_string_pretty(&request)?
             };
             super::write_file(&output, &text)?;
@@ -102,9 +105,16 @@ pub async fn run(config: &Config, command: RecoverCommand) -> Result<()> {
             } else {
                 let request: recovery::Request =
                     serde_json::from_str(&text).context("not a recovery request")?;
-                let fingerprint = fingerprint.context(
-                    "--fingerprint is required: ask the new coordinator to read it from their key page",
-                )?;
+                let fingerprint = match fingerprint {
+                    Some(fingerprint) => fingerprint,
+                    None => super::line_input(
+                        "Fingerprint, as the new coordinator reads it to you from their account page: ",
+                    )?
+                    .context(
+                        "the fingerprint is required: ask the new coordinator to read it to you from their \
+                         account page, then give it with --fingerprint or type it when asked",
+                    )?,
+                };
                 serde_json::to_string_pretty(&recovery::answer(&request, &recovery_identity, &fingerprint)?)?
             };
             super::write_file(&output, &answer)?;
