@@ -63,6 +63,77 @@ fn token_of(printed: &str, username: &str) -> String {
 }
 
 #[tokio::test]
+async fn finding_12_after_a_lost_pepper_an_account_activates_sees_its_codes_and_enrols_anew() {
+    let env = Env::on_suite().await;
+    let recipient = env.keygen();
+    let out = env.init(&recipient);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // Before the loss the coordinator has an authenticator.
+    let node = Node::start(env.command());
+    let mut client = Client::new(&node.base);
+    let old_secret =
+        first_login_and_enrol(&mut client, "coord.one", "first coordinator passphrase", -1).await;
+    drop(node);
+
+    std::fs::remove_file(env.path("secrets/pepper")).unwrap();
+    let printed = lost_pepper_round_trip(&env);
+    let token = token_of(&printed, "coord.one");
+
+    // The server again; the owner activates with the code handed to them.
+    let node = Node::start(env.command());
+    let mut client = Client::new(&node.base);
+    let response = client
+        .post(
+            "/activate",
+            &[
+                ("token", &token),
+                ("password", "a new coordinator passphrase"),
+                ("confirm", "a new coordinator passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Your recovery codes"), "{page}");
+    assert_eq!(page.matches("<li><code>").count(), 10, "ten recovery codes shown");
+    assert!(page.contains("href=\"/enrol\""), "{page}");
+
+    // A new enrolment: a new secret, and the old authenticator is void.
+    let new_secret = enrol(&mut client, 0).await;
+    assert_ne!(new_secret, old_secret);
+    let mut other = Client::new(&node.base);
+    let response = other
+        .post(
+            "/login",
+            &[
+                ("username", "coord.one"),
+                ("password", "a new coordinator passphrase"),
+                ("code", &code_at(&old_secret, 1)),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 200, "the old authenticator's code is refused");
+    let response = other
+        .post(
+            "/login",
+            &[
+                ("username", "coord.one"),
+                ("password", "a new coordinator passphrase"),
+                ("code", &code_at(&new_secret, 1)),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303, "login with the new authenticator");
+    assert_eq!(response.headers()["location"], "/");
+    assert_eq!(other.get("/account").await.status(), 200);
+
+    // The import said so, and to start the server again.
+    assert!(printed.contains("safehouse serve"), "{printed}");
+    assert!(printed.contains("enrols their authenticator app anew"), "{printed}");
+}
+
+#[tokio::test]
 async fn finding_13_the_lost_pepper_export_says_which_file_to_put_back() {
     let env = Env::on_suite().await;
     let recipient = env.keygen();

@@ -195,6 +195,10 @@ pub async fn activate(vault: &Vault, token: &str, password: &Password) -> Servic
         Write::PutUserKey(key_row),
         Write::DeleteUserKeysExcept { user_id: user_id.to_string(), keep_key_no: Some(key_no) },
         profile_write(vault, &entry, &profile)?,
+        // Activation always goes on to a new second factor: an
+        // authenticator from before (a lost pepper's recovery leaves none,
+        // an older one may) must not block the enrolment or outlive the key.
+        Write::DeleteTotp { user_id: user_id.to_string() },
     ];
     writes.extend(code_rows.into_iter().map(Write::PutRecoveryCode));
     vault.commit(&event, writes).await.map_err(|e| match e {

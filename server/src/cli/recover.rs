@@ -144,7 +144,12 @@ pub async fn run(config: &Config, command: RecoverCommand) -> Result<()> {
                 for (username, token) in &tokens {
                     println!("  {username:<24} {}", token.expose());
                 }
-                println!("Then admit one coordinator with `safehouse recover export --username NAME`.");
+                println!();
+                println!(
+                    "Start the server again (`safehouse serve`). Each owner activates with their code, sets a \
+                     new password and enrols their authenticator app anew (the old entry no longer works). \
+                     Then admit one coordinator with `safehouse recover export --username NAME`."
+                );
                 return Ok(());
             }
             let vault = setup::open(config, Arc::new(SystemClock)).await?;
