@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod cases;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod crypto;

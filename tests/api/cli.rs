@@ -14,20 +14,29 @@ use crate::helpers::password;
 
 const BIN: &str = env!("CARGO_BIN_EXE_safehouse");
 
-struct Env {
+pub(crate) struct Env {
     dir: tempfile::TempDir,
+    /// The suite's PostgreSQL database, when it runs there (see `on_suite`).
+    pub(crate) pg: Option<crate::helpers::PgDb>,
 }
 
 impl Env {
-    fn new() -> Env {
-        Env { dir: tempfile::tempdir().unwrap() }
+    pub(crate) fn new() -> Env {
+        Env { dir: tempfile::tempdir().unwrap(), pg: None }
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    /// An instance on the backend the suite runs on: every command gets
+    /// `SAFEHOUSE_DATABASE_URL` when that is PostgreSQL.
+    pub(crate) async fn on_suite() -> Env {
+        let pg = if crate::helpers::on_postgres() { crate::helpers::fresh_pg().await } else { None };
+        Env { dir: tempfile::tempdir().unwrap(), pg }
+    }
+
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
-    fn command(&self) -> Command {
+    pub(crate) fn command(&self) -> Command {
         let mut cmd = Command::new(BIN);
         for (key, _) in std::env::vars() {
             if key.starts_with("SAFEHOUSE_") {
@@ -38,20 +47,23 @@ impl Env {
             .env("SAFEHOUSE_SECRETS_DIR", self.path("secrets"))
             .env("SAFEHOUSE_LOG", "warn")
             .stdin(Stdio::null());
+        if let Some(db) = &self.pg {
+            cmd.env("SAFEHOUSE_DATABASE_URL", &db.url);
+        }
         cmd
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         self.command().args(args).output().unwrap()
     }
 
-    fn keygen(&self) -> String {
+    pub(crate) fn keygen(&self) -> String {
         let out = self.run(&["keygen", "--output", self.path("recovery.key").to_str().unwrap()]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
     }
 
-    fn init(&self, recipient: &str) -> Output {
+    pub(crate) fn init(&self, recipient: &str) -> Output {
         std::fs::write(self.path("coordinator.pw"), "first coordinator passphrase\n").unwrap();
         self.command()
             .env("SAFEHOUSE_COORDINATOR_PASSWORD_FILE", self.path("coordinator.pw"))
@@ -68,18 +80,21 @@ impl Env {
             .unwrap()
     }
 
-    fn config(&self) -> Config {
-        let env = [
+    pub(crate) fn config(&self) -> Config {
+        let mut env: std::collections::BTreeMap<String, String> = [
             ("SAFEHOUSE_DATA_DIR".to_owned(), self.path("data").display().to_string()),
             ("SAFEHOUSE_SECRETS_DIR".to_owned(), self.path("secrets").display().to_string()),
         ]
         .into_iter()
         .collect();
+        if let Some(db) = &self.pg {
+            env.insert("SAFEHOUSE_DATABASE_URL".to_owned(), db.url.clone());
+        }
         Config::from_sources(None, &env).unwrap()
     }
 }
 
-fn stderr(out: &Output) -> String {
+pub(crate) fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
@@ -162,6 +177,10 @@ async fn init_refuses_an_existing_instance_and_serve_refuses_wrong_secrets() {
 
     // serve with another pepper: refused.
     std::fs::write(&pepper, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&pepper, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     let out = env.run(&["serve"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("pepper in the secrets directory does not match"), "{}", stderr(&out));

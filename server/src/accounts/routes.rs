@@ -214,6 +214,7 @@ struct CodesPage {
     nav: Option<Nav>,
     notice: Option<&'static str>,
     codes: Vec<String>,
+    fingerprint: String,
     next: &'static str,
 }
 
@@ -224,7 +225,8 @@ fn codes_page(
     next: &'static str,
 ) -> Result<Response, AppError> {
     let codes = issued.recovery_codes.iter().map(|c| c.expose().to_owned()).collect();
-    Ok(render(&CodesPage { t: &EN, nav, notice, codes, next })?.into_response())
+    let fingerprint = issued.fingerprint.clone();
+    Ok(render(&CodesPage { t: &EN, nav, notice, codes, fingerprint, next })?.into_response())
 }
 
 pub(crate) async fn activate_submit(

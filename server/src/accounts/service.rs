@@ -27,16 +27,57 @@ pub fn new_activation_token() -> ActivationToken {
     ActivationToken::generate()
 }
 
+/// The letters of an activation code: lower-case base32 without `i`, `l`,
+/// `o` and `u` (Crockford's alphabet), so it reads aloud and types without
+/// doubt.
+const ACTIVATION_ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+/// 32 letters of 5 bits: 160 bits, in 8 groups of 4.
+const ACTIVATION_LETTERS: usize = 32;
+
 impl ActivationToken {
+    /// 160 random bits, shown as `xxxx-xxxx-...` (8 groups of 4). Less than
+    /// the 256 bits of the old form, and enough: a code can only be tried
+    /// online (its lookup is keyed under the directory key, so a copy of the
+    /// database gives nothing to test guesses against), it works once and
+    /// for 72 hours, and 2^160 is out of reach of any rate of guessing.
     fn generate() -> Self {
-        let mut bytes = [0u8; 32];
+        let mut bytes = [0u8; ACTIVATION_LETTERS];
         OsRng.fill_bytes(&mut bytes);
-        use base64::Engine;
-        Self(SecretString::from(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)))
+        // 256 is a multiple of 32: each letter is uniform.
+        let letters: Vec<char> = bytes
+            .iter()
+            .map(|b| ACTIVATION_ALPHABET.get(usize::from(b & 31)).map_or('0', |&c| char::from(c)))
+            .collect();
+        let groups: Vec<String> = letters.chunks(4).map(|group| group.iter().collect()).collect();
+        Self(SecretString::from(groups.join("-")))
     }
 
     pub fn expose(&self) -> &str {
         self.0.expose_secret()
+    }
+}
+
+/// An activation code as typed or heard: spaces and dashes anywhere, either
+/// case, and `i`, `l` and `o` (which the alphabet leaves out) read as `1`
+/// and `0`. Returns the code in the form it was issued in; input of any
+/// other shape is returned trimmed, as it came (a code of the older form,
+/// still valid until it expires, or one that matches nothing).
+pub fn canonical_activation_code(input: &str) -> String {
+    let letters: Option<Vec<char>> = input
+        .chars()
+        .filter(|c| !(c.is_whitespace() || *c == '-'))
+        .map(|c| match c.to_ascii_lowercase() {
+            'i' | 'l' => Some('1'),
+            'o' => Some('0'),
+            c if c.is_ascii() && ACTIVATION_ALPHABET.contains(&(c as u8)) => Some(c),
+            _ => None,
+        })
+        .collect();
+    match letters {
+        Some(letters) if letters.len() == ACTIVATION_LETTERS => {
+            letters.chunks(4).map(|group| group.iter().collect::<String>()).collect::<Vec<_>>().join("-")
+        }
+        _ => input.trim().to_owned(),
     }
 }
 
@@ -167,7 +208,7 @@ fn profile_write(vault: &Vault, entry: &Entry, profile: &Profile) -> ServiceResu
 /// made in this request and sealed under it.
 pub async fn activate(vault: &Vault, token: &str, password: &Password) -> ServiceResult<KeyIssued> {
     let request_id = crate::audit::model::new_request_id();
-    let lookup = directory::activation_lookup(&vault.keyring, token.trim());
+    let lookup = directory::activation_lookup(&vault.keyring, &canonical_activation_code(token));
     let invalid =
         || FieldError { field: "token", message: "This activation link is not valid or has expired.".into() };
     let found = match vault.store().activation(&lookup).await? {
@@ -195,6 +236,10 @@ pub async fn activate(vault: &Vault, token: &str, password: &Password) -> Servic
         Write::PutUserKey(key_row),
         Write::DeleteUserKeysExcept { user_id: user_id.to_string(), keep_key_no: Some(key_no) },
         profile_write(vault, &entry, &profile)?,
+        // Activation always goes on to a new second factor: an
+        // authenticator from before (a lost pepper's recovery leaves none,
+        // an older one may) must not block the enrolment or outlive the key.
+        Write::DeleteTotp { user_id: user_id.to_string() },
     ];
     writes.extend(code_rows.into_iter().map(Write::PutRecoveryCode));
     vault.commit(&event, writes).await.map_err(|e| match e {
@@ -452,4 +497,72 @@ pub async fn reset_2fa(vault: &Vault, admin: &Actor, user_id: UserId) -> Service
 
 pub(crate) fn update_profile_write(vault: &Vault, entry: &Entry, profile: &Profile) -> ServiceResult<Write> {
     profile_write(vault, entry, profile)
+}
+
+#[cfg(test)]
+mod activation_code_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn a_code_is_eight_groups_of_four_unambiguous_letters() {
+        let code = ActivationToken::generate();
+        let groups: Vec<&str> = code.expose().split('-').collect();
+        assert_eq!(groups.len(), 8);
+        for group in groups {
+            assert_eq!(group.len(), 4);
+            assert!(group.bytes().all(|b| ACTIVATION_ALPHABET.contains(&b)), "{group}");
+            assert!(!group.contains(['i', 'l', 'o', 'u']));
+        }
+        assert_ne!(ActivationToken::generate().expose(), code.expose());
+    }
+
+    #[test]
+    fn a_code_is_accepted_as_typed_or_heard() {
+        let issued = "7k2m-x9qa-bc4d-0e1f-ghjk-mnpq-rstv-wxyz";
+        for typed in [
+            issued,
+            "7k2mx9qabc4d0e1fghjkmnpqrstvwxyz",
+            "7K2M X9QA BC4D 0E1F GHJK MNPQ RSTV WXYZ",
+            "  7k2m-x9qa bc4d-0e1f ghjkmnpq-rstv-wxyz\n",
+            // o, i and l, which the alphabet leaves out, read as 0 and 1.
+            "7k2m-x9qa-bc4d-Oe1f-ghjk-mnpq-rstv-wxyz",
+            "7k2m-x9qa-bc4d-0eIf-ghjk-mnpq-rstv-wxyz",
+            "7k2m-x9qa-bc4d-0elf-ghjk-mnpq-rstv-wxyz",
+        ] {
+            assert_eq!(canonical_activation_code(typed), issued, "{typed:?}");
+        }
+    }
+
+    #[test]
+    fn other_input_is_left_as_it_came() {
+        // A code of the older form (base64url) still matches until it expires.
+        let old = "Xy_3-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789ab";
+        assert_eq!(canonical_activation_code(&format!(" {old} ")), old);
+        for other in [
+            "",
+            "7k2m-x9qa",
+            "7k2m-x9qa-bc4d-0e1f-ghjk-mnpq-rstv-wxyzz",
+            "uuuu-x9qa-bc4d-0e1f-ghjk-mnpq-rstv-wxyz",
+        ] {
+            assert_eq!(canonical_activation_code(other), other.trim());
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_spacing_and_case_of_an_issued_code_is_that_code(
+            seps in proptest::collection::vec(prop_oneof![Just(""), Just(" "), Just("-"), Just("  ")], 32),
+            upper in proptest::collection::vec(any::<bool>(), 32),
+        ) {
+            let code = ActivationToken::generate();
+            let letters: Vec<char> = code.expose().chars().filter(|c| *c != '-').collect();
+            let mut typed = String::new();
+            for (i, c) in letters.iter().enumerate() {
+                typed.push_str(seps[i]);
+                typed.push(if upper[i] { c.to_ascii_uppercase() } else { *c });
+            }
+            prop_assert_eq!(canonical_activation_code(&typed), code.expose());
+        }
+    }
 }

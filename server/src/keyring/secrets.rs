@@ -15,10 +15,23 @@ const TRUST_FILE: &str = "trust.toml";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
-    #[error("the pepper file {0} is missing: the server cannot start without its secrets directory")]
+    #[error(
+        "the pepper file {0} is missing: the server cannot start without it. If it is only misplaced, \
+         put it back (mode 0600); if it is lost for good, follow \"Offline recovery: the pepper is lost\" \
+         in docs/operations.md (`safehouse recover export --lost-pepper`)"
+    )]
     PepperMissing(PathBuf),
-    #[error("the trust file {0} is missing: the server cannot start without its secrets directory")]
+    #[error(
+        "the trust file {0} is missing: put back a copy of this instance's trust.toml (it is not secret: \
+         the copy kept when the instance was made, or the one of any other node, will do). It is never \
+         rebuilt from the database, which it is there to check"
+    )]
     TrustMissing(PathBuf),
+    #[error(
+        "{path} can be read by other users of this machine (mode {mode:o}): refusing to use it. \
+         Make the secrets directory private: chmod 700 {dir} && chmod 600 {dir}/*"
+    )]
+    NotPrivate { path: PathBuf, dir: PathBuf, mode: u32 },
     #[error("the pepper file {0} is malformed")]
     PepperMalformed(PathBuf),
     #[error("the trust file {path} is malformed: {message}")]
@@ -74,6 +87,8 @@ impl SecretsDir {
 
     pub fn read_pepper(&self) -> Result<Key32, SecretsError> {
         let path = self.path.join(PEPPER_FILE);
+        self.check_private(&self.path)?;
+        self.check_private(&path)?;
         let text = fs::read_to_string(&path).map_err(|_| SecretsError::PepperMissing(path.clone()))?;
         let bytes = super::from_base64(&text).ok_or_else(|| SecretsError::PepperMalformed(path.clone()))?;
         Key32::from_slice(&bytes).map_err(|_| SecretsError::PepperMalformed(path))
@@ -96,6 +111,28 @@ impl SecretsDir {
             communications: parse(&file.communications)?,
             recovery,
         })
+    }
+
+    /// Refuse a secrets directory or pepper that other users can read or
+    /// enter: the pepper is what makes a copy of the database worthless,
+    /// and a warning in a log nobody reads would leave it exposed. A
+    /// missing path is left to the caller's own message.
+    fn check_private(&self, path: &Path) -> Result<(), SecretsError> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            if let Ok(meta) = fs::metadata(path) {
+                let mode = meta.permissions().mode() & 0o777;
+                if mode & 0o077 != 0 {
+                    return Err(SecretsError::NotPrivate {
+                        path: path.to_path_buf(),
+                        dir: self.path.clone(),
+                        mode,
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Refuse to start a new instance over existing secrets.

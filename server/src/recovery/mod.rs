@@ -26,7 +26,9 @@ use crate::vault::Vault;
 
 pub mod pepper;
 
-const REQUEST_FORMAT: &str = "safehouse-recovery-request/1";
+// Format 2: the request no longer carries the key's fingerprint, which must
+// reach the offline machine from the person only.
+const REQUEST_FORMAT: &str = "safehouse-recovery-request/2";
 const ANSWER_FORMAT: &str = "safehouse-recovery-answer/1";
 
 #[derive(Debug, thiserror::Error)]
@@ -56,7 +58,6 @@ pub struct Request {
     pub user_id: String,
     pub key_no: i64,
     pub recipient: String,
-    pub fingerprint: String,
     pub coordinators: Vec<WrappedFor>,
     pub communications: Vec<WrappedFor>,
     pub directory: Vec<WrappedFor>,
@@ -108,6 +109,9 @@ async fn recovery_wraps(vault: &Vault, kind: ObjectKind, id: &str) -> ServiceRes
 }
 
 /// Export a request naming the activated account to be made a coordinator.
+/// It carries the account's public key but not its fingerprint: the
+/// operator answering offline must hear that from the person, who reads it
+/// on their own page, or the check proves nothing.
 pub async fn export(vault: &Vault, username: &Username) -> Result<Request, RecoveryError> {
     let entry = accounts::entry_by_username(vault, username)
         .await?
@@ -124,8 +128,8 @@ pub async fn export(vault: &Vault, username: &Username) -> Result<Request, Recov
         .await
         .map_err(ServiceError::from)?
         .ok_or_else(|| refused("the account has no key yet: it must be activated first"))?;
-    let recipient: Recipient =
-        key.recipient.parse().map_err(|_| refused("the account's stored key is malformed"))?;
+    // Parsed only to refuse a malformed key here rather than offline.
+    let _: Recipient = key.recipient.parse().map_err(|_| refused("the account's stored key is malformed"))?;
     let request_id = uuid::Uuid::new_v4().to_string();
     let request = Request {
         format: REQUEST_FORMAT.into(),
@@ -134,7 +138,6 @@ pub async fn export(vault: &Vault, username: &Username) -> Result<Request, Recov
         user_id: uid.clone(),
         key_no: key.key_no,
         recipient: key.recipient.clone(),
-        fingerprint: fingerprint(&recipient),
         coordinators: recovery_wraps(vault, ObjectKind::Team, Team::Coordinators.as_str()).await?,
         communications: recovery_wraps(vault, ObjectKind::Team, Team::Communications.as_str()).await?,
         directory: recovery_wraps(vault, ObjectKind::System, "directory").await?,
@@ -167,7 +170,9 @@ pub fn answer(
     spoken_fingerprint: &str,
 ) -> Result<Answer, RecoveryError> {
     if request.format != REQUEST_FORMAT {
-        return Err(refused("not a Safehouse recovery request"));
+        return Err(refused(
+            "not a Safehouse recovery request of this version: export a new one with this version",
+        ));
     }
     let recipient: Recipient =
         request.recipient.parse().map_err(|_| refused("the request's key is malformed"))?;

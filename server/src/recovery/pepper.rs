@@ -10,8 +10,8 @@
 //! 3. `import` checks the directory key against every sealed profile (a
 //!    forged key opens none), makes a new pepper, re-seals the system keys
 //!    under it, and sets every account to activate anew: keys,
-//!    certifications and grants are void, case grants wait for a coordinator
-//!    to certify the new keys. Then one coordinator account is admitted
+//!    certifications, grants and second factors are void, case grants wait
+//!    for a coordinator to certify the new keys. Then one coordinator account is admitted
 //!    through the ordinary recovery request (`export --username`).
 
 use serde::{Deserialize, Serialize};
@@ -157,6 +157,12 @@ pub async fn import(
     for entry in &entries {
         let uid = entry.id.to_string();
         writes.extend(accounts::void_key_writes(store, &uid).await.map_err(ServiceError::from)?);
+        // Every second factor is enrolled anew. The secrets are sealed under
+        // the directory key, which survives; but whoever holds the lost
+        // pepper (a stolen server, say) could open that key and compute
+        // every code. A new enrolment makes a stale or stolen authenticator
+        // worthless, as an administrator's reset does.
+        writes.push(Write::DeleteTotp { user_id: uid.clone() });
         let mut profile = entry.profile.clone();
         if matches!(profile.state, UserState::Active | UserState::Pending) {
             profile.state = UserState::Pending;

@@ -31,7 +31,7 @@ pub enum SetupError {
     #[error("the database already holds a Safehouse instance; init never touches an existing instance")]
     DatabaseInUse,
     #[error(
-        "PostgreSQL at {host} is not on this machine, and sslmode={mode} does not verify its certificate: \
+        "PostgreSQL at {host} is not on this machine, and sslmode={mode} does not verify its certificate and host name: \
          use sslmode=verify-full in the URL (with sslrootcert=FILE for a private certificate authority), \
          or set database_allow_insecure = true if the link is protected some other way"
     )]
@@ -46,7 +46,7 @@ pub enum SetupError {
     Keyring(#[from] KeyringError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("{0}")]
+    #[error(transparent)]
     Service(#[from] ServiceError),
 }
 
@@ -209,11 +209,16 @@ async fn open_postgres(url: &str, allow_insecure: bool) -> Result<Arc<dyn Store>
 }
 
 /// Connection options for a `postgres://` URL, with the transport rule: a
-/// server on this machine (loopback or a Unix socket) may be reached as the
-/// URL says; any other needs TLS with a verified certificate. An unset
-/// sslmode (which means "prefer", silently plain) becomes `verify-full`;
-/// an explicitly weaker one is refused unless `allow_insecure`. Checked
-/// before anything is sent, so a password never crosses a network in clear.
+/// server on this machine (`localhost`, any loopback address, 127.0.0.0/8
+/// or ::1, or a Unix socket) may be reached as the URL says; any other
+/// needs TLS with a verified certificate for its name. An unset sslmode
+/// (which means "prefer", silently plain) becomes `verify-full`; an
+/// explicitly weaker one is refused unless `allow_insecure`. `verify-ca`
+/// is weaker too: it checks the certificate's issuer but not the host
+/// name, and without `sslrootcert` the issuers are every public
+/// certificate authority, so any certificate bought for any name would
+/// pass. Checked before anything is sent, so a password never crosses a
+/// network in clear.
 pub fn postgres_options(url: &str, allow_insecure: bool) -> Result<PgConnectOptions, SetupError> {
     let options: PgConnectOptions = url.parse().map_err(StoreError::from)?;
     let host = options.get_host();
@@ -225,13 +230,14 @@ pub fn postgres_options(url: &str, allow_insecure: bool) -> Result<PgConnectOpti
         return Ok(options);
     }
     match options.get_ssl_mode() {
-        PgSslMode::VerifyCa | PgSslMode::VerifyFull => Ok(options),
+        PgSslMode::VerifyFull => Ok(options),
         PgSslMode::Prefer => Ok(options.ssl_mode(PgSslMode::VerifyFull)),
         weaker => Err(SetupError::RemoteWithoutTls {
             host: host.to_owned(),
             mode: match weaker {
                 PgSslMode::Disable => "disable",
                 PgSslMode::Allow => "allow",
+                PgSslMode::VerifyCa => "verify-ca",
                 _ => "require",
             },
         }),
@@ -252,10 +258,12 @@ mod tests {
         assert!(matches!(mode("postgres://app@db.example.org/safehouse", false), Ok(PgSslMode::VerifyFull)));
         assert!(matches!(mode("postgres://app@10.0.0.5/s?sslmode=prefer", false), Ok(PgSslMode::VerifyFull)));
         assert!(matches!(
-            mode("postgres://app@10.0.0.5/s?sslmode=verify-ca", false),
-            Ok(PgSslMode::VerifyCa)
+            mode("postgres://app@10.0.0.5/s?sslmode=verify-full", false),
+            Ok(PgSslMode::VerifyFull)
         ));
-        for weak in ["disable", "allow", "require"] {
+        // verify-ca checks no host name: any certificate from any trusted
+        // authority would pass.
+        for weak in ["disable", "allow", "require", "verify-ca"] {
             let url = format!("postgres://app:hunter2-canary@db.example.org/s?sslmode={weak}");
             let error = mode(&url, false).unwrap_err();
             assert!(error.contains("db.example.org") && error.contains(weak), "{error}");

@@ -264,6 +264,9 @@ pub struct Messages {
     // -- hardening C sessions and access
 
     // -- hardening D command line
+    pub codes_fingerprint: &'static str,
+    pub codes_fingerprint_intro: &'static str,
+    pub activation_code_hint: &'static str,
 
     // -- hardening E clear columns
 
@@ -518,6 +521,9 @@ pub static EN: Messages = Messages {
     // -- hardening C sessions and access
 
     // -- hardening D command line
+    codes_fingerprint: "Your key fingerprint",
+    codes_fingerprint_intro: "This is your new key. A coordinator certifies it by hearing these digits from you, in person or by phone, and comparing them with their screen. Your account page shows them again.",
+    activation_code_hint: "Eight groups of four letters and digits, as you were given it. Spaces, dashes and capital letters do not matter.",
 
     // -- hardening E clear columns
 

@@ -1,0 +1,26 @@
+//! `safehouse serve`: run the server until a shutdown signal.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+
+use crate::clock::SystemClock;
+use crate::config::Config;
+use crate::setup;
+use crate::web::{self, Application};
+
+pub async fn run(config: &Config) -> Result<()> {
+    let vault = setup::open(config, Arc::new(SystemClock)).await?;
+    let mut state =
+        web::state(vault, &setup::sessions_at(config)?).await.context("cannot open the session store")?;
+    state.hsts = config.tls;
+    state.trusted_proxies = config.trusted_proxies.clone().into();
+    state.policy.idle = time::Duration::minutes(config.session_idle_minutes);
+    state.policy.absolute = time::Duration::hours(config.session_absolute_hours);
+    let app = Application::bind(config.listen, state)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    println!("Safehouse listening on http://{}/", app.local_addr()?);
+    app.run_until(web::shutdown_signal()).await?;
+    Ok(())
+}
