@@ -98,13 +98,20 @@ async fn every_backend_applies_writes_all_or_nothing_with_the_same_conflicts() {
             ),
             "{name}"
         );
-        let totp = TotpRow { user_id: "u1".into(), sealed_secret: vec![1], confirmed: 1, last_step: 10 };
+        let totp = TotpRow {
+            user_id: "u1".into(),
+            sealed_secret: vec![1],
+            confirmed: 1,
+            sealed_last_step: Some(vec![10]),
+        };
         store.apply(vec![Write::PutTotp(totp)]).await.unwrap();
-        store.apply(vec![Write::UseTotpStep { user_id: "u1".into(), step: 11 }]).await.unwrap();
-        assert!(matches!(
-            store.apply(vec![Write::UseTotpStep { user_id: "u1".into(), step: 11 }]).await,
-            Err(StoreError::Conflict)
-        ));
+        let used = |sealed_step: u8| Write::UseTotpStep {
+            user_id: "u1".into(),
+            expected: Some(vec![10]),
+            sealed_step: vec![sealed_step],
+        };
+        store.apply(vec![used(11)]).await.unwrap();
+        assert!(matches!(store.apply(vec![used(12)]).await, Err(StoreError::Conflict)));
 
         // Keys: keep one, or none.
         for key_no in [1, 2] {

@@ -131,8 +131,7 @@ pub async fn login(
         let mut writes =
             vec![Write::PutLoginThrottle { key: account.clone(), failures: failures + 1, last_failure: now }];
         if let Some(user) = actor {
-            let (count, _) = vault.store().login_alert(&user.to_string()).await?.unwrap_or((0, 0));
-            writes.push(Write::PutLoginAlert { user_id: user.to_string(), count: count + 1, last_at: now });
+            writes.push(Write::CountLoginAlert { user_id: user.to_string() });
         }
         let event = Event { actor, ..Event::system(Action::LoginFail, &request_id) };
         vault.store().apply(writes).await?;
@@ -162,7 +161,7 @@ pub async fn login(
     }
 
     let uid = user_id.to_string();
-    let failed_codes = vault.store().login_alert(&uid).await?.map_or(0, |(count, _)| count);
+    let failed_codes = vault.store().login_alert(&uid).await?.unwrap_or(0);
     let event = actor.event(Action::LoginOk).on(user_id);
     vault
         .commit(

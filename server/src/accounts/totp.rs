@@ -1,7 +1,7 @@
 //! Time-based one-time codes (RFC 6238: SHA-1, 6 digits, 30 s, one step of
 //! drift either way). The secret is sealed under a key derived from the
-//! directory key; a code is accepted once (the last accepted step is kept
-//! and only a newer one passes, atomically).
+//! directory key; a code is accepted once (the last accepted step is kept,
+//! sealed too, and only a newer one passes, atomically).
 
 use rand::RngCore;
 use rand::rngs::OsRng;
@@ -19,6 +19,29 @@ const ISSUER: &str = "Safehouse";
 
 fn place(user_id: &str) -> Aad<'_> {
     Aad { kind: RecordKind::Totp, owner: user_id, record: "", field: "secret", version: 1 }
+}
+
+/// The last accepted step: in clear it would tell a thief each user's last
+/// login to 30 seconds. Same key as the secret; the field in the associated
+/// data keeps the two ciphertexts apart, the owner binds it to the user.
+fn step_place(user_id: &str) -> Aad<'_> {
+    Aad { kind: RecordKind::Totp, owner: user_id, record: "", field: "last_step", version: 1 }
+}
+
+fn totp_key(vault: &Vault) -> crypto::Key32 {
+    vault.keyring.directory_key().derive(Label::TotpSeal, b"")
+}
+
+fn seal_step(vault: &Vault, user_id: &str, step: i64) -> Vec<u8> {
+    crypto::seal(&totp_key(vault), &step_place(user_id), &step.to_be_bytes())
+}
+
+/// The last accepted step of a row, if one was recorded.
+fn last_step(vault: &Vault, row: &TotpRow) -> ServiceResult<Option<i64>> {
+    let Some(sealed) = &row.sealed_last_step else { return Ok(None) };
+    let plain = crypto::open(&totp_key(vault), &step_place(&row.user_id), sealed)?;
+    let bytes: [u8; 8] = plain.as_slice().try_into().map_err(|_| ServiceError::Internal("totp step"))?;
+    Ok(Some(i64::from_be_bytes(bytes)))
 }
 
 fn totp(secret: &[u8], account: &str) -> ServiceResult<Totp> {
@@ -48,8 +71,7 @@ impl std::fmt::Debug for Enrolment {
 }
 
 fn secret_of(vault: &Vault, row: &TotpRow) -> ServiceResult<Zeroizing<Vec<u8>>> {
-    let key = vault.keyring.directory_key().derive(Label::TotpSeal, b"");
-    Ok(crypto::open(&key, &place(&row.user_id), &row.sealed_secret)?)
+    Ok(crypto::open(&totp_key(vault), &place(&row.user_id), &row.sealed_secret)?)
 }
 
 /// Start (or restart) an enrolment: a fresh secret, not yet confirmed. The
@@ -62,12 +84,11 @@ pub async fn begin(vault: &Vault, user_id: UserId) -> ServiceResult<(Enrolment, 
     }
     let mut secret = Zeroizing::new([0u8; 20]);
     OsRng.fill_bytes(secret.as_mut());
-    let key = vault.keyring.directory_key().derive(Label::TotpSeal, b"");
     let write = Write::PutTotp(TotpRow {
         user_id: uid.clone(),
-        sealed_secret: crypto::seal(&key, &place(&uid), secret.as_ref()),
+        sealed_secret: crypto::seal(&totp_key(vault), &place(&uid), secret.as_ref()),
         confirmed: 0,
-        last_step: 0,
+        sealed_last_step: None,
     });
     let enrolment = render(secret.as_ref())?;
     Ok((enrolment, write))
@@ -129,7 +150,8 @@ pub async fn confirm(vault: &Vault, user_id: UserId, code: &str) -> ServiceResul
             message: "That code is not correct. Check the clock on your phone and try the next code.".into(),
         })
     })?;
-    Ok(vec![Write::PutTotp(TotpRow { confirmed: 1, last_step: step, ..row })])
+    let sealed_last_step = Some(seal_step(vault, &uid, step));
+    Ok(vec![Write::PutTotp(TotpRow { confirmed: 1, sealed_last_step, ..row })])
 }
 
 /// Whether the user has a confirmed second factor.
@@ -144,12 +166,17 @@ pub async fn verify(vault: &Vault, user_id: UserId, code: &str) -> ServiceResult
     let uid = user_id.to_string();
     let Some(row) = vault.store().totp(&uid).await?.filter(|r| r.confirmed == 1) else { return Ok(false) };
     let Some(step) = matched_step(vault, &row, &code).await? else { return Ok(false) };
-    if step <= row.last_step {
+    if last_step(vault, &row)?.is_some_and(|last| step <= last) {
         return Ok(false);
     }
-    match vault.store().apply(vec![Write::UseTotpStep { user_id: uid, step }]).await {
+    // Only if the sealed step is still the one just checked against: a
+    // request that read the same row and got here first wins, and a later
+    // one fails the swap.
+    let sealed_step = seal_step(vault, &uid, step);
+    let write = Write::UseTotpStep { user_id: uid, expected: row.sealed_last_step, sealed_step };
+    match vault.store().apply(vec![write]).await {
         Ok(()) => Ok(true),
-        // Another request used this step first.
+        // Another request accepted a step first.
         Err(StoreError::Conflict) => Ok(false),
         Err(e) => Err(e.into()),
     }

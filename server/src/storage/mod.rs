@@ -241,7 +241,9 @@ pub struct TotpRow {
     pub user_id: String,
     pub sealed_secret: Vec<u8>,
     pub confirmed: i64,
-    pub last_step: i64,
+    /// The last accepted time step, sealed; none before the first login
+    /// after enrolment's confirmation or after the upgrade that sealed it.
+    pub sealed_last_step: Option<Vec<u8>>,
 }
 
 /// One change. A list of them is applied in one transaction.
@@ -353,11 +355,13 @@ pub enum Write {
     DeleteTotp {
         user_id: String,
     },
-    /// Accept a TOTP step once: fails with a conflict unless `step` is newer
-    /// than the last accepted one.
+    /// Accept a TOTP step once: replace the sealed last step, and fail with
+    /// a conflict unless the stored one is still `expected` (what the
+    /// caller read and checked the new step against).
     UseTotpStep {
         user_id: String,
-        step: i64,
+        expected: Option<Vec<u8>>,
+        sealed_step: Vec<u8>,
     },
     PutLoginThrottle {
         key: Vec<u8>,
@@ -372,10 +376,10 @@ pub enum Write {
         window_start: i64,
         attempts: i64,
     },
-    PutLoginAlert {
+    /// One more login that passed the password but not the code (counted
+    /// in the database, so parallel failures all count; no time kept).
+    CountLoginAlert {
         user_id: String,
-        count: i64,
-        last_at: i64,
     },
     DeleteLoginAlert {
         user_id: String,
@@ -476,8 +480,8 @@ pub trait Store: Send + Sync + 'static {
     async fn login_throttle(&self, key: &[u8]) -> Result<Option<(i64, i64)>, StoreError>;
     /// (window start as a unix time, attempts)
     async fn address_throttle(&self, key: &[u8]) -> Result<Option<(i64, i64)>, StoreError>;
-    /// (count, last as a unix time)
-    async fn login_alert(&self, user_id: &str) -> Result<Option<(i64, i64)>, StoreError>;
+    /// Wrong codes after the right password since the last login.
+    async fn login_alert(&self, user_id: &str) -> Result<Option<i64>, StoreError>;
     async fn generation(&self, user_id: &str) -> Result<i64, StoreError>;
     /// (epoch, locked)
     async fn lockdown(&self) -> Result<(i64, bool), StoreError>;

@@ -331,26 +331,32 @@ macro_rules! sql_store {
                 .execute(&mut *conn)
                 .await?,
                 Write::PutTotp(row) => query(
-                    "INSERT INTO totp (user_id, sealed_secret, confirmed, last_step) VALUES ($1, $2, $3, $4) \
+                    "INSERT INTO totp (user_id, sealed_secret, confirmed, sealed_last_step) VALUES ($1, $2, $3, $4) \
                      ON CONFLICT (user_id) DO UPDATE SET sealed_secret = EXCLUDED.sealed_secret, \
-                     confirmed = EXCLUDED.confirmed, last_step = EXCLUDED.last_step",
+                     confirmed = EXCLUDED.confirmed, sealed_last_step = EXCLUDED.sealed_last_step",
                 )
                 .bind(row.user_id)
                 .bind(row.sealed_secret)
                 .bind(row.confirmed)
-                .bind(row.last_step)
+                .bind(row.sealed_last_step)
                 .execute(&mut *conn)
                 .await?,
                 Write::DeleteTotp { user_id } => {
                     query("DELETE FROM totp WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?
                 }
-                Write::UseTotpStep { user_id, step } => {
-                    let done = query("UPDATE totp SET last_step = $1 WHERE user_id = $2 AND confirmed = 1 AND last_step < $3")
-                        .bind(step)
-                        .bind(user_id)
-                        .bind(step)
-                        .execute(&mut *conn)
-                        .await?;
+                Write::UseTotpStep { user_id, expected, sealed_step } => {
+                    // Compare-and-swap on the ciphertext: each seal has a fresh
+                    // nonce, so of two requests that read the same value only
+                    // the first one's update matches.
+                    let done = query(
+                        "UPDATE totp SET sealed_last_step = $1 \
+                         WHERE user_id = $2 AND confirmed = 1 AND sealed_last_step IS NOT DISTINCT FROM $3",
+                    )
+                    .bind(sealed_step)
+                    .bind(user_id)
+                    .bind(expected)
+                    .execute(&mut *conn)
+                    .await?;
                     if done.rows_affected() != 1 {
                         return Err(StoreError::Conflict);
                     }
@@ -377,13 +383,11 @@ macro_rules! sql_store {
                 .bind(attempts)
                 .execute(&mut *conn)
                 .await?,
-                Write::PutLoginAlert { user_id, count, last_at } => query(
-                    "INSERT INTO login_alerts (user_id, count, last_at) VALUES ($1, $2, $3) \
-                     ON CONFLICT (user_id) DO UPDATE SET count = EXCLUDED.count, last_at = EXCLUDED.last_at",
+                Write::CountLoginAlert { user_id } => query(
+                    "INSERT INTO login_alerts (user_id, count) VALUES ($1, 1) \
+                     ON CONFLICT (user_id) DO UPDATE SET count = login_alerts.count + 1",
                 )
                 .bind(user_id)
-                .bind(count)
-                .bind(last_at)
                 .execute(&mut *conn)
                 .await?,
                 Write::DeleteLoginAlert { user_id } => {
@@ -579,7 +583,7 @@ macro_rules! sql_store {
             }
 
             async fn totp(&self, user_id: &str) -> Result<Option<TotpRow>, StoreError> {
-                Ok(sqlx::query_as("SELECT user_id, sealed_secret, confirmed, last_step FROM totp WHERE user_id = $1")
+                Ok(sqlx::query_as("SELECT user_id, sealed_secret, confirmed, sealed_last_step FROM totp WHERE user_id = $1")
                     .bind(user_id)
                     .fetch_optional(&self.pool)
                     .await?)
@@ -599,11 +603,12 @@ macro_rules! sql_store {
                     .await?)
             }
 
-            async fn login_alert(&self, user_id: &str) -> Result<Option<(i64, i64)>, StoreError> {
-                Ok(sqlx::query_as("SELECT count, last_at FROM login_alerts WHERE user_id = $1")
+            async fn login_alert(&self, user_id: &str) -> Result<Option<i64>, StoreError> {
+                let row: Option<(i64,)> = sqlx::query_as("SELECT count FROM login_alerts WHERE user_id = $1")
                     .bind(user_id)
                     .fetch_optional(&self.pool)
-                    .await?)
+                    .await?;
+                Ok(row.map(|(count,)| count))
             }
 
             async fn generation(&self, user_id: &str) -> Result<i64, StoreError> {
