@@ -359,18 +359,10 @@ pub enum Write {
         user_id: String,
         step: i64,
     },
-    PutLoginThrottle {
-        key: Vec<u8>,
-        failures: i64,
-        last_failure: i64,
-    },
+    /// A success clears the account's throttle (attempts are counted by
+    /// [`Store::count_account_attempt`], never written from a value read).
     DeleteLoginThrottle {
         key: Vec<u8>,
-    },
-    PutAddressThrottle {
-        key: Vec<u8>,
-        window_start: i64,
-        attempts: i64,
     },
     PutLoginAlert {
         user_id: String,
@@ -474,8 +466,26 @@ pub trait Store: Send + Sync + 'static {
     async fn totp(&self, user_id: &str) -> Result<Option<TotpRow>, StoreError>;
     /// (failures, last failure as a unix time)
     async fn login_throttle(&self, key: &[u8]) -> Result<Option<(i64, i64)>, StoreError>;
-    /// (window start as a unix time, attempts)
-    async fn address_throttle(&self, key: &[u8]) -> Result<Option<(i64, i64)>, StoreError>;
+    /// Count an attempt from an address in one statement, so parallel
+    /// attempts cannot all read the same count: a window `window_secs` old
+    /// starts again. (window start as a unix time, attempts in the window
+    /// with this one.) Rows of windows that have ended go.
+    async fn count_address_attempt(
+        &self,
+        key: &[u8],
+        now: i64,
+        window_secs: i64,
+    ) -> Result<(i64, i64), StoreError>;
+    /// Count an attempt on an account as a failure (until a success clears
+    /// it), in one statement, only if the throttle still holds `seen`
+    /// ((failures, last failure), (0, 0) for none): the failures with this
+    /// one, or `None` when another attempt was counted since `seen` was read.
+    async fn count_account_attempt(
+        &self,
+        key: &[u8],
+        seen: (i64, i64),
+        now: i64,
+    ) -> Result<Option<i64>, StoreError>;
     /// (count, last as a unix time)
     async fn login_alert(&self, user_id: &str) -> Result<Option<(i64, i64)>, StoreError>;
     async fn generation(&self, user_id: &str) -> Result<i64, StoreError>;
