@@ -40,8 +40,21 @@ fn render(template: &impl Template) -> Result<Html<String>, AppError> {
     Ok(Html(template.render()?))
 }
 
-pub(crate) async fn login_page() -> Result<Response, AppError> {
-    let page = LoginPage { t: &EN, nav: None, username: String::new(), problem: None, notice: None };
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    /// Why the last session ended, from a closed list (never shown as typed).
+    #[serde(default)]
+    ended: String,
+}
+
+/// Where a session ended by too many wrong re-authentications lands.
+const ENDED_BY_REAUTH: &str = "/login?ended=reauth";
+
+pub(crate) async fn login_page(
+    axum::extract::Query(q): axum::extract::Query<LoginQuery>,
+) -> Result<Response, AppError> {
+    let notice = (q.ended == "reauth").then_some(EN.reauth_ended);
+    let page = LoginPage { t: &EN, nav: None, username: String::new(), problem: None, notice };
     Ok(render(&page)?.into_response())
 }
 
@@ -83,9 +96,7 @@ pub(crate) async fn login_submit(
         Err(LoginError::Failed) => failed(EN.login_failed, StatusCode::OK, typed),
         Err(LoginError::Throttled { retry_after }) => {
             let mut response = failed(EN.login_throttled, StatusCode::TOO_MANY_REQUESTS, typed)?;
-            if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
+            set_retry_after(&mut response, retry_after);
             Ok(response)
         }
         Err(LoginError::LockedDown) => failed(EN.login_locked_down, StatusCode::SERVICE_UNAVAILABLE, typed),
@@ -130,7 +141,11 @@ pub fn check_csrf(user: &CurrentUser, token: &str) -> Result<(), AppError> {
 
 /// To the login page, telling the browser to drop every cookie of ours.
 fn logged_out() -> Response {
-    let mut response = Redirect::to("/login").into_response();
+    logged_out_to("/login")
+}
+
+fn logged_out_to(location: &str) -> Response {
+    let mut response = Redirect::to(location).into_response();
     response
         .headers_mut()
         .insert(header::HeaderName::from_static("clear-site-data"), HeaderValue::from_static("\"cookies\""));
@@ -447,6 +462,12 @@ pub(crate) async fn recover_submit(
     }
 }
 
+fn set_retry_after(response: &mut Response, seconds: i64) {
+    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Re-authentication before sensitive actions
 // ---------------------------------------------------------------------------
@@ -499,6 +520,13 @@ pub struct ReauthForm {
     password: String,
 }
 
+/// Wrong passwords in a row after which a re-authentication ends the
+/// session: a stolen cookie buys this many guesses, no more.
+pub const REAUTH_FAILURES_BEFORE_LOGOUT: i64 = 5;
+
+/// The session's count of wrong passwords in a row at `/reauth`.
+const REAUTH_FAILURES_KEY: &str = "reauth_failures";
+
 pub(crate) async fn reauth_submit(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -506,24 +534,49 @@ pub(crate) async fn reauth_submit(
 ) -> Result<Response, AppError> {
     check_csrf(&user, &form.csrf)?;
     let next = local_path(&form.next);
-    let key = state
-        .vault
-        .store()
-        .user_key(&user.actor.user_id().to_string())
-        .await?
-        .ok_or(AppError::LoginRequired)?;
-    if userkey::open_with_password(&state.vault, &key, &form.password).await.is_err() {
+    let uid = user.actor.user_id();
+    let again = |problem: &'static str, status: StatusCode| -> Result<Response, AppError> {
         let page = ReauthPage {
             t: &EN,
             nav: Some(Nav::of(&user)),
             nav_csrf: user.csrf.clone(),
-            next,
-            problem: Some(EN.reauth_failed),
+            next: next.clone(),
+            problem: Some(problem),
         };
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
+        Ok((status, render(&page)?).into_response())
+    };
+    // The login's throttle for this account, counted before argon2.
+    let username = service::entry(&state.vault, uid).await?.profile.username;
+    let admitted = match login::admit(&state.vault, username.as_str(), None).await {
+        Ok(admitted) => admitted,
+        Err(LoginError::Throttled { retry_after }) => {
+            let mut response = again(EN.login_throttled, StatusCode::TOO_MANY_REQUESTS)?;
+            set_retry_after(&mut response, retry_after);
+            return Ok(response);
+        }
+        Err(LoginError::Internal(e)) => return Err(e.into()),
+        Err(LoginError::LockedDown | LoginError::Failed) => return Err(AppError::LoginRequired),
+    };
+    let event = user.actor.event(Action::Reauth).on(uid);
+    let key = state.vault.store().user_key(&uid.to_string()).await?.ok_or(AppError::LoginRequired)?;
+    match userkey::open_with_password(&state.vault, &key, &form.password).await {
+        Ok(_) => {}
+        Err(ServiceError::BadLogin) => {
+            state.vault.record(&event, crate::audit::Outcome::Denied).await?;
+            let failures = user.session.get::<i64>(REAUTH_FAILURES_KEY).await?.unwrap_or(0) + 1;
+            if failures >= REAUTH_FAILURES_BEFORE_LOGOUT {
+                user.session.flush().await?;
+                return Ok(logged_out_to(ENDED_BY_REAUTH));
+            }
+            user.session.insert(REAUTH_FAILURES_KEY, failures).await?;
+            return again(EN.reauth_failed, StatusCode::UNPROCESSABLE_ENTITY);
+        }
+        Err(e) => return Err(e.into()),
     }
+    state.vault.commit(&event, vec![admitted.clear()]).await?;
     let mut auth = user.auth.clone();
     auth.authenticated_at = state.vault.clock.now().unix_timestamp();
+    user.session.remove::<i64>(REAUTH_FAILURES_KEY).await?;
     user.session.insert(AUTH_KEY, &auth).await?;
     Ok(Redirect::to(&next).into_response())
 }

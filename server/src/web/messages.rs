@@ -258,6 +258,7 @@ pub struct Messages {
     pub nobody_assigned: &'static str,
     pub no: &'static str,
     // -- hardening A throttles and recovery
+    pub reauth_ended: &'static str,
 
     // -- hardening B freeze and teams
 
@@ -512,6 +513,7 @@ pub static EN: Messages = Messages {
     nobody_assigned: "No one is assigned.",
     no: "no",
     // -- hardening A throttles and recovery
+    reauth_ended: "Your session has ended after too many wrong passwords. Log in again.",
 
     // -- hardening B freeze and teams
 
