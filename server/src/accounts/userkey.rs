@@ -36,7 +36,9 @@ impl RecoveryCode {
     pub fn parse(input: &str) -> Result<[u8; 16], FieldError> {
         let err = || FieldError {
             field: "recovery_code",
-            message: "A recovery code is 32 letters and digits (0-9, a-f), as it was shown to you.".into(),
+            message:
+                "A recovery code is 8 groups of 4 letters and digits (0-9, a-f), as on your list of codes."
+                    .into(),
         };
         let hex: String =
             input.chars().filter(|c| !matches!(c, '-' | ' ')).collect::<String>().to_lowercase();

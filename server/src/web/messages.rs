@@ -258,6 +258,7 @@ pub struct Messages {
     pub nobody_assigned: &'static str,
     pub no: &'static str,
     // -- hardening A throttles and recovery
+    pub recovery_code_hint: &'static str,
     pub reauth_ended: &'static str,
 
     // -- hardening B freeze and teams
@@ -337,7 +338,7 @@ pub static EN: Messages = Messages {
     username_hint: "Your pseudonymous username, never your real name.",
     password: "Password",
     code: "Authenticator code or recovery code",
-    code_hint: "Six digits from the app, or a 32-character recovery code.",
+    code_hint: "Six digits from the app, or a recovery code:",
     sign_in: "Log in",
     login_failed: "The username, password or code is not correct.",
     login_throttled: "Too many attempts. Wait a little and try again.",
@@ -513,6 +514,7 @@ pub static EN: Messages = Messages {
     nobody_assigned: "No one is assigned.",
     no: "no",
     // -- hardening A throttles and recovery
+    recovery_code_hint: "8 groups of 4 letters and digits (0-9, a-f), as on your list of codes.",
     reauth_ended: "Your session has ended after too many wrong passwords. Log in again.",
 
     // -- hardening B freeze and teams
