@@ -53,6 +53,8 @@ pub struct LoggedIn {
     pub needs_enrolment: bool,
     /// Logins since the last one that passed the password but not the code.
     pub failed_codes: i64,
+    /// A recovery code set the password since the last login.
+    pub recovered: bool,
     pub generation: i64,
     pub lockdown_epoch: i64,
 }
@@ -208,14 +210,25 @@ pub async fn login(
 
     let uid = user_id.to_string();
     let failed_codes = vault.store().login_alert(&uid).await?.map_or(0, |(count, _)| count);
+    let recovered = vault.store().recovery_notice(&uid).await?;
     let event = actor.event(Action::LoginOk).on(user_id);
-    vault.commit(&event, vec![admitted.clear(), Write::DeleteLoginAlert { user_id: uid.clone() }]).await?;
+    vault
+        .commit(
+            &event,
+            vec![
+                admitted.clear(),
+                Write::DeleteLoginAlert { user_id: uid.clone() },
+                Write::DeleteRecoveryNotice { user_id: uid.clone() },
+            ],
+        )
+        .await?;
     let generation = vault.store().generation(&uid).await?;
     let actor = actor.with_request_id(&request_id);
     Ok(LoggedIn {
         actor,
         needs_enrolment: !enrolled,
         failed_codes,
+        recovered,
         generation,
         lockdown_epoch: admitted.epoch,
     })

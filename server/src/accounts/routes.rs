@@ -90,6 +90,9 @@ pub(crate) async fn login_submit(
     match login::login(&state.vault, &form.username, &form.password, &form.code, address).await {
         Ok(done) => {
             auth::begin(&state, &session, &done.actor, done.needs_enrolment, done.failed_codes).await?;
+            if done.recovered {
+                session.insert(RECOVERED_KEY, true).await?;
+            }
             let next = if done.needs_enrolment { "/enrol" } else { "/" };
             Ok(Redirect::to(next).into_response())
         }
@@ -110,7 +113,12 @@ struct HomePage {
     t: &'static Messages,
     nav: Option<Nav>,
     failed_codes: i64,
+    recovered: bool,
 }
+
+/// Set in the session by a login after a recovery, until the home page
+/// has said so.
+const RECOVERED_KEY: &str = "recovered";
 
 pub(crate) async fn home(user: CurrentUser) -> Result<Response, AppError> {
     let failed_codes = user.auth.failed_codes;
@@ -120,7 +128,8 @@ pub(crate) async fn home(user: CurrentUser) -> Result<Response, AppError> {
         auth.failed_codes = 0;
         user.session.insert(AUTH_KEY, &auth).await?;
     }
-    let page = HomePage { t: &EN, nav: Some(Nav::of(&user)), failed_codes };
+    let recovered = user.session.remove::<bool>(RECOVERED_KEY).await?.unwrap_or(false);
+    let page = HomePage { t: &EN, nav: Some(Nav::of(&user)), failed_codes, recovered };
     Ok(render(&page)?.into_response())
 }
 
@@ -201,6 +210,9 @@ pub struct NewPasswordForm {
     username: String,
     #[serde(default)]
     code: String,
+    /// The authenticator code that goes with a recovery code.
+    #[serde(default)]
+    totp: String,
     #[serde(default)]
     current: String,
     password: String,
@@ -444,21 +456,42 @@ pub(crate) async fn recover_page() -> Result<Response, AppError> {
 
 pub(crate) async fn recover_submit(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Form(form): Form<NewPasswordForm>,
 ) -> Result<Response, AppError> {
+    let address = client_address(peer.ip(), &headers, &state.trusted_proxies);
     let username: String = form.username.chars().take(64).collect();
-    let again = |problem: Option<&'static str>, errors: FormErrors| -> Result<Response, AppError> {
+    let again = |problem: Option<&'static str>, errors: FormErrors, status: StatusCode| {
         let page = RecoverPage { t: &EN, nav: None, username: username.clone(), problem, errors };
-        Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
+        Ok::<_, AppError>((status, render(&page)?).into_response())
     };
     let password = match new_password(&form, &[username.as_str()]) {
         Ok(p) => p,
-        Err(errors) => return again(None, errors),
+        Err(errors) => return again(None, errors, StatusCode::UNPROCESSABLE_ENTITY),
     };
-    match service::recover_with_code(&state.vault, &username, &form.code, &password).await {
-        Ok(issued) => codes_page(None, Some(EN.password_changed), &issued, "/login"),
-        Err(ServiceError::BadLogin) => again(Some(EN.recover_failed), FormErrors::default()),
-        Err(e) => Err(e.into()),
+    let recovered =
+        service::recover_with_code(&state.vault, &username, &form.code, &form.totp, &password, Some(address))
+            .await;
+    match recovered {
+        Ok(issued) => {
+            // The new generation ends the other sessions; their rows go now.
+            state.sessions.delete_owner(issued.actor.user_id()).await?;
+            codes_page(None, Some(EN.password_changed), &issued, "/login")
+        }
+        Err(LoginError::Failed) => {
+            again(Some(EN.recover_failed), FormErrors::default(), StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(LoginError::Throttled { retry_after }) => {
+            let mut response =
+                again(Some(EN.login_throttled), FormErrors::default(), StatusCode::TOO_MANY_REQUESTS)?;
+            set_retry_after(&mut response, retry_after);
+            Ok(response)
+        }
+        Err(LoginError::LockedDown) => {
+            again(Some(EN.login_locked_down), FormErrors::default(), StatusCode::SERVICE_UNAVAILABLE)
+        }
+        Err(LoginError::Internal(e)) => Err(e.into()),
     }
 }
 

@@ -155,6 +155,38 @@ pub async fn verify(vault: &Vault, user_id: UserId, code: &str) -> ServiceResult
     }
 }
 
+/// Check a code without spending it, for a request that spends it in the
+/// same transaction as what the code allows (a recovery): the write that
+/// spends its step, or `None`. The write fails as a conflict if another
+/// request used that step first, as in [`verify`]. Without a confirmed
+/// secret (or a user) the same work runs on a throwaway secret, which
+/// never passes, so the time does not tell whether either exists.
+pub async fn check_unspent(
+    vault: &Vault,
+    user_id: Option<UserId>,
+    code: &str,
+) -> ServiceResult<Option<Write>> {
+    let uid = user_id.unwrap_or_else(UserId::random).to_string();
+    let row = vault.store().totp(&uid).await?.filter(|r| r.confirmed == 1 && user_id.is_some());
+    let real = row.is_some();
+    let row = row.unwrap_or_else(|| {
+        let mut secret = Zeroizing::new([0u8; 20]);
+        OsRng.fill_bytes(secret.as_mut());
+        let key = vault.keyring.directory_key().derive(Label::TotpSeal, b"");
+        TotpRow {
+            sealed_secret: crypto::seal(&key, &place(&uid), secret.as_ref()),
+            user_id: uid.clone(),
+            confirmed: 1,
+            last_step: i64::MAX,
+        }
+    });
+    let Ok(code) = parse_code(code) else { return Ok(None) };
+    let step = matched_step(vault, &row, &code).await?;
+    Ok(step
+        .filter(|step| real && *step > row.last_step)
+        .map(|step| Write::UseTotpStep { user_id: uid, step }))
+}
+
 /// Enrol a second factor without a first code: for the throwaway demo only,
 /// which prints the secret for a newcomer to type into an app.
 pub async fn enrol_for_demo(vault: &Vault, user_id: UserId) -> ServiceResult<String> {

@@ -372,6 +372,13 @@ pub enum Write {
     DeleteLoginAlert {
         user_id: String,
     },
+    /// The user's next login says that a recovery code set their password.
+    PutRecoveryNotice {
+        user_id: String,
+    },
+    DeleteRecoveryNotice {
+        user_id: String,
+    },
     /// End every session of a user (password, 2FA or roles changed; frozen).
     BumpGeneration {
         user_id: String,
@@ -488,6 +495,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<i64>, StoreError>;
     /// (count, last as a unix time)
     async fn login_alert(&self, user_id: &str) -> Result<Option<(i64, i64)>, StoreError>;
+    /// Whether a recovery set the user's password since their last login.
+    async fn recovery_notice(&self, user_id: &str) -> Result<bool, StoreError>;
     async fn generation(&self, user_id: &str) -> Result<i64, StoreError>;
     /// (epoch, locked)
     async fn lockdown(&self) -> Result<(i64, bool), StoreError>;

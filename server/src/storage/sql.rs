@@ -371,6 +371,15 @@ macro_rules! sql_store {
                 Write::DeleteLoginAlert { user_id } => {
                     query("DELETE FROM login_alerts WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?
                 }
+                Write::PutRecoveryNotice { user_id } => {
+                    query("INSERT INTO recovery_notices (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING")
+                        .bind(user_id)
+                        .execute(&mut *conn)
+                        .await?
+                }
+                Write::DeleteRecoveryNotice { user_id } => {
+                    query("DELETE FROM recovery_notices WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?
+                }
                 Write::BumpGeneration { user_id } => query(
                     "INSERT INTO user_generations (user_id, generation) VALUES ($1, 1) \
                      ON CONFLICT (user_id) DO UPDATE SET generation = user_generations.generation + 1",
@@ -632,6 +641,15 @@ macro_rules! sql_store {
                     .bind(user_id)
                     .fetch_optional(&self.pool)
                     .await?)
+            }
+
+            async fn recovery_notice(&self, user_id: &str) -> Result<bool, StoreError> {
+                let row: Option<(String,)> =
+                    sqlx::query_as("SELECT user_id FROM recovery_notices WHERE user_id = $1")
+                        .bind(user_id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                Ok(row.is_some())
             }
 
             async fn generation(&self, user_id: &str) -> Result<i64, StoreError> {
