@@ -422,21 +422,28 @@ async fn password_change_keeps_grants_and_needs_no_coordinator() {
         "assigned after the change"
     );
 
-    // A recovery code also sets a new password without losing grants, once.
+    // A recovery code (with the authenticator code) also sets a new
+    // password without losing grants, once.
     let code = issued.recovery_codes[0].expose().to_owned();
-    let again =
-        accounts::recover_with_code(&app.vault, "case.rekey", &code, &password("recovered passphrase"))
-            .await
-            .unwrap();
+    let secret = safehouse::accounts::totp::enrol_for_demo(&app.vault, a.user_id()).await.unwrap();
+    let totp = oath_code(&secret, time::OffsetDateTime::now_utc());
+    let recover = async |password: &str| {
+        accounts::recover_with_code(
+            &app.vault,
+            "case.rekey",
+            &code,
+            &totp,
+            &crate::helpers::password(password),
+            None,
+        )
+        .await
+    };
+    let again = recover("recovered passphrase").await.unwrap();
     assert_eq!(
         cases::read(&app.vault, &again.actor, id).await.unwrap().notes.as_str(),
         "kept across a password change"
     );
-    assert!(
-        accounts::recover_with_code(&app.vault, "case.rekey", &code, &password("another passphrase"))
-            .await
-            .is_err()
-    );
+    assert!(recover("another passphrase").await.is_err());
 }
 
 #[tokio::test]

@@ -677,3 +677,46 @@ impl Drop for Node {
         let _ = self.child.wait();
     }
 }
+
+impl Instance {
+    /// The integers one statement selects (first column), on either backend.
+    pub async fn select_ints(&self, sql: &str) -> Vec<i64> {
+        let rows: Vec<(i64,)> = match &self.pg {
+            Some(db) => {
+                let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+                let rows = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
+                pool.close().await;
+                rows
+            }
+            None => {
+                let raw = self.raw().await;
+                let rows = sqlx::query_as(sql).fetch_all(raw.pool()).await.unwrap();
+                raw.close().await;
+                rows
+            }
+        };
+        rows.into_iter().map(|(n,)| n).collect()
+    }
+}
+
+impl TestApp {
+    /// A second server on the same state that trusts loopback as a proxy, so
+    /// a test can speak from several client addresses (`X-Forwarded-For`).
+    pub async fn behind_proxy(&self) -> String {
+        let mut state = self.state.clone();
+        state.trusted_proxies = vec!["127.0.0.1".parse().unwrap()].into();
+        let server = safehouse::web::Application::bind("127.0.0.1:0".parse().unwrap(), state).await.unwrap();
+        let base = format!("http://{}", server.local_addr().unwrap());
+        tokio::spawn(server.run_until(std::future::pending()));
+        base
+    }
+
+    /// A six-digit code that is none of the codes `secret` accepts now.
+    pub fn wrong_code(&self, secret: &str) -> String {
+        let near: Vec<String> = [-30, 0, 30]
+            .iter()
+            .map(|s| oath_code(secret, self.now() + time::Duration::seconds(*s)))
+            .collect();
+        (0..10).map(|d| d.to_string().repeat(6)).find(|c| !near.contains(c)).unwrap()
+    }
+}

@@ -53,6 +53,8 @@ pub struct LoggedIn {
     pub needs_enrolment: bool,
     /// Logins since the last one that passed the password but not the code.
     pub failed_codes: i64,
+    /// A recovery code set the password since the last login.
+    pub recovered: bool,
     pub generation: i64,
     pub lockdown_epoch: i64,
 }
@@ -88,24 +90,80 @@ fn address_key(vault: &Vault, address: IpAddr) -> Vec<u8> {
         .to_vec()
 }
 
-/// Count an attempt from `address`; refuse past the window's limit.
-async fn check_address(vault: &Vault, address: IpAddr, now: i64) -> Result<(), LoginError> {
+/// How often an attempt re-reads the account's throttle after another
+/// attempt was counted between its read and its count; past that it is
+/// refused, the safe direction.
+const COUNT_TRIES: usize = 8;
+
+/// Count an attempt from `address`, in one statement; refuse past the
+/// window's limit.
+async fn count_address(vault: &Vault, address: IpAddr, now: i64) -> Result<(), LoginError> {
     let key = address_key(vault, address);
-    let (start, attempts) = match vault.store().address_throttle(&key).await? {
-        Some((start, attempts)) if now < start + ADDRESS_WINDOW_SECS => (start, attempts),
-        _ => (now, 0),
-    };
-    if attempts >= ADDRESS_ATTEMPTS {
+    let (start, attempts) = vault.store().count_address_attempt(&key, now, ADDRESS_WINDOW_SECS).await?;
+    if attempts > ADDRESS_ATTEMPTS {
         return Err(LoginError::Throttled { retry_after: (start + ADDRESS_WINDOW_SECS - now).max(1) });
     }
-    vault
-        .store()
-        .apply(vec![Write::PutAddressThrottle { key, window_start: start, attempts: attempts + 1 }])
-        .await?;
     Ok(())
 }
 
-/// Log in. `second` is a TOTP code, or a recovery code (32 hex digits).
+/// Count an attempt on an account before any work is done for it: refused
+/// while the delay of the failures so far runs, otherwise counted as a
+/// failure at once, so parallel attempts see each other. Only a success
+/// clears it ([`Admitted::clear`]). The count is a compare-and-set on what
+/// was read, so the decision is always made on the state it changes.
+async fn count_account(vault: &Vault, key: &[u8], now: i64) -> Result<(), LoginError> {
+    for _ in 0..COUNT_TRIES {
+        let seen = vault.store().login_throttle(key).await?.unwrap_or((0, 0));
+        let wait = seen.1 + delay_after(seen.0) - now;
+        if wait > 0 {
+            return Err(LoginError::Throttled { retry_after: wait });
+        }
+        if vault.store().count_account_attempt(key, seen, now).await?.is_some() {
+            return Ok(());
+        }
+    }
+    Err(LoginError::Throttled { retry_after: 1 })
+}
+
+/// An attempt the throttles let through, already counted as a failure.
+pub(crate) struct Admitted {
+    account: Vec<u8>,
+    /// The lockdown epoch it was admitted in.
+    epoch: i64,
+}
+
+impl Admitted {
+    /// The write that clears the account's failures, for the success's
+    /// transaction.
+    pub(crate) fn clear(&self) -> Write {
+        Write::DeleteLoginThrottle { key: self.account.clone() }
+    }
+}
+
+/// Refuse while locked down, then count the attempt against the address
+/// (when there is one: a re-authentication comes from a session) and the
+/// account named by `username` as typed, known or not. Shared by login,
+/// re-authentication and recovery: one budget for all three.
+pub(crate) async fn admit(
+    vault: &Vault,
+    username: &str,
+    address: Option<IpAddr>,
+) -> Result<Admitted, LoginError> {
+    let now = vault.clock.now().unix_timestamp();
+    let (epoch, locked) = vault.store().lockdown().await?;
+    if locked {
+        return Err(LoginError::LockedDown);
+    }
+    if let Some(address) = address {
+        count_address(vault, address, now).await?;
+    }
+    let account = account_key(vault, username);
+    count_account(vault, &account, now).await?;
+    Ok(Admitted { account, epoch })
+}
+
+/// Log in. `second` is a TOTP code, or a recovery code (32 hexadecimal
+/// digits, shown in 8 groups of 4).
 pub async fn login(
     vault: &Vault,
     username: &str,
@@ -113,28 +171,15 @@ pub async fn login(
     second: &str,
     address: IpAddr,
 ) -> Result<LoggedIn, LoginError> {
-    let now = vault.clock.now().unix_timestamp();
     let request_id = new_request_id();
-    let (epoch, locked) = vault.store().lockdown().await?;
-    if locked {
-        return Err(LoginError::LockedDown);
-    }
-    check_address(vault, address, now).await?;
-
-    let account = account_key(vault, username);
-    let (failures, last_failure) = vault.store().login_throttle(&account).await?.unwrap_or((0, 0));
-    let wait = last_failure + delay_after(failures) - now;
-    if wait > 0 {
-        return Err(LoginError::Throttled { retry_after: wait });
-    }
+    let admitted = admit(vault, username, Some(address)).await?;
+    // The attempt is already counted; a failure only adds its alert and
+    // audit entry.
     let fail = async |actor: Option<crate::ids::UserId>| -> Result<LoggedIn, LoginError> {
-        let mut writes =
-            vec![Write::PutLoginThrottle { key: account.clone(), failures: failures + 1, last_failure: now }];
         if let Some(user) = actor {
-            writes.push(Write::CountLoginAlert { user_id: user.to_string() });
+            vault.store().apply(vec![Write::CountLoginAlert { user_id: user.to_string() }]).await?;
         }
         let event = Event { actor, ..Event::system(Action::LoginFail, &request_id) };
-        vault.store().apply(writes).await?;
         vault.record(&event, Outcome::Denied).await?;
         Err(LoginError::Failed)
     };
@@ -162,19 +207,28 @@ pub async fn login(
 
     let uid = user_id.to_string();
     let failed_codes = vault.store().login_alert(&uid).await?.unwrap_or(0);
+    let recovered = vault.store().recovery_notice(&uid).await?;
     let event = actor.event(Action::LoginOk).on(user_id);
     vault
         .commit(
             &event,
             vec![
-                Write::DeleteLoginThrottle { key: account },
+                admitted.clear(),
                 Write::DeleteLoginAlert { user_id: uid.clone() },
+                Write::DeleteRecoveryNotice { user_id: uid.clone() },
             ],
         )
         .await?;
     let generation = vault.store().generation(&uid).await?;
     let actor = actor.with_request_id(&request_id);
-    Ok(LoggedIn { actor, needs_enrolment: !enrolled, failed_codes, generation, lockdown_epoch: epoch })
+    Ok(LoggedIn {
+        actor,
+        needs_enrolment: !enrolled,
+        failed_codes,
+        recovered,
+        generation,
+        lockdown_epoch: admitted.epoch,
+    })
 }
 
 /// A recovery code as the second factor: it must open this user's key, and

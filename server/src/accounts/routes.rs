@@ -40,8 +40,21 @@ fn render(template: &impl Template) -> Result<Html<String>, AppError> {
     Ok(Html(template.render()?))
 }
 
-pub(crate) async fn login_page() -> Result<Response, AppError> {
-    let page = LoginPage { t: &EN, nav: None, username: String::new(), problem: None, notice: None };
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    /// Why the last session ended, from a closed list (never shown as typed).
+    #[serde(default)]
+    ended: String,
+}
+
+/// Where a session ended by too many wrong re-authentications lands.
+const ENDED_BY_REAUTH: &str = "/login?ended=reauth";
+
+pub(crate) async fn login_page(
+    axum::extract::Query(q): axum::extract::Query<LoginQuery>,
+) -> Result<Response, AppError> {
+    let notice = (q.ended == "reauth").then_some(EN.reauth_ended);
+    let page = LoginPage { t: &EN, nav: None, username: String::new(), problem: None, notice };
     Ok(render(&page)?.into_response())
 }
 
@@ -77,15 +90,16 @@ pub(crate) async fn login_submit(
     match login::login(&state.vault, &form.username, &form.password, &form.code, address).await {
         Ok(done) => {
             auth::begin(&state, &session, &done.actor, done.needs_enrolment, done.failed_codes).await?;
+            if done.recovered {
+                session.insert(RECOVERED_KEY, true).await?;
+            }
             let next = if done.needs_enrolment { "/enrol" } else { "/" };
             Ok(Redirect::to(next).into_response())
         }
         Err(LoginError::Failed) => failed(EN.login_failed, StatusCode::OK, typed),
         Err(LoginError::Throttled { retry_after }) => {
             let mut response = failed(EN.login_throttled, StatusCode::TOO_MANY_REQUESTS, typed)?;
-            if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
+            set_retry_after(&mut response, retry_after);
             Ok(response)
         }
         Err(LoginError::LockedDown) => failed(EN.login_locked_down, StatusCode::SERVICE_UNAVAILABLE, typed),
@@ -99,7 +113,12 @@ struct HomePage {
     t: &'static Messages,
     nav: Option<Nav>,
     failed_codes: i64,
+    recovered: bool,
 }
+
+/// Set in the session by a login after a recovery, until the home page
+/// has said so.
+const RECOVERED_KEY: &str = "recovered";
 
 pub(crate) async fn home(user: CurrentUser) -> Result<Response, AppError> {
     let failed_codes = user.auth.failed_codes;
@@ -109,7 +128,8 @@ pub(crate) async fn home(user: CurrentUser) -> Result<Response, AppError> {
         auth.failed_codes = 0;
         user.session.insert(AUTH_KEY, &auth).await?;
     }
-    let page = HomePage { t: &EN, nav: Some(Nav::of(&user)), failed_codes };
+    let recovered = user.session.remove::<bool>(RECOVERED_KEY).await?.unwrap_or(false);
+    let page = HomePage { t: &EN, nav: Some(Nav::of(&user)), failed_codes, recovered };
     Ok(render(&page)?.into_response())
 }
 
@@ -130,7 +150,11 @@ pub fn check_csrf(user: &CurrentUser, token: &str) -> Result<(), AppError> {
 
 /// To the login page, telling the browser to drop every cookie of ours.
 fn logged_out() -> Response {
-    let mut response = Redirect::to("/login").into_response();
+    logged_out_to("/login")
+}
+
+fn logged_out_to(location: &str) -> Response {
+    let mut response = Redirect::to(location).into_response();
     response
         .headers_mut()
         .insert(header::HeaderName::from_static("clear-site-data"), HeaderValue::from_static("\"cookies\""));
@@ -186,6 +210,9 @@ pub struct NewPasswordForm {
     username: String,
     #[serde(default)]
     code: String,
+    /// The authenticator code that goes with a recovery code.
+    #[serde(default)]
+    totp: String,
     #[serde(default)]
     current: String,
     password: String,
@@ -431,21 +458,48 @@ pub(crate) async fn recover_page() -> Result<Response, AppError> {
 
 pub(crate) async fn recover_submit(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Form(form): Form<NewPasswordForm>,
 ) -> Result<Response, AppError> {
+    let address = client_address(peer.ip(), &headers, &state.trusted_proxies);
     let username: String = form.username.chars().take(64).collect();
-    let again = |problem: Option<&'static str>, errors: FormErrors| -> Result<Response, AppError> {
+    let again = |problem: Option<&'static str>, errors: FormErrors, status: StatusCode| {
         let page = RecoverPage { t: &EN, nav: None, username: username.clone(), problem, errors };
-        Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
+        Ok::<_, AppError>((status, render(&page)?).into_response())
     };
     let password = match new_password(&form, &[username.as_str()]) {
         Ok(p) => p,
-        Err(errors) => return again(None, errors),
+        Err(errors) => return again(None, errors, StatusCode::UNPROCESSABLE_ENTITY),
     };
-    match service::recover_with_code(&state.vault, &username, &form.code, &password).await {
-        Ok(issued) => codes_page(None, Some(EN.password_changed), &issued, "/login"),
-        Err(ServiceError::BadLogin) => again(Some(EN.recover_failed), FormErrors::default()),
-        Err(e) => Err(e.into()),
+    let recovered =
+        service::recover_with_code(&state.vault, &username, &form.code, &form.totp, &password, Some(address))
+            .await;
+    match recovered {
+        Ok(issued) => {
+            // The new generation ends the other sessions; their rows go now.
+            state.sessions.delete_owner(issued.actor.user_id()).await?;
+            codes_page(None, Some(EN.password_changed), &issued, "/login")
+        }
+        Err(LoginError::Failed) => {
+            again(Some(EN.recover_failed), FormErrors::default(), StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(LoginError::Throttled { retry_after }) => {
+            let mut response =
+                again(Some(EN.login_throttled), FormErrors::default(), StatusCode::TOO_MANY_REQUESTS)?;
+            set_retry_after(&mut response, retry_after);
+            Ok(response)
+        }
+        Err(LoginError::LockedDown) => {
+            again(Some(EN.login_locked_down), FormErrors::default(), StatusCode::SERVICE_UNAVAILABLE)
+        }
+        Err(LoginError::Internal(e)) => Err(e.into()),
+    }
+}
+
+fn set_retry_after(response: &mut Response, seconds: i64) {
+    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
     }
 }
 
@@ -501,6 +555,13 @@ pub struct ReauthForm {
     password: String,
 }
 
+/// Wrong passwords in a row after which a re-authentication ends the
+/// session: a stolen cookie buys this many guesses, no more.
+pub const REAUTH_FAILURES_BEFORE_LOGOUT: i64 = 5;
+
+/// The session's count of wrong passwords in a row at `/reauth`.
+const REAUTH_FAILURES_KEY: &str = "reauth_failures";
+
 pub(crate) async fn reauth_submit(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -508,24 +569,49 @@ pub(crate) async fn reauth_submit(
 ) -> Result<Response, AppError> {
     check_csrf(&user, &form.csrf)?;
     let next = local_path(&form.next);
-    let key = state
-        .vault
-        .store()
-        .user_key(&user.actor.user_id().to_string())
-        .await?
-        .ok_or(AppError::LoginRequired)?;
-    if userkey::open_with_password(&state.vault, &key, &form.password).await.is_err() {
+    let uid = user.actor.user_id();
+    let again = |problem: &'static str, status: StatusCode| -> Result<Response, AppError> {
         let page = ReauthPage {
             t: &EN,
             nav: Some(Nav::of(&user)),
             nav_csrf: user.csrf.clone(),
-            next,
-            problem: Some(EN.reauth_failed),
+            next: next.clone(),
+            problem: Some(problem),
         };
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
+        Ok((status, render(&page)?).into_response())
+    };
+    // The login's throttle for this account, counted before argon2.
+    let username = service::entry(&state.vault, uid).await?.profile.username;
+    let admitted = match login::admit(&state.vault, username.as_str(), None).await {
+        Ok(admitted) => admitted,
+        Err(LoginError::Throttled { retry_after }) => {
+            let mut response = again(EN.login_throttled, StatusCode::TOO_MANY_REQUESTS)?;
+            set_retry_after(&mut response, retry_after);
+            return Ok(response);
+        }
+        Err(LoginError::Internal(e)) => return Err(e.into()),
+        Err(LoginError::LockedDown | LoginError::Failed) => return Err(AppError::LoginRequired),
+    };
+    let event = user.actor.event(Action::Reauth).on(uid);
+    let key = state.vault.store().user_key(&uid.to_string()).await?.ok_or(AppError::LoginRequired)?;
+    match userkey::open_with_password(&state.vault, &key, &form.password).await {
+        Ok(_) => {}
+        Err(ServiceError::BadLogin) => {
+            state.vault.record(&event, crate::audit::Outcome::Denied).await?;
+            let failures = user.session.get::<i64>(REAUTH_FAILURES_KEY).await?.unwrap_or(0) + 1;
+            if failures >= REAUTH_FAILURES_BEFORE_LOGOUT {
+                user.session.flush().await?;
+                return Ok(logged_out_to(ENDED_BY_REAUTH));
+            }
+            user.session.insert(REAUTH_FAILURES_KEY, failures).await?;
+            return again(EN.reauth_failed, StatusCode::UNPROCESSABLE_ENTITY);
+        }
+        Err(e) => return Err(e.into()),
     }
+    state.vault.commit(&event, vec![admitted.clear()]).await?;
     let mut auth = user.auth.clone();
     auth.authenticated_at = state.vault.clock.now().unix_timestamp();
+    user.session.remove::<i64>(REAUTH_FAILURES_KEY).await?;
     user.session.insert(AUTH_KEY, &auth).await?;
     Ok(Redirect::to(&next).into_response())
 }

@@ -1,14 +1,18 @@
 //! Account rules: who may create, activate, unlock, re-key and reset.
 
+use std::net::IpAddr;
+
 use rand::RngCore;
 use rand::rngs::OsRng;
 use secrecy::{ExposeSecret, SecretString};
 use time::Duration;
 
 use super::directory::{self, Entry};
+use super::login::{self, LoginError};
 use super::model::{Actor, Password, Profile, Role, Roles, UserState, Username};
+use super::totp;
 use super::userkey::{self, RecoveryCode};
-use crate::audit::{Action, Event};
+use crate::audit::{Action, Event, Outcome};
 use crate::cases::model::FieldError;
 use crate::crypto::{self, Identity, Label, fingerprint, wrap};
 use crate::error::{ServiceError, ServiceResult};
@@ -279,28 +283,71 @@ pub async fn unlock(vault: &Vault, username: &str, password: &str) -> ServiceRes
     Ok(Actor::new(entry.id, entry.profile.roles, key_row.key_no, identity))
 }
 
-/// Open a user's key with one of their recovery codes, and set a new
-/// password (a new key, grants kept). The code is spent.
+/// Set a new password with a recovery code and a current authenticator
+/// code: two factors, as at login (the user lost the password, not the
+/// phone; whoever lost both goes through an administrator's reset and a
+/// coordinator's certification). Behind the login's throttles, before any
+/// work. An unknown user, a wrong code and a wrong authenticator code do
+/// the same reads and the same key-opening work, and are recorded alike.
+/// The code and the authenticator step are spent in the transaction that
+/// sets the new key; the user's other sessions end and their next login
+/// says that a recovery happened. The new key keeps every grant and is
+/// vouched for by the hand-over key, exactly as after a password change:
+/// the old key was opened by the code and the phone was present, what a
+/// login proves.
 pub async fn recover_with_code(
     vault: &Vault,
     username: &str,
     code: &str,
+    totp_code: &str,
     new_password: &Password,
-) -> ServiceResult<KeyIssued> {
-    let bad = || ServiceError::BadLogin;
-    let code = RecoveryCode::parse(code).map_err(|_| bad())?;
-    let username = Username::parse(username).map_err(|_| bad())?;
-    let entry = entry_by_username(vault, &username).await?.ok_or_else(bad)?;
-    if entry.profile.state != UserState::Active {
-        return Err(bad());
-    }
-    let key_row = vault.store().user_key(&entry.id.to_string()).await?.ok_or_else(bad)?;
-    let rows = vault.store().recovery_codes(&entry.id.to_string(), key_row.key_no).await?;
-    let (slot, identity) = userkey::open_with_code(vault, &rows, &code).ok_or_else(bad)?;
-    let actor = Actor::new(entry.id, entry.profile.roles, key_row.key_no, identity);
-    let spend = Write::DeleteRecoveryCode { user_id: entry.id.to_string(), key_no: key_row.key_no, slot };
+    address: Option<IpAddr>,
+) -> Result<KeyIssued, LoginError> {
+    let request_id = crate::audit::model::new_request_id();
+    let admitted = login::admit(vault, username, address).await?;
+    let entry = match Username::parse(username) {
+        Ok(username) => entry_by_username(vault, &username).await?,
+        Err(_) => None,
+    };
+    let entry = entry.filter(|e| e.profile.state == UserState::Active);
+    // A stand-in id for an unknown user: the same reads, finding nothing.
+    let uid = entry.as_ref().map_or_else(UserId::random, |e| e.id).to_string();
+    let key_row = vault.store().user_key(&uid).await?;
+    let key_no = key_row.as_ref().map_or(0, |k| k.key_no);
+    let rows = vault.store().recovery_codes(&uid, key_no).await?;
+    let opened = match RecoveryCode::parse(code) {
+        Ok(bytes) => userkey::open_with_code(vault, &rows, &bytes),
+        Err(_) => None,
+    };
+    let step = totp::check_unspent(vault, entry.as_ref().map(|e| e.id), totp_code).await?;
+    // A right code with a wrong authenticator code names the account, as a
+    // right password with a wrong code does at login: its code may be stolen.
+    let code_right = entry.as_ref().filter(|_| opened.is_some()).map(|e| e.id);
+    let (Some(entry), Some(key_row), Some((slot, identity)), Some(step)) = (entry, key_row, opened, step)
+    else {
+        let refused = Event { actor: code_right, ..Event::system(Action::RecoveryCodeUse, &request_id) };
+        let refused = match code_right {
+            Some(id) => refused.on(id),
+            None => refused,
+        };
+        vault.record(&refused, Outcome::Denied).await?;
+        return Err(LoginError::Failed);
+    };
+    let actor =
+        Actor::new(entry.id, entry.profile.roles, key_row.key_no, identity).with_request_id(&request_id);
+    let writes = vec![
+        Write::DeleteRecoveryCode { user_id: uid.clone(), key_no: key_row.key_no, slot },
+        step,
+        admitted.clear(),
+        Write::PutRecoveryNotice { user_id: uid },
+    ];
     let event = actor.event(Action::RecoveryCodeUse).on(entry.id);
-    rekey(vault, &actor, &event, new_password, vec![spend]).await
+    match rekey(vault, &actor, &event, new_password, writes).await {
+        Ok(issued) => Ok(issued),
+        // The code or the step was used by another request meanwhile.
+        Err(ServiceError::Conflict) => Err(LoginError::Failed),
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// Change one's own password: the current one is checked, then a new user

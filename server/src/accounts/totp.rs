@@ -182,6 +182,40 @@ pub async fn verify(vault: &Vault, user_id: UserId, code: &str) -> ServiceResult
     }
 }
 
+/// Check a code without spending it, for a request that spends it in the
+/// same transaction as what the code allows (a recovery): the write that
+/// spends its step, or `None`. The write fails as a conflict if another
+/// request used that step first, as in [`verify`]. Without a confirmed
+/// secret (or a user) the same work runs on a throwaway secret, which
+/// never passes, so the time does not tell whether either exists.
+pub async fn check_unspent(
+    vault: &Vault,
+    user_id: Option<UserId>,
+    code: &str,
+) -> ServiceResult<Option<Write>> {
+    let uid = user_id.unwrap_or_else(UserId::random).to_string();
+    let row = vault.store().totp(&uid).await?.filter(|r| r.confirmed == 1 && user_id.is_some());
+    let real = row.is_some();
+    let row = row.unwrap_or_else(|| {
+        let mut secret = Zeroizing::new([0u8; 20]);
+        OsRng.fill_bytes(secret.as_mut());
+        TotpRow {
+            sealed_secret: crypto::seal(&totp_key(vault), &place(&uid), secret.as_ref()),
+            user_id: uid.clone(),
+            confirmed: 1,
+            sealed_last_step: None,
+        }
+    });
+    let Ok(code) = parse_code(code) else { return Ok(None) };
+    let step = matched_step(vault, &row, &code).await?;
+    let last = last_step(vault, &row)?;
+    Ok(step.filter(|step| real && last.is_none_or(|last| *step > last)).map(|step| Write::UseTotpStep {
+        sealed_step: seal_step(vault, &uid, step),
+        user_id: uid,
+        expected: row.sealed_last_step,
+    }))
+}
+
 /// Enrol a second factor without a first code: for the throwaway demo only,
 /// which prints the secret for a newcomer to type into an app.
 pub async fn enrol_for_demo(vault: &Vault, user_id: UserId) -> ServiceResult<String> {

@@ -61,6 +61,7 @@ actions! {
     Export => "export",
     LoginOk => "login.ok",
     LoginFail => "login.fail",
+    Reauth => "reauth",
     SessionRevoke => "session.revoke",
     Lockdown => "lockdown",
     AuditRead => "audit.read",

@@ -363,18 +363,10 @@ pub enum Write {
         expected: Option<Vec<u8>>,
         sealed_step: Vec<u8>,
     },
-    PutLoginThrottle {
-        key: Vec<u8>,
-        failures: i64,
-        last_failure: i64,
-    },
+    /// A success clears the account's throttle (attempts are counted by
+    /// [`Store::count_account_attempt`], never written from a value read).
     DeleteLoginThrottle {
         key: Vec<u8>,
-    },
-    PutAddressThrottle {
-        key: Vec<u8>,
-        window_start: i64,
-        attempts: i64,
     },
     /// One more login that passed the password but not the code (counted
     /// in the database, so parallel failures all count; no time kept).
@@ -382,6 +374,13 @@ pub enum Write {
         user_id: String,
     },
     DeleteLoginAlert {
+        user_id: String,
+    },
+    /// The user's next login says that a recovery code set their password.
+    PutRecoveryNotice {
+        user_id: String,
+    },
+    DeleteRecoveryNotice {
         user_id: String,
     },
     /// End every session of a user (password, 2FA or roles changed; frozen).
@@ -478,10 +477,30 @@ pub trait Store: Send + Sync + 'static {
     async fn totp(&self, user_id: &str) -> Result<Option<TotpRow>, StoreError>;
     /// (failures, last failure as a unix time)
     async fn login_throttle(&self, key: &[u8]) -> Result<Option<(i64, i64)>, StoreError>;
-    /// (window start as a unix time, attempts)
-    async fn address_throttle(&self, key: &[u8]) -> Result<Option<(i64, i64)>, StoreError>;
+    /// Count an attempt from an address in one statement, so parallel
+    /// attempts cannot all read the same count: a window `window_secs` old
+    /// starts again. (window start as a unix time, attempts in the window
+    /// with this one.) Rows of windows that have ended go.
+    async fn count_address_attempt(
+        &self,
+        key: &[u8],
+        now: i64,
+        window_secs: i64,
+    ) -> Result<(i64, i64), StoreError>;
+    /// Count an attempt on an account as a failure (until a success clears
+    /// it), in one statement, only if the throttle still holds `seen`
+    /// ((failures, last failure), (0, 0) for none): the failures with this
+    /// one, or `None` when another attempt was counted since `seen` was read.
+    async fn count_account_attempt(
+        &self,
+        key: &[u8],
+        seen: (i64, i64),
+        now: i64,
+    ) -> Result<Option<i64>, StoreError>;
     /// Wrong codes after the right password since the last login.
     async fn login_alert(&self, user_id: &str) -> Result<Option<i64>, StoreError>;
+    /// Whether a recovery set the user's password since their last login.
+    async fn recovery_notice(&self, user_id: &str) -> Result<bool, StoreError>;
     async fn generation(&self, user_id: &str) -> Result<i64, StoreError>;
     /// (epoch, locked)
     async fn lockdown(&self) -> Result<(i64, bool), StoreError>;

@@ -362,27 +362,9 @@ macro_rules! sql_store {
                     }
                     done
                 }
-                Write::PutLoginThrottle { key, failures, last_failure } => query(
-                    "INSERT INTO login_throttle (key, failures, last_failure) VALUES ($1, $2, $3) \
-                     ON CONFLICT (key) DO UPDATE SET failures = EXCLUDED.failures, last_failure = EXCLUDED.last_failure",
-                )
-                .bind(key)
-                .bind(failures)
-                .bind(last_failure)
-                .execute(&mut *conn)
-                .await?,
                 Write::DeleteLoginThrottle { key } => {
                     query("DELETE FROM login_throttle WHERE key = $1").bind(key).execute(&mut *conn).await?
                 }
-                Write::PutAddressThrottle { key, window_start, attempts } => query(
-                    "INSERT INTO address_throttle (key, window_start, attempts) VALUES ($1, $2, $3) \
-                     ON CONFLICT (key) DO UPDATE SET window_start = EXCLUDED.window_start, attempts = EXCLUDED.attempts",
-                )
-                .bind(key)
-                .bind(window_start)
-                .bind(attempts)
-                .execute(&mut *conn)
-                .await?,
                 Write::CountLoginAlert { user_id } => query(
                     "INSERT INTO login_alerts (user_id, count) VALUES ($1, 1) \
                      ON CONFLICT (user_id) DO UPDATE SET count = login_alerts.count + 1",
@@ -392,6 +374,15 @@ macro_rules! sql_store {
                 .await?,
                 Write::DeleteLoginAlert { user_id } => {
                     query("DELETE FROM login_alerts WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?
+                }
+                Write::PutRecoveryNotice { user_id } => {
+                    query("INSERT INTO recovery_notices (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING")
+                        .bind(user_id)
+                        .execute(&mut *conn)
+                        .await?
+                }
+                Write::DeleteRecoveryNotice { user_id } => {
+                    query("DELETE FROM recovery_notices WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?
                 }
                 Write::BumpGeneration { user_id } => query(
                     "INSERT INTO user_generations (user_id, generation) VALUES ($1, 1) \
@@ -596,11 +587,57 @@ macro_rules! sql_store {
                     .await?)
             }
 
-            async fn address_throttle(&self, key: &[u8]) -> Result<Option<(i64, i64)>, StoreError> {
-                Ok(sqlx::query_as("SELECT window_start, attempts FROM address_throttle WHERE key = $1")
-                    .bind(key)
-                    .fetch_optional(&self.pool)
-                    .await?)
+            async fn count_address_attempt(
+                &self,
+                key: &[u8],
+                now: i64,
+                window_secs: i64,
+            ) -> Result<(i64, i64), StoreError> {
+                // Every expression reads the row as it was before this update.
+                let counted = sqlx::query_as(
+                    "INSERT INTO address_throttle (key, window_start, attempts) VALUES ($1, $2, 1) \
+                     ON CONFLICT (key) DO UPDATE SET \
+                     window_start = CASE WHEN address_throttle.window_start + $3 <= $2 \
+                         THEN $2 ELSE address_throttle.window_start END, \
+                     attempts = CASE WHEN address_throttle.window_start + $3 <= $2 \
+                         THEN 1 ELSE address_throttle.attempts + 1 END \
+                     RETURNING window_start, attempts",
+                )
+                .bind(key)
+                .bind(now)
+                .bind(window_secs)
+                .fetch_one(&self.pool)
+                .await?;
+                // A window that has ended no longer matters: its time goes.
+                sqlx::query("DELETE FROM address_throttle WHERE window_start + $1 <= $2")
+                    .bind(window_secs)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(counted)
+            }
+
+            async fn count_account_attempt(
+                &self,
+                key: &[u8],
+                seen: (i64, i64),
+                now: i64,
+            ) -> Result<Option<i64>, StoreError> {
+                // A stored row always has failures >= 1, so (0, 0) matches
+                // only the insert of a new one.
+                let counted: Option<(i64,)> = sqlx::query_as(
+                    "INSERT INTO login_throttle (key, failures, last_failure) VALUES ($1, 1, $2) \
+                     ON CONFLICT (key) DO UPDATE SET failures = login_throttle.failures + 1, last_failure = $2 \
+                     WHERE login_throttle.failures = $3 AND login_throttle.last_failure = $4 \
+                     RETURNING failures",
+                )
+                .bind(key)
+                .bind(now)
+                .bind(seen.0)
+                .bind(seen.1)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(counted.map(|(failures,)| failures))
             }
 
             async fn login_alert(&self, user_id: &str) -> Result<Option<i64>, StoreError> {
@@ -609,6 +646,15 @@ macro_rules! sql_store {
                     .fetch_optional(&self.pool)
                     .await?;
                 Ok(row.map(|(count,)| count))
+            }
+
+            async fn recovery_notice(&self, user_id: &str) -> Result<bool, StoreError> {
+                let row: Option<(String,)> =
+                    sqlx::query_as("SELECT user_id FROM recovery_notices WHERE user_id = $1")
+                        .bind(user_id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                Ok(row.is_some())
             }
 
             async fn generation(&self, user_id: &str) -> Result<i64, StoreError> {

@@ -258,6 +258,12 @@ pub struct Messages {
     pub nobody_assigned: &'static str,
     pub no: &'static str,
     // -- hardening A throttles and recovery
+    pub recovery_code_hint: &'static str,
+    pub recover_totp: &'static str,
+    pub recover_totp_hint: &'static str,
+    pub recover_both_lost: &'static str,
+    pub recovered_notice: &'static str,
+    pub reauth_ended: &'static str,
 
     // -- hardening B freeze and teams
 
@@ -339,7 +345,7 @@ pub static EN: Messages = Messages {
     username_hint: "Your pseudonymous username, never your real name.",
     password: "Password",
     code: "Authenticator code or recovery code",
-    code_hint: "Six digits from the app, or a 32-character recovery code.",
+    code_hint: "Six digits from the app, or a recovery code:",
     sign_in: "Log in",
     login_failed: "The username, password or code is not correct.",
     login_throttled: "Too many attempts. Wait a little and try again.",
@@ -367,7 +373,7 @@ pub static EN: Messages = Messages {
     passwords_differ: "The two passwords differ.",
     activate_submit: "Activate",
     codes_title: "Your recovery codes",
-    codes_intro: "Write these ten codes down and keep them somewhere safe, away from your phone. Each code works once: instead of the authenticator code at login, or to set a new password if you forget yours. They will not be shown again.",
+    codes_intro: "Write these ten codes down and keep them somewhere safe, away from your phone. Each code works once: instead of the authenticator code at login, or together with it to set a new password if you forget yours. They will not be shown again.",
     codes_continue: "I have written them down",
     enrol_title: "Set up two-factor authentication",
     enrol_intro: "Scan this code with an authenticator app (such as Aegis, FreeOTP or Google Authenticator), or type the secret into it. Then enter the six digits it shows.",
@@ -386,10 +392,10 @@ pub static EN: Messages = Messages {
     sessions_count: "Sessions open for your account:",
     log_out_everywhere: "Log out everywhere",
     recover_title: "Forgot your password?",
-    recover_intro: "Use one of your recovery codes to set a new password. Your access to your cases is kept.",
+    recover_intro: "Forgot your password, but still have your phone? Enter one of your recovery codes and the code from your authenticator app to set a new password. Your access to your cases is kept, and your other sessions end.",
     recovery_code: "Recovery code",
     recover_submit: "Set new password",
-    recover_failed: "The username or recovery code is not correct.",
+    recover_failed: "The username, recovery code or authenticator code is not correct.",
     reauth_title: "Confirm it is you",
     reauth_intro: "This action needs your password again.",
     reauth_submit: "Continue",
@@ -515,6 +521,12 @@ pub static EN: Messages = Messages {
     nobody_assigned: "No one is assigned.",
     no: "no",
     // -- hardening A throttles and recovery
+    recovery_code_hint: "8 groups of 4 letters and digits (0-9, a-f), as on your list of codes.",
+    recover_totp: "Authenticator code",
+    recover_totp_hint: "The six digits your authenticator app shows now.",
+    recover_both_lost: "Lost your phone as well? Then a recovery code is not enough: ask an administrator to reset your account. You activate it anew, and a coordinator certifies your new key with you before your cases come back.",
+    recovered_notice: "Since your last login, your password was set anew with a recovery code and your other sessions were ended. If that was not you, tell a coordinator now.",
+    reauth_ended: "Your session has ended after too many wrong passwords. Log in again.",
 
     // -- hardening B freeze and teams
 
