@@ -6,6 +6,7 @@
 
 pub mod client_address;
 pub mod error;
+pub mod guards;
 pub mod messages;
 pub mod middleware;
 pub mod routes;

@@ -10,10 +10,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 
 use super::AppState;
+use super::guards::{Checked, CurrentUser, EnrollingUser};
 use crate::accounts::{admin_routes as admin, routes as account};
 use crate::cases::routes as cases;
 use crate::policy::{ADMIN, AUDITOR, Access, CASEWORK, COORDINATOR, FLAGS};
-use crate::sessions::auth::{Checked, CurrentUser, EnrollingUser};
 use crate::{membership, sessions};
 
 pub struct Route {
