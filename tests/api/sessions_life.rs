@@ -38,3 +38,48 @@ async fn finding_03_reauth_never_redirects_off_site() {
     let r = c.post("/reauth", &[("csrf", &csrf), ("next", "/account"), ("password", PASSWORD)]).await;
     assert_eq!(r.headers()["location"], "/account");
 }
+
+/// An account the administrator made with the coordinator role, never
+/// certified and never admitted to the coordinators team, holds no
+/// coordinator power: every such route answers 403, and no lockdown happens.
+#[tokio::test]
+async fn finding_05_an_unadmitted_coordinator_has_no_coordinator_power() {
+    let t = spawn_app().await;
+    let actor = t.app.user("coord.unadmitted", Role::Coordinator, false).await;
+    let secret = t.enrol(&actor).await;
+    let lone = WebUser { username: "coord.unadmitted".into(), secret, actor };
+    let member = t.web_user("coord.member", Role::Coordinator).await;
+    let worker = t.web_user("case.someone", Role::Caseworker).await;
+    let case = safehouse::cases::service::create(&t.app.vault, &worker.actor, draft(&["Someone"], ""))
+        .await
+        .unwrap();
+    let target = worker.actor.user_id().to_string();
+    let mut c = t.login(&lone).await;
+    let csrf = c.csrf("/account").await;
+
+    let r = c.post("/lockdown", &[("csrf", &csrf), ("confirm", "yes")]).await;
+    assert_eq!(r.status(), 403, "POST /lockdown");
+    assert!(!t.app.vault.store().lockdown().await.unwrap().1, "no lockdown happened");
+    for path in ["/lockdown", "/team", "/audit/flags", "/certify", "/shelters", "/shelters/0b5f0d8e/edit"] {
+        assert_eq!(c.get(path).await.status(), 403, "GET {path}");
+    }
+    for path in [
+        format!("/team/{target}/freeze"),
+        format!("/certify/{target}"),
+        format!("/cases/{case}/assign"),
+        "/shelters".to_owned(),
+    ] {
+        let r = c.post(&path, &[("csrf", &csrf), ("user_id", &target), ("fingerprint", "x")]).await;
+        assert_eq!(r.status(), 403, "POST {path}");
+    }
+    let frozen = safehouse::accounts::service::entry(&t.app.vault, worker.actor.user_id()).await.unwrap();
+    assert_eq!(frozen.profile.state, safehouse::accounts::model::UserState::Active, "no freeze");
+    // The session still works for what the account may do.
+    assert_eq!(c.get("/account").await.status(), 200);
+
+    // A member of the team keeps every power.
+    let mut m = t.login(&member).await;
+    for path in ["/lockdown", "/team", "/audit/flags", "/certify", "/shelters"] {
+        assert_eq!(m.get(path).await.status(), 200, "member GET {path}");
+    }
+}

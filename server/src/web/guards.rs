@@ -129,6 +129,17 @@ impl FromRequestParts<AppState> for EnrollingUser {
     }
 }
 
+/// Whether the user is a member of the coordinators team: the team key
+/// opens with their own user key, now. The coordinator role alone is not
+/// membership (an account made with the role, never certified nor admitted).
+pub async fn in_coordinators_team(state: &AppState, user: &CurrentUser) -> Result<bool, AppError> {
+    match crate::membership::coordinators_identity(&state.vault, &user.actor).await {
+        Ok(_) => Ok(true),
+        Err(crate::error::ServiceError::Forbidden(_)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Compare a form's token with the session's, in constant time.
 pub fn check_csrf(user: &CurrentUser, token: &str) -> Result<(), AppError> {
     if crate::crypto::mac_verify_tag(user.csrf.as_bytes(), token.as_bytes()) {
