@@ -102,6 +102,7 @@ async fn every_route_answers_every_role_as_the_table_says() {
 
     let table = routes::table();
     let mut checked = 0;
+    let mut refused = 0;
     for (name, persona, client) in personas.iter_mut() {
         let csrf = match persona {
             Persona::Anonymous | Persona::Frozen => String::new(),
@@ -148,6 +149,7 @@ async fn every_route_answers_every_role_as_the_table_says() {
                         assert!(status != 403 && !to_login, "{what}: {status} {location:?}");
                     } else {
                         assert_eq!(status, 403, "{what}");
+                        refused += 1;
                     }
                 }
             }
@@ -155,6 +157,10 @@ async fn every_route_answers_every_role_as_the_table_says() {
         }
     }
     assert!(checked >= table.len() * 10);
+    // Each refusal at the route left its entry, named by the route's pattern.
+    let denied: Vec<_> = t.app.audit_log().await.into_iter().filter(|e| e.action == "route.denied").collect();
+    assert_eq!(denied.len(), refused);
+    assert!(denied.iter().all(|e| e.outcome == "denied" && table.iter().any(|r| r.path == e.target)));
 }
 
 /// Object level: every case route, for a caseworker on an assigned and on an

@@ -83,3 +83,47 @@ async fn finding_05_an_unadmitted_coordinator_has_no_coordinator_power() {
         assert_eq!(m.get(path).await.status(), 200, "member GET {path}");
     }
 }
+
+/// A refusal at the route is in the audit trail: who, which role, which
+/// route (its pattern, never the values in the path), outcome denied.
+#[tokio::test]
+async fn finding_08_route_refusals_are_audited_by_pattern() {
+    let t = spawn_app().await;
+    let worker = t.web_user("case.nosy", Role::Caseworker).await;
+    let auditor = t.web_user("audit.nosy", Role::Auditor).await;
+    let mut c = t.login(&worker).await;
+    let before = t.app.audit_log().await.len();
+    assert_eq!(c.get("/admin/users").await.status(), 403);
+    let denied: Vec<_> = t.app.audit_log().await.into_iter().skip(before).collect();
+    assert_eq!(denied.len(), 1, "{denied:?}");
+    let entry = &denied[0];
+    assert_eq!(entry.actor, worker.actor.user_id().to_string());
+    assert_eq!(entry.role, "caseworker");
+    assert_eq!(entry.action, "route.denied");
+    assert_eq!(entry.target, "/admin/users");
+    assert_eq!(entry.outcome, "denied");
+
+    // A path with a value in it: the pattern is recorded, not the value.
+    let id = "0b5f0d8e-3c1e-4f7a-9d2b-6a1c2e3f4a5b";
+    let mut a = t.login(&auditor).await;
+    let before = t.app.audit_log().await.len();
+    assert_eq!(a.get(&format!("/cases/{id}")).await.status(), 403);
+    let denied: Vec<_> = t.app.audit_log().await.into_iter().skip(before).collect();
+    assert_eq!(denied.len(), 1, "{denied:?}");
+    assert_eq!(denied[0].action, "route.denied");
+    assert_eq!(denied[0].target, "/cases/{id}");
+    assert_eq!(denied[0].actor, auditor.actor.user_id().to_string());
+    assert!(t.app.audit_log().await.iter().all(|e| !e.target.contains(id)));
+
+    // The auditor's trail and its CSV show them.
+    let page = a.get("/audit?action=route.denied").await.text().await.unwrap();
+    assert!(page.contains("/admin/users") && page.contains("/cases/{id}"), "{page}");
+    let csv = a.get("/audit/export.csv?action=route.denied").await.text().await.unwrap();
+    assert!(csv.contains(",route.denied,/admin/users,denied,"), "{csv}");
+    assert!(csv.contains(",route.denied,/cases/{id},denied,"), "{csv}");
+
+    // No one logged in, nothing to attribute: the login page, no entry.
+    let before = t.app.audit_log().await.len();
+    assert_eq!(t.client().get("/admin/users").await.status(), 303);
+    assert_eq!(t.app.audit_log().await.len(), before);
+}

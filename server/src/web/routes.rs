@@ -13,6 +13,7 @@ use super::AppState;
 use super::error::AppError;
 use super::guards::{self, Checked, CurrentUser, EnrollingUser};
 use crate::accounts::{admin_routes as admin, routes as account};
+use crate::audit::{Action, Outcome};
 use crate::cases::routes as cases;
 use crate::policy::{ADMIN, AUDITOR, Access, CASEWORK, FLAGS, Standing};
 use crate::{membership, sessions};
@@ -83,9 +84,10 @@ pub fn table() -> Vec<Route> {
 
 /// Enforce a route's access before its handler: no session, the login page;
 /// a role the route does not serve, or a coordinator power without the
-/// coordinators team key, 403.
+/// coordinators team key, 403, recorded in the audit trail with the route's
+/// pattern (never the values in the path: an id there is the caller's).
 async fn enforce(
-    State((state, access)): State<(AppState, Access)>,
+    State((state, access, pattern)): State<(AppState, Access, &'static str)>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -105,7 +107,12 @@ async fn enforce(
                     if access.permits(Standing { roles: user.actor.roles(), coordinators_team }) {
                         Ok(Some(user))
                     } else {
-                        Err(AppError::Forbidden)
+                        let event = user.actor.event(Action::RouteDenied).on(pattern);
+                        match state.vault.record(&event, Outcome::Denied).await {
+                            Ok(()) => Err(AppError::Forbidden),
+                            // No refusal goes unrecorded: if the entry cannot be written, an error.
+                            Err(e) => Err(e.into()),
+                        }
                     }
                 }
                 Err(e) => Err(e),
@@ -127,7 +134,7 @@ async fn enforce(
 pub fn router(state: &AppState) -> Router<AppState> {
     let mut by_path: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
     for r in table() {
-        let guarded = r.handler.route_layer(from_fn_with_state((state.clone(), r.access), enforce));
+        let guarded = r.handler.route_layer(from_fn_with_state((state.clone(), r.access, r.path), enforce));
         match by_path.iter_mut().find(|(path, _)| *path == r.path) {
             Some((_, existing)) => *existing = std::mem::take(existing).merge(guarded),
             None => by_path.push((r.path, guarded)),
