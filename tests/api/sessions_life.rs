@@ -127,3 +127,58 @@ async fn finding_08_route_refusals_are_audited_by_pattern() {
     assert_eq!(t.client().get("/admin/users").await.status(), 303);
     assert_eq!(t.app.audit_log().await.len(), before);
 }
+
+/// A session row lives no longer than its session: its clear expiry is
+/// min(last activity + idle, login + absolute) after every save, never the
+/// two weeks tower-sessions would give it, and an ended session's row is
+/// deleted, when its cookie comes back and by the periodic purge.
+#[tokio::test]
+async fn finding_04_session_rows_expire_with_their_session() {
+    let t = spawn_app().await;
+    let idle = t.state.policy.idle.whole_seconds();
+    let absolute = t.state.policy.absolute.whole_seconds();
+    let user = t.web_user("case.lasting", Role::Caseworker).await;
+    let start = t.now().unix_timestamp();
+    let mut c = t.login(&user).await;
+    // Busy for more than the absolute lifetime: a request every 20 minutes.
+    let mut answered = 0;
+    loop {
+        let now = t.now().unix_timestamp();
+        let expiries = t.app.session_expiries().await;
+        assert_eq!(expiries.len(), 1);
+        for expiry in expiries {
+            assert!(expiry > now, "a live session's row is live");
+            assert!(expiry <= start + absolute, "{} s past the absolute end", expiry - start - absolute);
+            // The idle end is rounded up to the minute; the refusal on load is exact.
+            assert!(expiry < now + idle + 60, "{} s past the idle end", expiry - now - idle);
+        }
+        t.clock.advance(time::Duration::minutes(20));
+        if c.get("/account").await.status() != 200 {
+            break;
+        }
+        answered += 1;
+    }
+    assert!(answered >= 35, "the session lived its 12 hours ({answered} requests)");
+    assert!(t.now().unix_timestamp() > start + absolute);
+    assert!(t.app.session_expiries().await.is_empty(), "the ended session's row is gone");
+
+    // Idle: a cookie that comes back after the idle time finds no row, and
+    // the row is deleted.
+    let mut back = t.login(&user).await;
+    assert_eq!(t.app.session_expiries().await.len(), 1);
+    t.clock.advance(time::Duration::minutes(31));
+    assert_eq!(back.get("/account").await.headers()["location"], "/login");
+    assert!(t.app.session_expiries().await.is_empty(), "refused and deleted on load");
+
+    // Idle, never coming back: the purge deletes the row.
+    let _gone = t.login(&user).await;
+    let _kept = {
+        t.clock.advance(time::Duration::minutes(20));
+        t.login(&user).await
+    };
+    assert_eq!(t.app.session_expiries().await.len(), 2);
+    t.clock.advance(time::Duration::minutes(15));
+    t.state.sessions.delete_expired().await.unwrap();
+    assert_eq!(t.app.session_expiries().await.len(), 1, "the idle row is purged, the live one kept");
+    assert_eq!(t.app.session_rows().await.len(), 1);
+}
