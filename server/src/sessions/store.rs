@@ -75,10 +75,11 @@ impl Default for Lifetime {
 /// A session not logged in (yet) lives this long after its last save.
 const ANONYMOUS: i64 = 10 * 60;
 
-/// When a session ends, from its own data: min(last activity + idle, start
-/// + absolute) once logged in. Returns the exact end, checked on load, and
-/// the coarse one kept in clear (the idle end rounded up to the minute, the
-/// absolute end down, so the row never outlives the absolute lifetime).
+/// When a session ends, from its own data: once logged in, the earlier of
+/// last activity plus idle and start plus absolute. Returns the exact end,
+/// checked on load, and the coarse one kept in clear (the idle end rounded
+/// up to the minute, the absolute end down, so the row never outlives the
+/// absolute lifetime).
 fn session_end(data: &HashMap<String, serde_json::Value>, now: i64, lifetime: Lifetime) -> (i64, i64) {
     let auth = data.get(AUTH_KEY).and_then(|v| serde_json::from_value::<AuthState>(v.clone()).ok());
     match auth {
