@@ -697,6 +697,30 @@ impl Instance {
         };
         rows.into_iter().map(|(n,)| n).collect()
     }
+
+    /// The clear expiry of every session row (Unix seconds), read straight
+    /// from the sessions file or table.
+    pub async fn session_expiries(&self) -> Vec<i64> {
+        let sql = "SELECT expires_at FROM sessions";
+        let rows: Vec<(i64,)> = match &self.pg {
+            Some(db) => {
+                let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+                let rows = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
+                pool.close().await;
+                rows
+            }
+            None => {
+                let options = sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(self.data_dir().join("sessions.db"))
+                    .read_only(true);
+                let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+                let rows = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
+                pool.close().await;
+                rows
+            }
+        };
+        rows.into_iter().map(|(e,)| e).collect()
+    }
 }
 
 impl TestApp {

@@ -1,10 +1,11 @@
 //! The permission matrix: every route of the one route table, for every
-//! role, anonymous and mid-enrolment users included. A route added to the
+//! role, anonymous and mid-enrolment users, a coordinator never admitted to
+//! the coordinators team and a frozen caseworker included. A route added to the
 //! server is in the table, so it is in this test.
 
 use safehouse::accounts::model::{Role, Roles};
 use safehouse::accounts::service as accounts;
-use safehouse::policy::Access;
+use safehouse::policy::{Access, Standing};
 use safehouse::web::routes;
 
 use crate::helpers::*;
@@ -12,7 +13,10 @@ use crate::helpers::*;
 enum Persona {
     Anonymous,
     Enrolling,
-    User(Roles),
+    /// Roles, and whether a member of the coordinators team.
+    User(Roles, bool),
+    /// Logged in, then frozen by a coordinator: the cookie opens nothing.
+    Frozen,
 }
 
 fn concrete(path: &str) -> String {
@@ -43,7 +47,9 @@ async fn every_route_answers_every_role_as_the_table_says() {
     for role in Role::ALL {
         let name = format!("p.{}", role.as_str());
         let user = t.web_user(&name, role).await;
-        personas.push((name, Persona::User([role].into()), t.login(&user).await));
+        // `web_user` certifies and admits a coordinator to the team.
+        let member = role == Role::Coordinator;
+        personas.push((name, Persona::User([role].into(), member), t.login(&user).await));
     }
     // Several roles: the union of what each allows.
     let roles: Roles = [Role::Caseworker, Role::Auditor].into();
@@ -62,7 +68,22 @@ async fn every_route_answers_every_role_as_the_table_says() {
         .unwrap();
     let secret = t.enrol(&issued.actor).await;
     let multi = WebUser { username: "p.multi".into(), secret, actor: issued.actor };
-    personas.push(("p.multi".into(), Persona::User(roles), t.login(&multi).await));
+    personas.push(("p.multi".into(), Persona::User(roles, false), t.login(&multi).await));
+    // The coordinator role without the team: made by the administrator,
+    // never certified, never admitted.
+    let lone = t.app.user("p.unadmitted", Role::Coordinator, false).await;
+    let secret = t.enrol(&lone).await;
+    let lone = WebUser { username: "p.unadmitted".into(), secret, actor: lone };
+    personas.push((
+        "p.unadmitted".into(),
+        Persona::User([Role::Coordinator].into(), false),
+        t.login(&lone).await,
+    ));
+    // A caseworker frozen while logged in.
+    let frozen = t.web_user("p.frozen", Role::Caseworker).await;
+    let frozen_client = t.login(&frozen).await;
+    safehouse::membership::freeze(&t.app.vault, &t.app.coordinator, frozen.actor.user_id()).await.unwrap();
+    personas.push(("p.frozen".into(), Persona::Frozen, frozen_client));
     // Mid-enrolment: activated, no second factor yet.
     let created = accounts::create_account(
         &t.app.vault,
@@ -81,15 +102,16 @@ async fn every_route_answers_every_role_as_the_table_says() {
 
     let table = routes::table();
     let mut checked = 0;
+    let mut refused = 0;
     for (name, persona, client) in personas.iter_mut() {
         let csrf = match persona {
-            Persona::Anonymous => String::new(),
+            Persona::Anonymous | Persona::Frozen => String::new(),
             Persona::Enrolling => {
                 let page = client.get("/enrol").await.text().await.unwrap();
                 let start = page.find("name=\"csrf\" value=\"").unwrap() + 19;
                 page[start..].split('"').next().unwrap().to_owned()
             }
-            Persona::User(_) => client.csrf("/account").await,
+            Persona::User(..) => client.csrf("/account").await,
         };
         for route in &table {
             let path = concrete(route.path);
@@ -109,7 +131,9 @@ async fn every_route_answers_every_role_as_the_table_says() {
             }
             match (&*persona, route.access) {
                 (_, Access::Public) => assert!(status != 403 && !to_login, "{what}: {status}"),
-                (Persona::Anonymous, _) => assert!(to_login, "{what}: {status} {location:?}"),
+                (Persona::Anonymous | Persona::Frozen, _) => {
+                    assert!(to_login, "{what}: {status} {location:?}")
+                }
                 (Persona::Enrolling, Access::Enrolling) => {
                     assert!(status != 403 && !to_login, "{what}: {status}")
                 }
@@ -119,18 +143,24 @@ async fn every_route_answers_every_role_as_the_table_says() {
                         "{what}: {status} {location:?}"
                     )
                 }
-                (Persona::User(roles), access) => {
-                    if access.permits(roles) {
+                (Persona::User(roles, coordinators_team), access) => {
+                    let who = Standing { roles, coordinators_team: *coordinators_team };
+                    if access.permits(who) {
                         assert!(status != 403 && !to_login, "{what}: {status} {location:?}");
                     } else {
                         assert_eq!(status, 403, "{what}");
+                        refused += 1;
                     }
                 }
             }
             checked += 1;
         }
     }
-    assert!(checked >= table.len() * 8);
+    assert!(checked >= table.len() * 10);
+    // Each refusal at the route left its entry, named by the route's pattern.
+    let denied: Vec<_> = t.app.audit_log().await.into_iter().filter(|e| e.action == "route.denied").collect();
+    assert_eq!(denied.len(), refused);
+    assert!(denied.iter().all(|e| e.outcome == "denied" && table.iter().any(|r| r.path == e.target)));
 }
 
 /// Object level: every case route, for a caseworker on an assigned and on an
@@ -207,7 +237,7 @@ async fn case_routes_answer_by_assignment_and_never_leak_the_case() {
                 client.post(&path, &form).await
             };
             let status = response.status().as_u16();
-            let coordinator_only = matches!(route.access, Access::AnyOf(r) if !r.contains(&Role::Caseworker));
+            let coordinator_only = route.access == Access::CoordinatorsTeam;
             let expected = if coordinator_only { 403 } else { expected };
             assert_eq!(status, expected, "{who} {} {}", route.method, route.path);
             let body = response.text().await.unwrap();

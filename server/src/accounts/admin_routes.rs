@@ -10,13 +10,12 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
 use super::model::{Role, Roles, UserState, Username};
-use super::routes::{check_csrf, require_recent};
 use super::service;
 use crate::error::ServiceError;
 use crate::ids::UserId;
-use crate::sessions::CurrentUser;
 use crate::web::AppState;
 use crate::web::error::AppError;
+use crate::web::guards::{CurrentUser, check_csrf, require_recent};
 use crate::web::messages::{EN, Messages};
 use crate::web::templates::{FormErrors, Nav};
 

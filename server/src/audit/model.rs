@@ -64,6 +64,8 @@ actions! {
     Reauth => "reauth",
     SessionRevoke => "session.revoke",
     Lockdown => "lockdown",
+    // A route refused a logged-in user; the target is the route's pattern.
+    RouteDenied => "route.denied",
     AuditRead => "audit.read",
     AuditVerify => "audit.verify",
     FlagBulkRead => "flag.bulk_read",

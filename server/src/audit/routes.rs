@@ -13,12 +13,11 @@ use serde::Deserialize;
 
 use super::service::{self as audit, csv_cell};
 use super::{Action, Outcome};
-use crate::accounts::routes::check_csrf;
 use crate::accounts::service as accounts;
-use crate::sessions::CurrentUser;
 use crate::storage::{AuditFilter, AuditRow};
 use crate::web::AppState;
 use crate::web::error::AppError;
+use crate::web::guards::{CurrentUser, check_csrf};
 use crate::web::messages::{EN, Messages};
 use crate::web::templates::Nav;
 
@@ -166,7 +165,7 @@ pub(crate) async fn export(
     Query(q): Query<TrailQuery>,
 ) -> Result<Response, AppError> {
     // An export leaves the server: the password again after five minutes.
-    if let Some(redirect) = crate::accounts::routes::require_recent(&state, &user, "/audit") {
+    if let Some(redirect) = crate::web::guards::require_recent(&state, &user, "/audit") {
         return Ok(redirect);
     }
     let rows = audit::search(&state.vault, &user.actor, &q.filter(), 0, 100_000, Action::Export).await?;

@@ -18,13 +18,13 @@ use super::model::{
 };
 use super::service::{self as cases, Case, CaseDraft, MilestoneDraft};
 use crate::accounts::model::Role;
-use crate::accounts::routes::check_csrf;
 use crate::error::ServiceError;
 use crate::ids::{CaseId, ShelterId};
-use crate::sessions::CurrentUser;
 use crate::shelters;
 use crate::web::AppState;
 use crate::web::error::AppError;
+use crate::web::guards::CurrentUser;
+use crate::web::guards::check_csrf;
 use crate::web::messages::{EN, Messages};
 use crate::web::templates::{FormErrors, Nav};
 
@@ -625,7 +625,7 @@ pub(crate) async fn assignment(
     let id = parse_case_id(&id)?;
     check_csrf(&user, &form.csrf)?;
     let back = format!("/cases/{id}");
-    if let Some(redirect) = crate::accounts::routes::require_recent(&state, &user, &back) {
+    if let Some(redirect) = crate::web::guards::require_recent(&state, &user, &back) {
         return Ok(redirect);
     }
     let target = crate::ids::UserId::parse(&form.user_id).ok_or(AppError::BadRequest)?;

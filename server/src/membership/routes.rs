@@ -9,12 +9,11 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::accounts::model::Role;
-use crate::accounts::routes::{check_csrf, require_recent};
 use crate::error::ServiceError;
 use crate::ids::UserId;
-use crate::sessions::CurrentUser;
 use crate::web::AppState;
 use crate::web::error::AppError;
+use crate::web::guards::{CurrentUser, check_csrf, require_recent};
 use crate::web::messages::{EN, Messages};
 use crate::web::templates::Nav;
 

@@ -1,18 +1,17 @@
-//! Who is logged in: the `CurrentUser` extractor checks, on every request,
-//! the idle and absolute lifetimes, the user's session generation, the
-//! lockdown epoch and the account's state, then opens the user key from the
-//! session's sealed column. Any failure ends the session.
+//! A logged-in session's state: what the session's sealed data map holds,
+//! how a login starts a session and how a password change carries it over.
+//! The `CurrentUser` guard that checks it on every request is the web
+//! layer's (`web::guards`).
 
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
-use crate::accounts::model::{Actor, UserState};
-use crate::accounts::service as accounts;
+use crate::accounts::model::Actor;
 use crate::ids::UserId;
 use crate::web::AppState;
 use crate::web::error::AppError;
+// Moved to the web layer; re-exported so `sessions::auth::CurrentUser` keeps working.
+pub use crate::web::guards::{CurrentUser, EnrollingUser};
 
 /// The session's data map holds this (and the CSRF token), never the key.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -33,114 +32,6 @@ pub struct AuthState {
 
 pub const AUTH_KEY: &str = "auth";
 pub const CSRF_KEY: &str = "csrf";
-
-pub struct CurrentUser {
-    pub actor: Actor,
-    pub auth: AuthState,
-    pub session: Session,
-    pub csrf: String,
-}
-
-/// A logged-in user who may still be enrolling their second factor.
-pub struct EnrollingUser(pub CurrentUser);
-
-impl CurrentUser {
-    /// Whether the password or a code was checked within the re-auth window.
-    pub fn recently_authenticated(&self, state: &AppState) -> bool {
-        let now = state.vault.clock.now().unix_timestamp();
-        now - self.auth.authenticated_at <= state.policy.reauth.whole_seconds()
-    }
-}
-
-async fn current(
-    parts: &mut Parts,
-    state: &AppState,
-    allow_enrolling: bool,
-) -> Result<CurrentUser, AppError> {
-    let session = Session::from_request_parts(parts, state).await.map_err(|_| AppError::LoginRequired)?;
-    let auth: AuthState = session.get(AUTH_KEY).await.ok().flatten().ok_or(AppError::LoginRequired)?;
-    let end = async |session: &Session| {
-        let _ = session.flush().await;
-        AppError::LoginRequired
-    };
-    let now = state.vault.clock.now().unix_timestamp();
-    let policy = &state.policy;
-    if now - auth.created_at > policy.absolute.whole_seconds()
-        || now - auth.last_seen > policy.idle.whole_seconds()
-    {
-        return Err(end(&session).await);
-    }
-    let store = state.vault.store();
-    let uid = auth.user_id.to_string();
-    let (epoch, locked) = store.lockdown().await?;
-    if locked || epoch != auth.epoch || store.generation(&uid).await? != auth.generation {
-        return Err(end(&session).await);
-    }
-    let entry = accounts::entry(&state.vault, auth.user_id).await.map_err(|_| AppError::LoginRequired)?;
-    if entry.profile.state != UserState::Active {
-        return Err(end(&session).await);
-    }
-    if auth.enrolling && !allow_enrolling {
-        return Err(AppError::EnrolmentRequired);
-    }
-    let Some(id) = session.id() else { return Err(end(&session).await) };
-    let Some(identity) = state.sessions.user_key(&id).await? else { return Err(end(&session).await) };
-    if identity.recipient().to_string()
-        != store.user_key(&uid).await?.map(|k| k.recipient).unwrap_or_default()
-    {
-        // The key changed (password changed elsewhere): this session is stale.
-        return Err(end(&session).await);
-    }
-    let csrf: String = session.get(CSRF_KEY).await.ok().flatten().ok_or(AppError::LoginRequired)?;
-    let mut auth = auth;
-    if now - auth.last_seen >= 60 {
-        auth.last_seen = now;
-        session.insert(AUTH_KEY, &auth).await.map_err(|_| AppError::LoginRequired)?;
-    }
-    let request_id = parts.extensions.get::<crate::web::RequestId>().map(|r| r.0.clone()).unwrap_or_default();
-    let actor =
-        Actor::new(auth.user_id, entry.profile.roles, auth.key_no, identity).with_request_id(&request_id);
-    Ok(CurrentUser { actor, auth, session, csrf })
-}
-
-/// The user the route's access check already loaded, handed on to the
-/// handler so a request checks its session once, not twice.
-#[derive(Clone)]
-pub(crate) struct Checked(std::sync::Arc<std::sync::Mutex<Option<CurrentUser>>>);
-
-impl Checked {
-    pub(crate) fn new(user: CurrentUser) -> Self {
-        Self(std::sync::Arc::new(std::sync::Mutex::new(Some(user))))
-    }
-}
-
-/// Take the checked user, if the access check left one (and, for a handler
-/// that needs an enrolled user, if it is not mid-enrolment).
-fn take_checked(parts: &Parts, allow_enrolling: bool) -> Option<CurrentUser> {
-    let checked = parts.extensions.get::<Checked>()?;
-    let mut slot = checked.0.lock().ok()?;
-    if slot.as_ref().is_some_and(|u| allow_enrolling || !u.auth.enrolling) { slot.take() } else { None }
-}
-
-impl FromRequestParts<AppState> for CurrentUser {
-    type Rejection = AppError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        match take_checked(parts, false) {
-            Some(user) => Ok(user),
-            None => current(parts, state, false).await,
-        }
-    }
-}
-
-impl FromRequestParts<AppState> for EnrollingUser {
-    type Rejection = AppError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        match take_checked(parts, true) {
-            Some(user) => Ok(EnrollingUser(user)),
-            None => current(parts, state, true).await.map(EnrollingUser),
-        }
-    }
-}
 
 /// Start a logged-in session: a fresh id, the auth state and a CSRF token
 /// in the (sealed) data map, the user key in its own sealed column.

@@ -8,12 +8,11 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::CurrentUser;
 use crate::accounts::model::Role;
-use crate::accounts::routes::{check_csrf, require_recent};
 use crate::cases::model::FieldError;
 use crate::web::AppState;
 use crate::web::error::AppError;
+use crate::web::guards::{CurrentUser, check_csrf, require_recent};
 use crate::web::messages::{EN, Messages};
 use crate::web::templates::{FormErrors, Nav};
 

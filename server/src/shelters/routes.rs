@@ -9,12 +9,11 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::{ShelterDetails, create, get, list, update};
-use crate::accounts::routes::check_csrf;
 use crate::cases::model::ShelterCode;
 use crate::error::ServiceError;
-use crate::sessions::CurrentUser;
 use crate::web::AppState;
 use crate::web::error::AppError;
+use crate::web::guards::{CurrentUser, check_csrf};
 use crate::web::messages::{EN, Messages};
 use crate::web::templates::{FormErrors, Nav};
 

@@ -6,6 +6,7 @@
 
 pub mod client_address;
 pub mod error;
+pub mod guards;
 pub mod messages;
 pub mod middleware;
 pub mod routes;
@@ -21,6 +22,7 @@ use tokio::net::TcpListener;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
+use crate::sessions::store::Lifetime;
 use crate::sessions::{COOKIE_NAME, SealedStore, SessionsAt};
 use crate::vault::Vault;
 
@@ -34,9 +36,16 @@ pub struct SessionPolicy {
     pub reauth: Duration,
 }
 
+impl SessionPolicy {
+    pub fn lifetime(&self) -> Lifetime {
+        Lifetime { idle: self.idle, absolute: self.absolute }
+    }
+}
+
 impl Default for SessionPolicy {
     fn default() -> Self {
-        Self { idle: Duration::minutes(30), absolute: Duration::hours(12), reauth: Duration::minutes(5) }
+        let Lifetime { idle, absolute } = Lifetime::default();
+        Self { idle, absolute, reauth: Duration::minutes(5) }
     }
 }
 
@@ -70,7 +79,9 @@ pub fn router(state: AppState) -> Router {
         .with_same_site(SameSite::Strict)
         .with_path("/")
         // No Max-Age: the browser forgets the cookie when it closes; expiry
-        // is enforced on the server.
+        // is enforced on the server. (tower-sessions then dates the record
+        // two weeks ahead; the store ignores that and keeps the session's
+        // own end.)
         .with_expiry(Expiry::OnSessionEnd);
     routes::router(&state)
         .layer(sessions)
@@ -85,8 +96,23 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn bind(addr: SocketAddr, state: AppState) -> std::io::Result<Application> {
+    /// Bind, with the state as configured by now (its session policy
+    /// included), and start purging ended sessions' rows every ten minutes.
+    pub async fn bind(addr: SocketAddr, mut state: AppState) -> std::io::Result<Application> {
         let listener = TcpListener::bind(addr).await?;
+        state.sessions =
+            state.sessions.clone().with_lifetime(state.vault.clock.clone(), state.policy.lifetime());
+        let purge = state.sessions.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+            loop {
+                // The first tick is at once: rows left from before a restart go first.
+                every.tick().await;
+                if let Err(e) = purge.delete_expired().await {
+                    tracing::warn!(error = ?e, "could not purge expired sessions");
+                }
+            }
+        });
         Ok(Application { listener, router: router(state) })
     }
 
@@ -105,28 +131,15 @@ impl Application {
     }
 }
 
-/// Open the sealed session store and build the state. Expired session rows
-/// are purged every ten minutes while it runs.
+/// Open the sealed session store and build the state: the store's rows
+/// expire by the vault's clock and the default policy until
+/// [`Application::bind`] applies the policy as configured.
 pub async fn state(vault: Vault, sessions: &SessionsAt) -> Result<AppState, sqlx::Error> {
     let owner_key = vault.keyring.directory_key().clone();
-    let sessions = SealedStore::open(sessions, owner_key).await?;
-    let purge = sessions.clone();
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
-        loop {
-            every.tick().await;
-            if let Err(e) = purge.delete_expired().await {
-                tracing::warn!(error = ?e, "could not purge expired sessions");
-            }
-        }
-    });
-    Ok(AppState {
-        vault,
-        sessions,
-        policy: SessionPolicy::default(),
-        hsts: false,
-        trusted_proxies: std::sync::Arc::from(Vec::new()),
-    })
+    let policy = SessionPolicy::default();
+    let sessions =
+        SealedStore::open(sessions, owner_key).await?.with_lifetime(vault.clock.clone(), policy.lifetime());
+    Ok(AppState { vault, sessions, policy, hsts: false, trusted_proxies: std::sync::Arc::from(Vec::new()) })
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -10,10 +10,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 
 use super::AppState;
+use super::error::AppError;
+use super::guards::{self, Checked, CurrentUser, EnrollingUser};
 use crate::accounts::{admin_routes as admin, routes as account};
+use crate::audit::{Action, Outcome};
 use crate::cases::routes as cases;
-use crate::policy::{ADMIN, AUDITOR, Access, CASEWORK, COORDINATOR, FLAGS};
-use crate::sessions::auth::{Checked, CurrentUser, EnrollingUser};
+use crate::policy::{ADMIN, AUDITOR, Access, CASEWORK, FLAGS, Standing};
 use crate::{membership, sessions};
 
 pub struct Route {
@@ -28,7 +30,7 @@ fn route(method: Method, path: &'static str, access: Access, handler: MethodRout
 }
 
 pub fn table() -> Vec<Route> {
-    use Access::{Authenticated, Enrolling, Public};
+    use Access::{Authenticated, CoordinatorsTeam as Team, Enrolling, Public};
     let (g, p) = (Method::GET, Method::POST);
     vec![
         route(g.clone(), "/health", Public, get(super::health)),
@@ -46,58 +48,33 @@ pub fn table() -> Vec<Route> {
         route(p.clone(), "/account/password", Authenticated, post(account::change_password)),
         route(g.clone(), "/reauth", Authenticated, get(account::reauth_page)),
         route(p.clone(), "/reauth", Authenticated, post(account::reauth_submit)),
-        route(g.clone(), "/cases", Access::AnyOf(CASEWORK), get(cases::list)),
-        route(g.clone(), "/cases/new", Access::AnyOf(CASEWORK), get(cases::new_case)),
-        route(p.clone(), "/cases", Access::AnyOf(CASEWORK), post(cases::create)),
-        route(g.clone(), "/cases/{id}", Access::AnyOf(CASEWORK), get(cases::show)),
-        route(g.clone(), "/cases/{id}/edit", Access::AnyOf(CASEWORK), get(cases::edit)),
-        route(p.clone(), "/cases/{id}", Access::AnyOf(CASEWORK), post(cases::update)),
-        route(p.clone(), "/cases/{id}/milestones", Access::AnyOf(CASEWORK), post(cases::add_milestone)),
-        route(
-            g.clone(),
-            "/cases/{id}/milestones/{mid}/edit",
-            Access::AnyOf(CASEWORK),
-            get(cases::edit_milestone),
-        ),
-        route(
-            p.clone(),
-            "/cases/{id}/milestones/{mid}",
-            Access::AnyOf(CASEWORK),
-            post(cases::update_milestone),
-        ),
-        route(p.clone(), "/cases/{id}/{action}", Access::AnyOf(COORDINATOR), post(cases::assignment)),
-        route(g.clone(), "/shelters", Access::AnyOf(COORDINATOR), get(crate::shelters::routes::page)),
-        route(p.clone(), "/shelters", Access::AnyOf(COORDINATOR), post(crate::shelters::routes::add)),
-        route(
-            g.clone(),
-            "/shelters/{id}/edit",
-            Access::AnyOf(COORDINATOR),
-            get(crate::shelters::routes::edit),
-        ),
-        route(p.clone(), "/shelters/{id}", Access::AnyOf(COORDINATOR), post(crate::shelters::routes::save)),
+        route(g.clone(), "/cases", CASEWORK, get(cases::list)),
+        route(g.clone(), "/cases/new", CASEWORK, get(cases::new_case)),
+        route(p.clone(), "/cases", CASEWORK, post(cases::create)),
+        route(g.clone(), "/cases/{id}", CASEWORK, get(cases::show)),
+        route(g.clone(), "/cases/{id}/edit", CASEWORK, get(cases::edit)),
+        route(p.clone(), "/cases/{id}", CASEWORK, post(cases::update)),
+        route(p.clone(), "/cases/{id}/milestones", CASEWORK, post(cases::add_milestone)),
+        route(g.clone(), "/cases/{id}/milestones/{mid}/edit", CASEWORK, get(cases::edit_milestone)),
+        route(p.clone(), "/cases/{id}/milestones/{mid}", CASEWORK, post(cases::update_milestone)),
+        route(p.clone(), "/cases/{id}/{action}", Team, post(cases::assignment)),
+        route(g.clone(), "/shelters", Team, get(crate::shelters::routes::page)),
+        route(p.clone(), "/shelters", Team, post(crate::shelters::routes::add)),
+        route(g.clone(), "/shelters/{id}/edit", Team, get(crate::shelters::routes::edit)),
+        route(p.clone(), "/shelters/{id}", Team, post(crate::shelters::routes::save)),
         route(g.clone(), "/audit", Access::AnyOf(AUDITOR), get(crate::audit::routes::trail)),
         route(g.clone(), "/audit/export.csv", Access::AnyOf(AUDITOR), get(crate::audit::routes::export)),
         route(p.clone(), "/audit/verify", Access::AnyOf(AUDITOR), post(crate::audit::routes::verify)),
-        route(g.clone(), "/audit/flags", Access::AnyOf(FLAGS), get(crate::audit::routes::flags)),
+        route(g.clone(), "/audit/flags", FLAGS, get(crate::audit::routes::flags)),
         route(g.clone(), "/admin/users", Access::AnyOf(ADMIN), get(admin::users_page)),
         route(p.clone(), "/admin/users", Access::AnyOf(ADMIN), post(admin::create_user)),
         route(p.clone(), "/admin/users/{id}/{action}", Access::AnyOf(ADMIN), post(admin::user_action)),
-        route(g.clone(), "/certify", Access::AnyOf(COORDINATOR), get(membership::routes::certify_page)),
-        route(
-            p.clone(),
-            "/certify/{id}",
-            Access::AnyOf(COORDINATOR),
-            post(membership::routes::certify_submit),
-        ),
-        route(g.clone(), "/team", Access::AnyOf(COORDINATOR), get(membership::routes::team_page)),
-        route(
-            p.clone(),
-            "/team/{id}/{action}",
-            Access::AnyOf(COORDINATOR),
-            post(membership::routes::team_action),
-        ),
-        route(g.clone(), "/lockdown", Access::AnyOf(COORDINATOR), get(sessions::routes::page)),
-        route(p.clone(), "/lockdown", Access::AnyOf(COORDINATOR), post(sessions::routes::engage)),
+        route(g.clone(), "/certify", Team, get(membership::routes::certify_page)),
+        route(p.clone(), "/certify/{id}", Team, post(membership::routes::certify_submit)),
+        route(g.clone(), "/team", Team, get(membership::routes::team_page)),
+        route(p.clone(), "/team/{id}/{action}", Team, post(membership::routes::team_action)),
+        route(g.clone(), "/lockdown", Team, get(sessions::routes::page)),
+        route(p.clone(), "/lockdown", Team, post(sessions::routes::engage)),
         // These two end sessions: the permission test visits them last.
         route(p.clone(), "/account/sessions/end", Authenticated, post(account::end_sessions)),
         // Any session may end itself, an unfinished enrolment included.
@@ -106,9 +83,11 @@ pub fn table() -> Vec<Route> {
 }
 
 /// Enforce a route's access before its handler: no session, the login page;
-/// a role the route does not serve, 403.
+/// a role the route does not serve, or a coordinator power without the
+/// coordinators team key, 403, recorded in the audit trail with the route's
+/// pattern (never the values in the path: an id there is the caller's).
 async fn enforce(
-    State((state, access)): State<(AppState, Access)>,
+    State((state, access, pattern)): State<(AppState, Access, &'static str)>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -117,10 +96,25 @@ async fn enforce(
     let checked = match access {
         Access::Public => Ok(None),
         Access::Enrolling => EnrollingUser::from_request_parts(&mut parts, &state).await.map(|u| Some(u.0)),
-        Access::Authenticated | Access::AnyOf(_) => {
+        Access::Authenticated | Access::AnyOf(_) | Access::CoordinatorsTeam | Access::AnyOfOrTeam(_) => {
             match CurrentUser::from_request_parts(&mut parts, &state).await {
-                Ok(user) if access.permits(user.actor.roles()) => Ok(Some(user)),
-                Ok(_) => Err(super::error::AppError::Forbidden),
+                Ok(user) => {
+                    let coordinators_team = access.asks_for_team(user.actor.roles())
+                        && match guards::in_coordinators_team(&state, &user).await {
+                            Ok(member) => member,
+                            Err(e) => return e.into_response(),
+                        };
+                    if access.permits(Standing { roles: user.actor.roles(), coordinators_team }) {
+                        Ok(Some(user))
+                    } else {
+                        let event = user.actor.event(Action::RouteDenied).on(pattern);
+                        match state.vault.record(&event, Outcome::Denied).await {
+                            Ok(()) => Err(AppError::Forbidden),
+                            // No refusal goes unrecorded: if the entry cannot be written, an error.
+                            Err(e) => Err(e.into()),
+                        }
+                    }
+                }
                 Err(e) => Err(e),
             }
         }
@@ -140,7 +134,7 @@ async fn enforce(
 pub fn router(state: &AppState) -> Router<AppState> {
     let mut by_path: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
     for r in table() {
-        let guarded = r.handler.route_layer(from_fn_with_state((state.clone(), r.access), enforce));
+        let guarded = r.handler.route_layer(from_fn_with_state((state.clone(), r.access, r.path), enforce));
         match by_path.iter_mut().find(|(path, _)| *path == r.path) {
             Some((_, existing)) => *existing = std::mem::take(existing).merge(guarded),
             None => by_path.push((r.path, guarded)),

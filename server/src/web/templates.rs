@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
+use super::guards::CurrentUser;
 use crate::accounts::model::Role;
 use crate::cases::model::FieldError;
-use crate::sessions::CurrentUser;
 
 /// The navigation of a logged-in page, with the CSRF token for its forms.
 /// `None` on pages for anonymous visitors.

@@ -1,0 +1,157 @@
+//! The request guards, in one place: who is logged in (`CurrentUser`,
+//! `EnrollingUser`), the form's CSRF token, recent authentication before a
+//! sensitive action. A capability's routes use these and their own service,
+//! never another capability's routes.
+//!
+//! `CurrentUser` checks, on every request, the idle and absolute lifetimes,
+//! the user's session generation, the lockdown epoch and the account's
+//! state, then opens the user key from the session's sealed column. Any
+//! failure ends the session.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use tower_sessions::Session;
+
+use super::AppState;
+use super::error::AppError;
+use crate::accounts::model::{Actor, UserState};
+use crate::accounts::service as accounts;
+use crate::sessions::auth::{AUTH_KEY, AuthState, CSRF_KEY};
+
+/// A logged-in, enrolled user: their actor (with the user key opened from
+/// the session), the session's auth state, the session and its CSRF token.
+pub struct CurrentUser {
+    pub actor: Actor,
+    pub auth: AuthState,
+    pub session: Session,
+    pub csrf: String,
+}
+
+/// A logged-in user who may still be enrolling their second factor.
+pub struct EnrollingUser(pub CurrentUser);
+
+impl CurrentUser {
+    /// Whether the password or a code was checked within the re-auth window.
+    pub fn recently_authenticated(&self, state: &AppState) -> bool {
+        let now = state.vault.clock.now().unix_timestamp();
+        now - self.auth.authenticated_at <= state.policy.reauth.whole_seconds()
+    }
+}
+
+async fn current(
+    parts: &mut Parts,
+    state: &AppState,
+    allow_enrolling: bool,
+) -> Result<CurrentUser, AppError> {
+    let session = Session::from_request_parts(parts, state).await.map_err(|_| AppError::LoginRequired)?;
+    let auth: AuthState = session.get(AUTH_KEY).await.ok().flatten().ok_or(AppError::LoginRequired)?;
+    let end = async |session: &Session| {
+        let _ = session.flush().await;
+        AppError::LoginRequired
+    };
+    let now = state.vault.clock.now().unix_timestamp();
+    let policy = &state.policy;
+    if now - auth.created_at > policy.absolute.whole_seconds()
+        || now - auth.last_seen > policy.idle.whole_seconds()
+    {
+        return Err(end(&session).await);
+    }
+    let store = state.vault.store();
+    let uid = auth.user_id.to_string();
+    let (epoch, locked) = store.lockdown().await?;
+    if locked || epoch != auth.epoch || store.generation(&uid).await? != auth.generation {
+        return Err(end(&session).await);
+    }
+    let entry = accounts::entry(&state.vault, auth.user_id).await.map_err(|_| AppError::LoginRequired)?;
+    if entry.profile.state != UserState::Active {
+        return Err(end(&session).await);
+    }
+    if auth.enrolling && !allow_enrolling {
+        return Err(AppError::EnrolmentRequired);
+    }
+    let Some(id) = session.id() else { return Err(end(&session).await) };
+    let Some(identity) = state.sessions.user_key(&id).await? else { return Err(end(&session).await) };
+    if identity.recipient().to_string()
+        != store.user_key(&uid).await?.map(|k| k.recipient).unwrap_or_default()
+    {
+        // The key changed (password changed elsewhere): this session is stale.
+        return Err(end(&session).await);
+    }
+    let csrf: String = session.get(CSRF_KEY).await.ok().flatten().ok_or(AppError::LoginRequired)?;
+    let mut auth = auth;
+    if now - auth.last_seen >= 60 {
+        auth.last_seen = now;
+        session.insert(AUTH_KEY, &auth).await.map_err(|_| AppError::LoginRequired)?;
+    }
+    let request_id = parts.extensions.get::<crate::web::RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+    let actor =
+        Actor::new(auth.user_id, entry.profile.roles, auth.key_no, identity).with_request_id(&request_id);
+    Ok(CurrentUser { actor, auth, session, csrf })
+}
+
+/// The user the route's access check already loaded, handed on to the
+/// handler so a request checks its session once, not twice.
+#[derive(Clone)]
+pub(crate) struct Checked(std::sync::Arc<std::sync::Mutex<Option<CurrentUser>>>);
+
+impl Checked {
+    pub(crate) fn new(user: CurrentUser) -> Self {
+        Self(std::sync::Arc::new(std::sync::Mutex::new(Some(user))))
+    }
+}
+
+/// Take the checked user, if the access check left one (and, for a handler
+/// that needs an enrolled user, if it is not mid-enrolment).
+fn take_checked(parts: &Parts, allow_enrolling: bool) -> Option<CurrentUser> {
+    let checked = parts.extensions.get::<Checked>()?;
+    let mut slot = checked.0.lock().ok()?;
+    if slot.as_ref().is_some_and(|u| allow_enrolling || !u.auth.enrolling) { slot.take() } else { None }
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match take_checked(parts, false) {
+            Some(user) => Ok(user),
+            None => current(parts, state, false).await,
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for EnrollingUser {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match take_checked(parts, true) {
+            Some(user) => Ok(EnrollingUser(user)),
+            None => current(parts, state, true).await.map(EnrollingUser),
+        }
+    }
+}
+
+/// Whether the user is a member of the coordinators team: the team key
+/// opens with their own user key, now. The coordinator role alone is not
+/// membership (an account made with the role, never certified nor admitted).
+pub async fn in_coordinators_team(state: &AppState, user: &CurrentUser) -> Result<bool, AppError> {
+    match crate::membership::coordinators_identity(&state.vault, &user.actor).await {
+        Ok(_) => Ok(true),
+        Err(crate::error::ServiceError::Forbidden(_)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Compare a form's token with the session's, in constant time.
+pub fn check_csrf(user: &CurrentUser, token: &str) -> Result<(), AppError> {
+    if crate::crypto::mac_verify_tag(user.csrf.as_bytes(), token.as_bytes()) {
+        Ok(())
+    } else {
+        Err(AppError::CrossSite)
+    }
+}
+
+/// A redirect to the password prompt, if the user has not entered their
+/// password recently; `None` when they may go on.
+pub fn require_recent(state: &AppState, user: &CurrentUser, back_to: &str) -> Option<Response> {
+    (!user.recently_authenticated(state))
+        .then(|| Redirect::to(&format!("/reauth?next={back_to}")).into_response())
+}
