@@ -766,3 +766,18 @@ pub(crate) async fn update_milestone(
         Err(e) => Err(e.into()),
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// The parser's message lists the bands in the words the form's list uses.
+    #[test]
+    fn the_age_band_error_uses_the_catalogues_words() {
+        let words: Vec<&str> = AgeBand::ALL.iter().map(|a| EN.age_band(*a)).collect();
+        let (last, rest) = words.split_last().unwrap();
+        let expected = format!("Choose an age band: {} or {last}.", rest.join(", "));
+        assert_eq!(AgeBand::parse("ninety").unwrap_err().message, expected);
+    }
+}

@@ -138,7 +138,7 @@ code_enum! {
     /// An age range instead of a birth date, so a record never pins a person down.
     pub enum AgeBand {
         field: "age_band",
-        unknown: "Choose an age band: 0-4, 5-11, 12-17, 18-29, 30-44, 45-59 or 60+.",
+        unknown: "Choose an age band: Under 5, 5 to 11, 12 to 17, 18 to 29, 30 to 44, 45 to 59 or 60 and over.",
         Under5 => "0-4", "Under 5";
         Child => "5-11", "5 to 11";
         Teen => "12-17", "12 to 17";
