@@ -13,6 +13,7 @@ use crate::accounts::service as accounts;
 use crate::ids::UserId;
 use crate::web::AppState;
 use crate::web::error::AppError;
+use crate::web::templates::{Nav, NavSlot};
 
 /// The session's data map holds this (and the CSRF token), never the key.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -100,7 +101,12 @@ async fn current(
     let request_id = parts.extensions.get::<crate::web::RequestId>().map(|r| r.0.clone()).unwrap_or_default();
     let actor =
         Actor::new(auth.user_id, entry.profile.roles, auth.key_no, identity).with_request_id(&request_id);
-    Ok(CurrentUser { actor, auth, session, csrf })
+    let user = CurrentUser { actor, auth, session, csrf };
+    // Checked in full above: an error page for this request may show the menu.
+    if let Some(slot) = parts.extensions.get::<NavSlot>() {
+        slot.fill(if user.auth.enrolling { Nav::enrolling(&user.csrf) } else { Nav::of(&user) });
+    }
+    Ok(user)
 }
 
 /// The user the route's access check already loaded, handed on to the

@@ -1,6 +1,7 @@
 //! What every page's layout needs, and form errors shown beside fields.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use crate::accounts::model::Role;
 use crate::cases::model::FieldError;
@@ -31,6 +32,25 @@ impl Nav {
     /// For a session that may only enrol its second factor.
     pub fn enrolling(csrf: &str) -> Nav {
         Nav { csrf: csrf.to_owned(), admin: false, coordinator: false, casework: false, auditor: false }
+    }
+}
+
+/// The menu of the user this request was checked for, left by the session
+/// check for the error page the middleware renders after the handler: a
+/// logged-in user who meets an error keeps the menu, and the session is
+/// checked once, by the same code as any page (nothing is re-read here).
+#[derive(Debug, Clone, Default)]
+pub struct NavSlot(Arc<Mutex<Option<Nav>>>);
+
+impl NavSlot {
+    pub fn fill(&self, nav: Nav) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(nav);
+        }
+    }
+
+    pub fn take(&self) -> Option<Nav> {
+        self.0.lock().ok().and_then(|mut slot| slot.take())
     }
 }
 
