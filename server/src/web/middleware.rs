@@ -88,10 +88,14 @@ pub async fn harden(State(state): State<AppState>, mut request: Request, next: N
         (status.is_client_error() || status.is_server_error()).then_some(status).filter(|_| !is_html)
     });
     if let Some(status) = page {
-        let body =
-            ErrorTemplate { t: &EN, nav: nav.take(), message: message_for(status), request_id: request_id.clone() }
-                .render()
-                .unwrap_or_else(|_| "error".to_owned());
+        let body = ErrorTemplate {
+            t: &EN,
+            nav: nav.take(),
+            message: message_for(status),
+            request_id: request_id.clone(),
+        }
+        .render()
+        .unwrap_or_else(|_| "error".to_owned());
         let mut rendered = (status, Html(body)).into_response();
         for (name, value) in response.headers() {
             if name == header::ALLOW || name == header::RETRY_AFTER || name == header::SET_COOKIE {
