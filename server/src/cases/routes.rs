@@ -62,6 +62,8 @@ struct ListPage {
     t: &'static Messages,
     nav: Option<Nav>,
     coordinator: bool,
+    /// No "New case" for a key not yet certified: the save would be refused.
+    can_create: bool,
     lines: Vec<Line>,
     q: ListQuery,
     stages: Vec<(&'static str, String)>,
@@ -130,9 +132,11 @@ pub(crate) async fn list(
     } else {
         Vec::new()
     };
+    let nav = Nav::of(&user);
     let page = ListPage {
         t: &EN,
-        nav: Some(Nav::of(&user)),
+        can_create: !nav.awaiting_certification(),
+        nav: Some(nav),
         shelters: codes.iter().map(|(id, code)| (id.to_string(), code.clone())).collect(),
         caseworkers,
         coordinator: user.actor.has(Role::Coordinator),
@@ -291,6 +295,9 @@ struct FormPage {
     csrf: String,
     title: &'static str,
     action: String,
+    /// False when the user's key is not certified yet: the page says why
+    /// instead of offering a form whose save would be refused.
+    offer_form: bool,
     input: CaseInput,
     errors: FormErrors,
     /// On a conflict: the version someone else saved, to merge by hand,
@@ -325,9 +332,13 @@ async fn form_page(
         (stage, status)
     };
     let theirs_words = theirs.as_ref().map(words).unwrap_or_default();
+    let nav = Nav::of(user);
+    // A refused save always shows the form again, with what was typed.
+    let offer_form = !nav.awaiting_certification() || !errors.is_empty();
     let page = FormPage {
         t: &EN,
-        nav: Some(Nav::of(user)),
+        offer_form,
+        nav: Some(nav),
         csrf: user.csrf.clone(),
         title: if action == "/cases" { EN.cases_new } else { EN.case_edit },
         theirs_words,
@@ -381,11 +392,12 @@ pub(crate) async fn create(
     };
     match cases::create(&state.vault, &user.actor, draft).await {
         Ok(id) => Ok(Redirect::to(&format!("/cases/{id}")).into_response()),
-        Err(ServiceError::Invalid(e)) => {
-            form_page(&state, &user, "/cases".into(), input, e.into(), None, StatusCode::UNPROCESSABLE_ENTITY)
-                .await
-        }
-        Err(e) => Err(e.into()),
+        Err(e) => match refusal(e) {
+            Ok((errors, status)) => {
+                form_page(&state, &user, "/cases".into(), input, errors, None, status).await
+            }
+            Err(e) => Err(e),
+        },
     }
 }
 
@@ -437,10 +449,25 @@ pub(crate) async fn update(
             let errors = FormErrors::from(FieldError::new("version", EN.case_conflict));
             form_page(&state, &user, action, input, errors, Some(theirs), StatusCode::CONFLICT).await
         }
-        Err(ServiceError::Invalid(e)) => {
-            form_page(&state, &user, action, input, e.into(), None, StatusCode::UNPROCESSABLE_ENTITY).await
+        Err(e) => match refusal(e) {
+            Ok((errors, status)) => form_page(&state, &user, action, input, errors, None, status).await,
+            Err(e) => Err(e),
+        },
+    }
+}
+
+/// A save refused for a reason the user can act on: the form comes back
+/// with what was typed and the reason named. Anything else is an error page.
+fn refusal(e: ServiceError) -> Result<(FormErrors, StatusCode), AppError> {
+    match e {
+        ServiceError::Invalid(e) => Ok((e.into(), StatusCode::UNPROCESSABLE_ENTITY)),
+        ServiceError::Uncertified => {
+            Ok((FieldError::new("form", EN.case_refused_uncertified).into(), StatusCode::FORBIDDEN))
         }
-        Err(e) => Err(e.into()),
+        ServiceError::Forbidden(_) => {
+            Ok((FieldError::new("form", EN.case_refused_forbidden).into(), StatusCode::FORBIDDEN))
+        }
+        other => Err(other.into()),
     }
 }
 

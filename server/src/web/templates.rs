@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use crate::accounts::model::Role;
 use crate::cases::model::FieldError;
 use crate::sessions::CurrentUser;
+use crate::web::messages::Messages;
 
 /// The navigation of a logged-in page, with the CSRF token for its forms.
 /// `None` on pages for anonymous visitors.
@@ -16,6 +17,10 @@ pub struct Nav {
     pub coordinator: bool,
     pub casework: bool,
     pub auditor: bool,
+    pub caseworker: bool,
+    pub communications: bool,
+    /// Whether the user's current key is certified (checked in this request).
+    pub certified: bool,
 }
 
 impl Nav {
@@ -26,12 +31,49 @@ impl Nav {
             coordinator: user.actor.has(Role::Coordinator),
             casework: user.actor.has(Role::Coordinator) || user.actor.has(Role::Caseworker),
             auditor: user.actor.has(Role::Auditor),
+            caseworker: user.actor.has(Role::Caseworker),
+            communications: user.actor.has(Role::Communications),
+            certified: user.certified,
         }
     }
 
     /// For a session that may only enrol its second factor.
     pub fn enrolling(csrf: &str) -> Nav {
-        Nav { csrf: csrf.to_owned(), admin: false, coordinator: false, casework: false, auditor: false }
+        Nav {
+            csrf: csrf.to_owned(),
+            admin: false,
+            coordinator: false,
+            casework: false,
+            auditor: false,
+            caseworker: false,
+            communications: false,
+            certified: false,
+        }
+    }
+
+    /// Whether any of the user's roles opens sealed records with their own
+    /// key, which a coordinator must certify first.
+    pub fn needs_key(&self) -> bool {
+        self.coordinator || self.caseworker || self.communications
+    }
+
+    /// Whether the pages must say the key is not certified yet and offer
+    /// nothing that would be refused for it.
+    pub fn awaiting_certification(&self) -> bool {
+        self.needs_key() && !self.certified
+    }
+
+    /// What certification means for this user, by their strongest role.
+    pub fn key_means(&self, t: &Messages) -> &'static str {
+        if self.coordinator {
+            t.key_means_coordinator
+        } else if self.caseworker {
+            t.key_means_caseworker
+        } else if self.communications {
+            t.key_means_communications
+        } else {
+            t.key_means_nothing
+        }
     }
 }
 
