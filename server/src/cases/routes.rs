@@ -807,4 +807,11 @@ mod tests {
         let expected = format!("Choose an age band: {} or {last}.", rest.join(", "));
         assert_eq!(AgeBand::parse("ninety").unwrap_err().message, expected);
     }
+
+    /// The hints beside the fields state the limits the parsers enforce.
+    #[test]
+    fn the_limit_hints_say_the_parsers_limits() {
+        assert_eq!(EN.alias_limit_hint, format!("At most {} characters.", Alias::MAX_CHARS));
+        assert_eq!(EN.notes_limit_hint, format!("At most {} characters.", Note::MAX_CHARS));
+    }
 }

@@ -276,6 +276,10 @@ pub struct Messages {
     pub key_how: &'static str,
     pub case_refused_uncertified: &'static str,
     pub case_refused_forbidden: &'static str,
+    pub alias_limit_hint: &'static str,
+    pub notes_limit_hint: &'static str,
+    pub region_hint: &'static str,
+    pub capacity_hint: &'static str,
 }
 
 pub static EN: Messages = Messages {
@@ -537,6 +541,10 @@ pub static EN: Messages = Messages {
     key_how: "Read the key fingerprint on My account to a coordinator, in person or by phone.",
     case_refused_uncertified: "A coordinator has not certified your key yet, so this case was not saved. Everything you typed is kept below.",
     case_refused_forbidden: "You may not save this case. Everything you typed is kept below.",
+    alias_limit_hint: "At most 40 characters.",
+    notes_limit_hint: "At most 4000 characters.",
+    region_hint: "1 to 60 characters, such as a province name. Never an address.",
+    capacity_hint: "A whole number from 1 to 500.",
 };
 
 #[cfg(test)]
