@@ -10,7 +10,7 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::model::{
     AgeBand, Alias, CountryCode, EventDate, FieldError, Gender, Group, MilestoneKind, Note, Person,
@@ -20,7 +20,7 @@ use super::service::{self as cases, Case, CaseDraft, MilestoneDraft};
 use crate::accounts::model::Role;
 use crate::accounts::routes::check_csrf;
 use crate::error::ServiceError;
-use crate::ids::{CaseId, ShelterId};
+use crate::ids::{CaseId, ShelterId, UserId};
 use crate::sessions::CurrentUser;
 use crate::shelters;
 use crate::web::AppState;
@@ -30,6 +30,71 @@ use crate::web::templates::{FormErrors, Nav};
 
 /// How many person rows a case form offers beyond the existing ones.
 const BLANK_ROWS: usize = 2;
+
+/// What the case page announces once, after the redirect that follows a
+/// change. It lives in the session (sealed, like the rest of its data),
+/// never in the URL, and holds ids only: the names come from the case and
+/// the assignment lists that the page itself shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct CaseNotice {
+    case: CaseId,
+    done: Done,
+    /// The caseworker an assignment concerns.
+    user: Option<UserId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+enum Done {
+    Created,
+    Saved,
+    MilestoneAdded,
+    MilestoneSaved,
+    Assigned,
+    Unassigned,
+}
+
+const NOTICE_KEY: &str = "case_notice";
+
+/// Leave a notice for the case page and go there.
+async fn done(
+    user: &CurrentUser,
+    case: CaseId,
+    done: Done,
+    who: Option<UserId>,
+) -> Result<Response, AppError> {
+    user.session.insert(NOTICE_KEY, CaseNotice { case, done, user: who }).await?;
+    Ok(Redirect::to(&format!("/cases/{case}")).into_response())
+}
+
+/// How a notice names a case: its first alias, and how many others.
+fn case_label(case: &Case) -> String {
+    let persons = case.group.persons();
+    let first = persons.first().map(|p| p.alias.as_str()).unwrap_or_default();
+    match persons.len() {
+        0 | 1 => first.to_owned(),
+        2 => EN.case_label_and_one.replace("{alias}", first),
+        n => EN.case_label_and_more.replace("{alias}", first).replace("{n}", &(n - 1).to_string()),
+    }
+}
+
+fn notice_text(notice: CaseNotice, case: &Case, assignment: Option<&Assignment>) -> String {
+    let template = match notice.done {
+        Done::Created => EN.notice_case_created,
+        Done::Saved => EN.notice_case_saved,
+        Done::MilestoneAdded => EN.notice_milestone_added,
+        Done::MilestoneSaved => EN.notice_milestone_saved,
+        Done::Assigned => EN.notice_case_assigned,
+        Done::Unassigned => EN.notice_case_unassigned,
+    };
+    let who = notice.user.map(|u| u.to_string()).unwrap_or_default();
+    let name = assignment
+        .into_iter()
+        .flat_map(|a| a.holders.iter().chain(&a.waiting).chain(&a.candidates))
+        .find(|(id, _)| *id == who)
+        .map_or(EN.notice_someone, |(_, name)| name.as_str());
+    // The case label last: an alias never contains the braces looked for.
+    template.replace("{user}", name).replace("{case}", &case_label(case))
+}
 
 fn parse_case_id(text: &str) -> Result<CaseId, AppError> {
     // A malformed id is answered like an unknown one.
@@ -391,7 +456,7 @@ pub(crate) async fn create(
         }
     };
     match cases::create(&state.vault, &user.actor, draft).await {
-        Ok(id) => Ok(Redirect::to(&format!("/cases/{id}")).into_response()),
+        Ok(id) => done(&user, id, Done::Created, None).await,
         Err(e) => match refusal(e) {
             Ok((errors, status)) => {
                 form_page(&state, &user, "/cases".into(), input, errors, None, status).await
@@ -439,7 +504,7 @@ pub(crate) async fn update(
         }
     };
     match cases::update(&state.vault, &user.actor, id, version, draft).await {
-        Ok(_) => Ok(Redirect::to(&action).into_response()),
+        Ok(_) => done(&user, id, Done::Saved, None).await,
         Err(ServiceError::Conflict) => {
             // Someone saved first: show their version beside the user's input,
             // which is kept; the next save goes against their version.
@@ -499,6 +564,8 @@ struct ShowPage {
     errors: FormErrors,
     /// For a coordinator: who holds the case, who waits, who could.
     assignment: Option<Assignment>,
+    /// Shown once after a change: "Case of Pine saved."
+    notice: Option<String>,
 }
 
 pub struct Assignment {
@@ -531,6 +598,12 @@ async fn show_page(
     errors: FormErrors,
     status: StatusCode,
 ) -> Result<Response, AppError> {
+    // Taken whatever happens: a notice is shown once, on its own case only.
+    let notice = if status == StatusCode::OK {
+        user.session.remove::<CaseNotice>(NOTICE_KEY).await.ok().flatten().filter(|n| n.case == case.id)
+    } else {
+        None
+    };
     let codes = shelter_codes(state, user).await;
     let milestones = case
         .milestones
@@ -560,10 +633,12 @@ async fn show_page(
     } else {
         None
     };
+    let notice = notice.map(|n| notice_text(n, &case, assignment.as_ref()));
     let page = ShowPage {
         t: &EN,
         nav: Some(Nav::of(user)),
         csrf: user.csrf.clone(),
+        notice,
         assignment,
         id: case.id.to_string(),
         shelter: case.shelter.and_then(|s| codes.get(&s).cloned()).unwrap_or_default(),
@@ -623,7 +698,7 @@ pub(crate) async fn add_milestone(
     let today = state.vault.clock.now().date();
     match parse_milestone(&form, today) {
         Ok(draft) => match cases::add_milestone(&state.vault, &user.actor, id, draft).await {
-            Ok(_) => Ok(Redirect::to(&format!("/cases/{id}")).into_response()),
+            Ok(_) => done(&user, id, Done::MilestoneAdded, None).await,
             Err(e) => Err(e.into()),
         },
         Err(errors) => {
@@ -655,15 +730,19 @@ pub(crate) async fn assignment(
     if let Some(redirect) = crate::accounts::routes::require_recent(&state, &user, &back) {
         return Ok(redirect);
     }
-    let target = crate::ids::UserId::parse(&form.user_id).ok_or(AppError::BadRequest)?;
-    match action.as_str() {
+    let target = UserId::parse(&form.user_id).ok_or(AppError::BadRequest)?;
+    let what = match action.as_str() {
         "assign" => {
             crate::membership::assign(&state.vault, &user.actor, id, target).await?;
+            Done::Assigned
         }
-        "unassign" => crate::membership::unassign(&state.vault, &user.actor, id, target).await?,
+        "unassign" => {
+            crate::membership::unassign(&state.vault, &user.actor, id, target).await?;
+            Done::Unassigned
+        }
         _ => return Err(AppError::NotFound),
-    }
-    Ok(Redirect::to(&back).into_response())
+    };
+    done(&user, id, what, Some(target)).await
 }
 
 // ---------------------------------------------------------------------------
@@ -782,7 +861,7 @@ pub(crate) async fn update_milestone(
         }
     };
     match cases::edit_milestone(&state.vault, &user.actor, id, mid, version, draft).await {
-        Ok(_) => Ok(Redirect::to(&format!("/cases/{id}")).into_response()),
+        Ok(_) => done(&user, id, Done::MilestoneSaved, None).await,
         Err(ServiceError::Conflict) => {
             let case = cases::read(&state.vault, &user.actor, id).await?;
             let current = find_milestone(&case, mid)?;

@@ -280,6 +280,15 @@ pub struct Messages {
     pub notes_limit_hint: &'static str,
     pub region_hint: &'static str,
     pub capacity_hint: &'static str,
+    pub case_label_and_one: &'static str,
+    pub case_label_and_more: &'static str,
+    pub notice_case_created: &'static str,
+    pub notice_case_saved: &'static str,
+    pub notice_milestone_added: &'static str,
+    pub notice_milestone_saved: &'static str,
+    pub notice_case_assigned: &'static str,
+    pub notice_case_unassigned: &'static str,
+    pub notice_someone: &'static str,
 }
 
 pub static EN: Messages = Messages {
@@ -545,6 +554,15 @@ pub static EN: Messages = Messages {
     notes_limit_hint: "At most 4000 characters.",
     region_hint: "1 to 60 characters, such as a province name. Never an address.",
     capacity_hint: "A whole number from 1 to 500.",
+    case_label_and_one: "{alias} (and 1 other)",
+    case_label_and_more: "{alias} (and {n} others)",
+    notice_case_created: "Case of {case} created.",
+    notice_case_saved: "Case of {case} saved.",
+    notice_milestone_added: "Milestone added to the case of {case}.",
+    notice_milestone_saved: "Milestone saved in the case of {case}.",
+    notice_case_assigned: "Case of {case} assigned to {user}.",
+    notice_case_unassigned: "{user} no longer holds the case of {case}.",
+    notice_someone: "A caseworker",
 };
 
 #[cfg(test)]
