@@ -289,6 +289,7 @@ pub struct Messages {
     pub notice_case_assigned: &'static str,
     pub notice_case_unassigned: &'static str,
     pub notice_someone: &'static str,
+    pub nav_coordination: &'static str,
 }
 
 pub static EN: Messages = Messages {
@@ -563,6 +564,7 @@ pub static EN: Messages = Messages {
     notice_case_assigned: "Case of {case} assigned to {user}.",
     notice_case_unassigned: "{user} no longer holds the case of {case}.",
     notice_someone: "A caseworker",
+    nav_coordination: "Coordination",
 };
 
 #[cfg(test)]
