@@ -282,3 +282,15 @@ async fn finding_pages_the_coordinators_menu_folds_and_keeps_lockdown_apart() {
     let between = &nav[flags..lockdown];
     assert!(between.contains("class=\"nav-danger\""), "{between}");
 }
+
+#[tokio::test]
+async fn finding_pages_an_uncertified_coordinator_is_offered_no_coordinator_page() {
+    let t = spawn_app().await;
+    let coordinator = uncertified(&t, "coord.waiting", Role::Coordinator).await;
+    let mut c = t.login(&coordinator).await;
+    let body = c.get("/").await.text().await.unwrap();
+    assert!(body.contains("Until another coordinator certifies it and admits you to the coordinators team"));
+    for path in ["/shelters", "/team", "/certify", "/audit/flags", "/lockdown"] {
+        assert!(!body.contains(&format!("href=\"{path}\"")), "{path} offered");
+    }
+}
