@@ -10,7 +10,7 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::model::{
     AgeBand, Alias, CountryCode, EventDate, FieldError, Gender, Group, MilestoneKind, Note, Person,
@@ -19,7 +19,7 @@ use super::model::{
 use super::service::{self as cases, Case, CaseDraft, MilestoneDraft};
 use crate::accounts::model::Role;
 use crate::error::ServiceError;
-use crate::ids::{CaseId, ShelterId};
+use crate::ids::{CaseId, ShelterId, UserId};
 use crate::shelters;
 use crate::web::AppState;
 use crate::web::error::AppError;
@@ -30,6 +30,71 @@ use crate::web::templates::{FormErrors, Nav};
 
 /// How many person rows a case form offers beyond the existing ones.
 const BLANK_ROWS: usize = 2;
+
+/// What the case page announces once, after the redirect that follows a
+/// change. It lives in the session (sealed, like the rest of its data),
+/// never in the URL, and holds ids only: the names come from the case and
+/// the assignment lists that the page itself shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct CaseNotice {
+    case: CaseId,
+    done: Done,
+    /// The caseworker an assignment concerns.
+    user: Option<UserId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+enum Done {
+    Created,
+    Saved,
+    MilestoneAdded,
+    MilestoneSaved,
+    Assigned,
+    Unassigned,
+}
+
+const NOTICE_KEY: &str = "case_notice";
+
+/// Leave a notice for the case page and go there.
+async fn done(
+    user: &CurrentUser,
+    case: CaseId,
+    done: Done,
+    who: Option<UserId>,
+) -> Result<Response, AppError> {
+    user.session.insert(NOTICE_KEY, CaseNotice { case, done, user: who }).await?;
+    Ok(Redirect::to(&format!("/cases/{case}")).into_response())
+}
+
+/// How a notice names a case: its first alias, and how many others.
+fn case_label(case: &Case) -> String {
+    let persons = case.group.persons();
+    let first = persons.first().map(|p| p.alias.as_str()).unwrap_or_default();
+    match persons.len() {
+        0 | 1 => first.to_owned(),
+        2 => EN.case_label_and_one.replace("{alias}", first),
+        n => EN.case_label_and_more.replace("{alias}", first).replace("{n}", &(n - 1).to_string()),
+    }
+}
+
+fn notice_text(notice: CaseNotice, case: &Case, assignment: Option<&Assignment>) -> String {
+    let template = match notice.done {
+        Done::Created => EN.notice_case_created,
+        Done::Saved => EN.notice_case_saved,
+        Done::MilestoneAdded => EN.notice_milestone_added,
+        Done::MilestoneSaved => EN.notice_milestone_saved,
+        Done::Assigned => EN.notice_case_assigned,
+        Done::Unassigned => EN.notice_case_unassigned,
+    };
+    let who = notice.user.map(|u| u.to_string()).unwrap_or_default();
+    let name = assignment
+        .into_iter()
+        .flat_map(|a| a.holders.iter().chain(&a.waiting).chain(&a.candidates))
+        .find(|(id, _)| *id == who)
+        .map_or(EN.notice_someone, |(_, name)| name.as_str());
+    // The case label last: an alias never contains the braces looked for.
+    template.replace("{user}", name).replace("{case}", &case_label(case))
+}
 
 fn parse_case_id(text: &str) -> Result<CaseId, AppError> {
     // A malformed id is answered like an unknown one.
@@ -62,6 +127,8 @@ struct ListPage {
     t: &'static Messages,
     nav: Option<Nav>,
     coordinator: bool,
+    /// No "New case" for a key not yet certified: the save would be refused.
+    can_create: bool,
     lines: Vec<Line>,
     q: ListQuery,
     stages: Vec<(&'static str, String)>,
@@ -130,9 +197,11 @@ pub(crate) async fn list(
     } else {
         Vec::new()
     };
+    let nav = Nav::of(&user);
     let page = ListPage {
         t: &EN,
-        nav: Some(Nav::of(&user)),
+        can_create: !nav.awaiting_certification(),
+        nav: Some(nav),
         shelters: codes.iter().map(|(id, code)| (id.to_string(), code.clone())).collect(),
         caseworkers,
         coordinator: user.actor.has(Role::Coordinator),
@@ -291,6 +360,9 @@ struct FormPage {
     csrf: String,
     title: &'static str,
     action: String,
+    /// False when the user's key is not certified yet: the page says why
+    /// instead of offering a form whose save would be refused.
+    offer_form: bool,
     input: CaseInput,
     errors: FormErrors,
     /// On a conflict: the version someone else saved, to merge by hand,
@@ -325,9 +397,13 @@ async fn form_page(
         (stage, status)
     };
     let theirs_words = theirs.as_ref().map(words).unwrap_or_default();
+    let nav = Nav::of(user);
+    // A refused save always shows the form again, with what was typed.
+    let offer_form = !nav.awaiting_certification() || !errors.is_empty();
     let page = FormPage {
         t: &EN,
-        nav: Some(Nav::of(user)),
+        offer_form,
+        nav: Some(nav),
         csrf: user.csrf.clone(),
         title: if action == "/cases" { EN.cases_new } else { EN.case_edit },
         theirs_words,
@@ -380,12 +456,13 @@ pub(crate) async fn create(
         }
     };
     match cases::create(&state.vault, &user.actor, draft).await {
-        Ok(id) => Ok(Redirect::to(&format!("/cases/{id}")).into_response()),
-        Err(ServiceError::Invalid(e)) => {
-            form_page(&state, &user, "/cases".into(), input, e.into(), None, StatusCode::UNPROCESSABLE_ENTITY)
-                .await
-        }
-        Err(e) => Err(e.into()),
+        Ok(id) => done(&user, id, Done::Created, None).await,
+        Err(e) => match refusal(e) {
+            Ok((errors, status)) => {
+                form_page(&state, &user, "/cases".into(), input, errors, None, status).await
+            }
+            Err(e) => Err(e),
+        },
     }
 }
 
@@ -427,7 +504,7 @@ pub(crate) async fn update(
         }
     };
     match cases::update(&state.vault, &user.actor, id, version, draft).await {
-        Ok(_) => Ok(Redirect::to(&action).into_response()),
+        Ok(_) => done(&user, id, Done::Saved, None).await,
         Err(ServiceError::Conflict) => {
             // Someone saved first: show their version beside the user's input,
             // which is kept; the next save goes against their version.
@@ -437,10 +514,25 @@ pub(crate) async fn update(
             let errors = FormErrors::from(FieldError::new("version", EN.case_conflict));
             form_page(&state, &user, action, input, errors, Some(theirs), StatusCode::CONFLICT).await
         }
-        Err(ServiceError::Invalid(e)) => {
-            form_page(&state, &user, action, input, e.into(), None, StatusCode::UNPROCESSABLE_ENTITY).await
+        Err(e) => match refusal(e) {
+            Ok((errors, status)) => form_page(&state, &user, action, input, errors, None, status).await,
+            Err(e) => Err(e),
+        },
+    }
+}
+
+/// A save refused for a reason the user can act on: the form comes back
+/// with what was typed and the reason named. Anything else is an error page.
+fn refusal(e: ServiceError) -> Result<(FormErrors, StatusCode), AppError> {
+    match e {
+        ServiceError::Invalid(e) => Ok((e.into(), StatusCode::UNPROCESSABLE_ENTITY)),
+        ServiceError::Uncertified => {
+            Ok((FieldError::new("form", EN.case_refused_uncertified).into(), StatusCode::FORBIDDEN))
         }
-        Err(e) => Err(e.into()),
+        ServiceError::Forbidden(_) => {
+            Ok((FieldError::new("form", EN.case_refused_forbidden).into(), StatusCode::FORBIDDEN))
+        }
+        other => Err(other.into()),
     }
 }
 
@@ -472,6 +564,8 @@ struct ShowPage {
     errors: FormErrors,
     /// For a coordinator: who holds the case, who waits, who could.
     assignment: Option<Assignment>,
+    /// Shown once after a change: "Case of Pine saved."
+    notice: Option<String>,
 }
 
 pub struct Assignment {
@@ -504,6 +598,12 @@ async fn show_page(
     errors: FormErrors,
     status: StatusCode,
 ) -> Result<Response, AppError> {
+    // Taken whatever happens: a notice is shown once, on its own case only.
+    let notice = if status == StatusCode::OK {
+        user.session.remove::<CaseNotice>(NOTICE_KEY).await.ok().flatten().filter(|n| n.case == case.id)
+    } else {
+        None
+    };
     let codes = shelter_codes(state, user).await;
     let milestones = case
         .milestones
@@ -533,10 +633,12 @@ async fn show_page(
     } else {
         None
     };
+    let notice = notice.map(|n| notice_text(n, &case, assignment.as_ref()));
     let page = ShowPage {
         t: &EN,
         nav: Some(Nav::of(user)),
         csrf: user.csrf.clone(),
+        notice,
         assignment,
         id: case.id.to_string(),
         shelter: case.shelter.and_then(|s| codes.get(&s).cloned()).unwrap_or_default(),
@@ -596,7 +698,7 @@ pub(crate) async fn add_milestone(
     let today = state.vault.clock.now().date();
     match parse_milestone(&form, today) {
         Ok(draft) => match cases::add_milestone(&state.vault, &user.actor, id, draft).await {
-            Ok(_) => Ok(Redirect::to(&format!("/cases/{id}")).into_response()),
+            Ok(_) => done(&user, id, Done::MilestoneAdded, None).await,
             Err(e) => Err(e.into()),
         },
         Err(errors) => {
@@ -628,15 +730,19 @@ pub(crate) async fn assignment(
     if let Some(redirect) = crate::web::guards::require_recent(&state, &user, &back) {
         return Ok(redirect);
     }
-    let target = crate::ids::UserId::parse(&form.user_id).ok_or(AppError::BadRequest)?;
-    match action.as_str() {
+    let target = UserId::parse(&form.user_id).ok_or(AppError::BadRequest)?;
+    let what = match action.as_str() {
         "assign" => {
             crate::membership::assign(&state.vault, &user.actor, id, target).await?;
+            Done::Assigned
         }
-        "unassign" => crate::membership::unassign(&state.vault, &user.actor, id, target).await?,
+        "unassign" => {
+            crate::membership::unassign(&state.vault, &user.actor, id, target).await?;
+            Done::Unassigned
+        }
         _ => return Err(AppError::NotFound),
-    }
-    Ok(Redirect::to(&back).into_response())
+    };
+    done(&user, id, what, Some(target)).await
 }
 
 // ---------------------------------------------------------------------------
@@ -755,7 +861,7 @@ pub(crate) async fn update_milestone(
         }
     };
     match cases::edit_milestone(&state.vault, &user.actor, id, mid, version, draft).await {
-        Ok(_) => Ok(Redirect::to(&format!("/cases/{id}")).into_response()),
+        Ok(_) => done(&user, id, Done::MilestoneSaved, None).await,
         Err(ServiceError::Conflict) => {
             let case = cases::read(&state.vault, &user.actor, id).await?;
             let current = find_milestone(&case, mid)?;
@@ -764,5 +870,27 @@ pub(crate) async fn update_milestone(
             milestone_page(&user, id, mid, current.version, form.m, theirs, errors, StatusCode::CONFLICT)
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// The parser's message lists the bands in the words the form's list uses.
+    #[test]
+    fn the_age_band_error_uses_the_catalogues_words() {
+        let words: Vec<&str> = AgeBand::ALL.iter().map(|a| EN.age_band(*a)).collect();
+        let (last, rest) = words.split_last().unwrap();
+        let expected = format!("Choose an age band: {} or {last}.", rest.join(", "));
+        assert_eq!(AgeBand::parse("ninety").unwrap_err().message, expected);
+    }
+
+    /// The hints beside the fields state the limits the parsers enforce.
+    #[test]
+    fn the_limit_hints_say_the_parsers_limits() {
+        assert_eq!(EN.alias_limit_hint, format!("At most {} characters.", Alias::MAX_CHARS));
+        assert_eq!(EN.notes_limit_hint, format!("At most {} characters.", Note::MAX_CHARS));
     }
 }

@@ -15,9 +15,10 @@ use tower_sessions::Session;
 
 use super::AppState;
 use super::error::AppError;
-use crate::accounts::model::{Actor, UserState};
+use crate::accounts::model::{Actor, Role, UserState};
 use crate::accounts::service as accounts;
 use crate::sessions::auth::{AUTH_KEY, AuthState, CSRF_KEY};
+use crate::web::templates::{Nav, NavSlot};
 
 /// A logged-in, enrolled user: their actor (with the user key opened from
 /// the session), the session's auth state, the session and its CSRF token.
@@ -26,6 +27,9 @@ pub struct CurrentUser {
     pub auth: AuthState,
     pub session: Session,
     pub csrf: String,
+    /// Whether the user's current key is certified, for the pages to say
+    /// so (the services check it again where it matters).
+    pub certified: bool,
 }
 
 /// A logged-in user who may still be enrolling their second factor.
@@ -87,7 +91,14 @@ async fn current(
     let request_id = parts.extensions.get::<crate::web::RequestId>().map(|r| r.0.clone()).unwrap_or_default();
     let actor =
         Actor::new(auth.user_id, entry.profile.roles, auth.key_no, identity).with_request_id(&request_id);
-    Ok(CurrentUser { actor, auth, session, csrf })
+    let needs_key = [Role::Caseworker, Role::Coordinator, Role::Communications].iter().any(|r| actor.has(*r));
+    let certified = needs_key && crate::membership::is_self_certified(&state.vault, &actor).await?;
+    let user = CurrentUser { actor, auth, session, csrf, certified };
+    // Checked in full above: an error page for this request may show the menu.
+    if let Some(slot) = parts.extensions.get::<NavSlot>() {
+        slot.fill(if user.auth.enrolling { Nav::enrolling(&user.csrf) } else { Nav::of(&user) });
+    }
+    Ok(user)
 }
 
 /// The user the route's access check already loaded, handed on to the

@@ -277,7 +277,28 @@ pub struct Messages {
     // -- hardening E clear columns
 
     // -- hardening F pages
-
+    pub key_waits: &'static str,
+    pub key_means_caseworker: &'static str,
+    pub key_means_coordinator: &'static str,
+    pub key_means_communications: &'static str,
+    pub key_means_nothing: &'static str,
+    pub key_how: &'static str,
+    pub case_refused_uncertified: &'static str,
+    pub case_refused_forbidden: &'static str,
+    pub alias_limit_hint: &'static str,
+    pub notes_limit_hint: &'static str,
+    pub region_hint: &'static str,
+    pub capacity_hint: &'static str,
+    pub case_label_and_one: &'static str,
+    pub case_label_and_more: &'static str,
+    pub notice_case_created: &'static str,
+    pub notice_case_saved: &'static str,
+    pub notice_milestone_added: &'static str,
+    pub notice_milestone_saved: &'static str,
+    pub notice_case_assigned: &'static str,
+    pub notice_case_unassigned: &'static str,
+    pub notice_someone: &'static str,
+    pub nav_coordination: &'static str,
 }
 
 pub static EN: Messages = Messages {
@@ -381,9 +402,9 @@ pub static EN: Messages = Messages {
     enrol_submit: "Confirm",
     account_title: "My account",
     key_fingerprint: "Your key fingerprint",
-    key_fingerprint_intro: "A coordinator must certify your key before you can see any case. Read these digits to a coordinator in person or by phone; they compare them with what their screen shows.",
+    key_fingerprint_intro: "Read these digits to a coordinator in person or by phone; they compare them with what their screen shows.",
     key_certified: "Your key is certified.",
-    key_not_certified: "Your key is not certified yet. You cannot see or create cases until a coordinator certifies it.",
+    key_not_certified: "Your key is not certified yet.",
     change_password: "Change password",
     current_password: "Current password",
     change_password_submit: "Change password",
@@ -540,7 +561,28 @@ pub static EN: Messages = Messages {
     // -- hardening E clear columns
 
     // -- hardening F pages
-
+    key_waits: "Your key waits for a coordinator's certification.",
+    key_means_caseworker: "Until a coordinator certifies it, you cannot see or create cases.",
+    key_means_coordinator: "Until another coordinator certifies it and admits you to the coordinators team, you cannot see cases or use the coordinator pages.",
+    key_means_communications: "Until a coordinator certifies it and admits you to the communications team, you cannot read approved stories.",
+    key_means_nothing: "Your work needs no certified key: your roles open no sealed record.",
+    key_how: "Read the key fingerprint on My account to a coordinator, in person or by phone.",
+    case_refused_uncertified: "A coordinator has not certified your key yet, so this case was not saved. Everything you typed is kept below.",
+    case_refused_forbidden: "You may not save this case. Everything you typed is kept below.",
+    alias_limit_hint: "At most 40 characters.",
+    notes_limit_hint: "At most 4000 characters.",
+    region_hint: "1 to 60 characters, such as a province name. Never an address.",
+    capacity_hint: "A whole number from 1 to 500.",
+    case_label_and_one: "{alias} (and 1 other)",
+    case_label_and_more: "{alias} (and {n} others)",
+    notice_case_created: "Case of {case} created.",
+    notice_case_saved: "Case of {case} saved.",
+    notice_milestone_added: "Milestone added to the case of {case}.",
+    notice_milestone_saved: "Milestone saved in the case of {case}.",
+    notice_case_assigned: "Case of {case} assigned to {user}.",
+    notice_case_unassigned: "{user} no longer holds the case of {case}.",
+    notice_someone: "A caseworker",
+    nav_coordination: "Coordination",
 };
 
 #[cfg(test)]

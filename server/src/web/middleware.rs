@@ -1,7 +1,8 @@
 //! Hardening, in one place: a request id for every request; the cross-site
 //! check for every state-changing request; security headers on every
 //! response (errors and static files included); error pages rendered with
-//! the request id and nothing internal.
+//! the request id and nothing internal (and the menu, for a user whose
+//! session this request checked).
 
 use askama::Template;
 use axum::extract::{Request, State};
@@ -12,6 +13,7 @@ use axum::response::{Html, IntoResponse, Response};
 use super::AppState;
 use super::error::ErrorPage;
 use super::messages::{EN, Messages};
+use super::templates::NavSlot;
 
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
@@ -62,6 +64,8 @@ fn is_cross_site(method: &Method, headers: &HeaderMap) -> bool {
 pub async fn harden(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let request_id = crate::audit::model::new_request_id();
     request.extensions_mut().insert(RequestId(request_id.clone()));
+    let nav = NavSlot::default();
+    request.extensions_mut().insert(nav.clone());
     let mut response = if is_cross_site(request.method(), request.headers()) {
         tracing::warn!(request_id = ?request_id, "cross-site request refused");
         let mut r = StatusCode::FORBIDDEN.into_response();
@@ -84,10 +88,14 @@ pub async fn harden(State(state): State<AppState>, mut request: Request, next: N
         (status.is_client_error() || status.is_server_error()).then_some(status).filter(|_| !is_html)
     });
     if let Some(status) = page {
-        let body =
-            ErrorTemplate { t: &EN, nav: None, message: message_for(status), request_id: request_id.clone() }
-                .render()
-                .unwrap_or_else(|_| "error".to_owned());
+        let body = ErrorTemplate {
+            t: &EN,
+            nav: nav.take(),
+            message: message_for(status),
+            request_id: request_id.clone(),
+        }
+        .render()
+        .unwrap_or_else(|_| "error".to_owned());
         let mut rendered = (status, Html(body)).into_response();
         for (name, value) in response.headers() {
             if name == header::ALLOW || name == header::RETRY_AFTER || name == header::SET_COOKIE {
