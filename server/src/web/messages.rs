@@ -260,7 +260,68 @@ pub struct Messages {
     // -- hardening A throttles and recovery
 
     // -- hardening B freeze and teams
-
+    // `{user}` (and `{grants}`, ...) are filled in by the page; `|` parts a
+    // confirmation's points.
+    pub admin_username_hint: &'static str,
+    pub admin_frozen_hint: &'static str,
+    pub admin_frozen_refused: &'static str,
+    pub account_created_notice: &'static str,
+    pub disabled_notice: &'static str,
+    pub enabled_notice: &'static str,
+    pub reset_password_notice: &'static str,
+    pub reset_2fa_notice: &'static str,
+    pub confirm_intro: &'static str,
+    pub confirm_cancel: &'static str,
+    pub confirm_disable_title: &'static str,
+    pub confirm_disable_what: &'static str,
+    pub confirm_disable_submit: &'static str,
+    pub confirm_reset_password_title: &'static str,
+    pub confirm_reset_password_what: &'static str,
+    pub confirm_reset_password_submit: &'static str,
+    pub confirm_reset_2fa_title: &'static str,
+    pub confirm_reset_2fa_what: &'static str,
+    pub confirm_reset_2fa_submit: &'static str,
+    pub team_members_intro: &'static str,
+    pub teams: &'static str,
+    pub team_none: &'static str,
+    pub team_coordinators: &'static str,
+    pub team_communications: &'static str,
+    pub admit_coordinators: &'static str,
+    pub admit_communications: &'static str,
+    pub remove_coordinators: &'static str,
+    pub remove_communications: &'static str,
+    pub admit_offer_coordinators: &'static str,
+    pub admit_offer_communications: &'static str,
+    pub certified_notice: &'static str,
+    pub confirm_freeze_title: &'static str,
+    pub confirm_freeze_what: &'static str,
+    pub confirm_freeze_submit: &'static str,
+    pub confirm_unfreeze_title: &'static str,
+    pub confirm_unfreeze_what: &'static str,
+    pub confirm_unfreeze_submit: &'static str,
+    pub confirm_admit_coordinators_title: &'static str,
+    pub confirm_admit_coordinators_what: &'static str,
+    pub confirm_admit_communications_title: &'static str,
+    pub confirm_admit_communications_what: &'static str,
+    pub confirm_admit_submit: &'static str,
+    pub confirm_remove_coordinators_title: &'static str,
+    pub confirm_remove_coordinators_what: &'static str,
+    pub confirm_remove_communications_title: &'static str,
+    pub confirm_remove_communications_what: &'static str,
+    pub confirm_remove_submit: &'static str,
+    pub frozen_notice_one: &'static str,
+    pub frozen_notice_many: &'static str,
+    pub unfrozen_notice_named: &'static str,
+    pub admitted_coordinators_notice: &'static str,
+    pub admitted_communications_notice: &'static str,
+    pub removed_coordinators_notice: &'static str,
+    pub removed_communications_notice: &'static str,
+    pub admit_refused: &'static str,
+    pub last_coordinator_refused: &'static str,
+    pub freeze_self_refused: &'static str,
+    pub lockdown_effect_sessions: &'static str,
+    pub lockdown_effect_logins: &'static str,
+    pub lockdown_effect_keys: &'static str,
     // -- hardening C sessions and access
 
     // -- hardening D command line
@@ -268,7 +329,6 @@ pub struct Messages {
     // -- hardening E clear columns
 
     // -- hardening F pages
-
 }
 
 pub static EN: Messages = Messages {
@@ -416,7 +476,7 @@ pub static EN: Messages = Messages {
     nobody_waiting: "No one is waiting for certification.",
     certified: "Certified. Waiting cases are now open to this person.",
     lockdown_title: "Lockdown",
-    lockdown_intro: "Lockdown ends every session at once, yours included, and refuses every login until an operator lifts it on the server with `safehouse lockdown --lift`. Use it if the server or an account may be in hostile hands.",
+    lockdown_intro: "Lock down if the server or an account may be in hostile hands.",
     lockdown_confirm: "I understand that everyone, me included, will be logged out",
     lockdown_submit: "Lock down now",
     state_pending: "waiting for activation",
@@ -514,7 +574,66 @@ pub static EN: Messages = Messages {
     // -- hardening A throttles and recovery
 
     // -- hardening B freeze and teams
-
+    admin_username_hint: "A pseudonym for the person, never their real name. They log in with it.",
+    admin_frozen_hint: "Frozen by a coordinator: only a coordinator can lift the freeze.",
+    admin_frozen_refused: "{user} is frozen. Only a coordinator can lift a freeze; nothing was changed.",
+    account_created_notice: "Account {user} created.",
+    disabled_notice: "{user} disabled: their sessions have ended and they cannot log in.",
+    enabled_notice: "{user} enabled: they can log in again.",
+    reset_password_notice: "Password of {user} reset: their sessions have ended, and their key waits for a coordinator to certify the new one.",
+    reset_2fa_notice: "Two-factor authentication of {user} reset: their sessions have ended; they set up a new authenticator at their next login.",
+    confirm_intro: "What will happen:",
+    confirm_cancel: "Cancel",
+    confirm_disable_title: "Disable {user}?",
+    confirm_disable_what: "Their sessions end at once and they cannot log in until an administrator enables the account again.|Their key, its certification, their cases and their team memberships are kept.",
+    confirm_disable_submit: "Disable the account",
+    confirm_reset_password_title: "Reset the password of {user}?",
+    confirm_reset_password_what: "Their sessions end at once, and their password and two-factor authentication stop working.|Their key and its certification become void: their cases wait until a coordinator certifies their new key, and any team membership ends until a coordinator admits them again.|You get a new activation code, to give them in person or by phone.",
+    confirm_reset_password_submit: "Reset the password",
+    confirm_reset_2fa_title: "Reset two-factor authentication of {user}?",
+    confirm_reset_2fa_what: "Their sessions end at once.|At their next login they set up a new authenticator app. Their password, key and cases are kept.",
+    confirm_reset_2fa_submit: "Reset two-factor",
+    team_members_intro: "A coordinator's key opens the coordinators team key only once a member admits them; a communications account's key likewise opens the communications team key. Admit only a certified person whose role matches the team; remove a member and their key no longer opens it.",
+    teams: "Teams",
+    team_none: "none",
+    team_coordinators: "coordinators",
+    team_communications: "communications",
+    admit_coordinators: "Admit to the coordinators team",
+    admit_communications: "Admit to the communications team",
+    remove_coordinators: "Remove from the coordinators team",
+    remove_communications: "Remove from the communications team",
+    admit_offer_coordinators: "Admit {user} to the coordinators team",
+    admit_offer_communications: "Admit {user} to the communications team",
+    certified_notice: "Certified. The key of {user} is certified; cases waiting for it are now open to them.",
+    confirm_freeze_title: "Freeze {user}?",
+    confirm_freeze_what: "Every session of theirs ends at once, and they cannot log in.|Case grants removed: {grants}. Team memberships ended: {teams}. Grants waiting for their key dropped: {waiting}.|Their key certification is voided, and any activation code given out for the account stops working.|Only a coordinator lifts a freeze; their key then needs a new certification, and cases must be assigned again.",
+    confirm_freeze_submit: "Freeze the account",
+    confirm_unfreeze_title: "Lift the freeze of {user}?",
+    confirm_unfreeze_what: "They can log in again with their password and authenticator.|Nothing taken by the freeze comes back: they see no case until a coordinator certifies their key again and assigns cases, and they rejoin a team only when a member admits them.",
+    confirm_unfreeze_submit: "Lift the freeze",
+    confirm_admit_coordinators_title: "Admit {user} to the coordinators team?",
+    confirm_admit_coordinators_what: "Their key will open the coordinators team key.|They can then read and change every case, assign cases, keep the shelter register, certify keys, admit and remove team members, freeze accounts and lock Safehouse down.",
+    confirm_admit_communications_title: "Admit {user} to the communications team?",
+    confirm_admit_communications_what: "Their key will open the communications team key.|They can then read and export approved stories and public figures. They never reach a case.",
+    confirm_admit_submit: "Admit",
+    confirm_remove_coordinators_title: "Remove {user} from the coordinators team?",
+    confirm_remove_coordinators_what: "Their copy of the coordinators team key is deleted: from their next request on they cannot see cases, assign, certify, freeze or lock down.|Their account stays active; a coordinator can admit them again.",
+    confirm_remove_communications_title: "Remove {user} from the communications team?",
+    confirm_remove_communications_what: "Their copy of the communications team key is deleted: from their next request on they cannot read approved stories.|Their account stays active; a coordinator can admit them again.",
+    confirm_remove_submit: "Remove from the team",
+    frozen_notice_one: "{user} frozen: 1 case grant removed; their sessions have ended.",
+    frozen_notice_many: "{user} frozen: {grants} case grants removed; their sessions have ended.",
+    unfrozen_notice_named: "Freeze of {user} lifted. Certify their key again before assigning cases.",
+    admitted_coordinators_notice: "{user} admitted to the coordinators team.",
+    admitted_communications_notice: "{user} admitted to the communications team.",
+    removed_coordinators_notice: "{user} removed from the coordinators team.",
+    removed_communications_notice: "{user} removed from the communications team.",
+    admit_refused: "{user} cannot be admitted to this team: the account must be active, its key certified by a coordinator, and its role must match the team. Nothing was changed.",
+    last_coordinator_refused: "{user} is the last member of the coordinators team and cannot leave it. Admit another coordinator first. Nothing was changed.",
+    freeze_self_refused: "You cannot freeze your own account. Nothing was changed.",
+    lockdown_effect_sessions: "Every session ends at once, yours included: everyone is logged out.",
+    lockdown_effect_logins: "No one can log in, you included, until an operator lifts the lockdown on the server with this command:",
+    lockdown_effect_keys: "From then on the server holds no user key and no case key.",
     // -- hardening C sessions and access
 
     // -- hardening D command line
@@ -522,7 +641,6 @@ pub static EN: Messages = Messages {
     // -- hardening E clear columns
 
     // -- hardening F pages
-
 };
 
 #[cfg(test)]

@@ -81,6 +81,7 @@ pub fn table() -> Vec<Route> {
         route(g.clone(), "/audit/flags", Access::AnyOf(FLAGS), get(crate::audit::routes::flags)),
         route(g.clone(), "/admin/users", Access::AnyOf(ADMIN), get(admin::users_page)),
         route(p.clone(), "/admin/users", Access::AnyOf(ADMIN), post(admin::create_user)),
+        route(g.clone(), "/admin/users/{id}/{action}", Access::AnyOf(ADMIN), get(admin::confirm_page)),
         route(p.clone(), "/admin/users/{id}/{action}", Access::AnyOf(ADMIN), post(admin::user_action)),
         route(g.clone(), "/certify", Access::AnyOf(COORDINATOR), get(membership::routes::certify_page)),
         route(
@@ -90,6 +91,12 @@ pub fn table() -> Vec<Route> {
             post(membership::routes::certify_submit),
         ),
         route(g.clone(), "/team", Access::AnyOf(COORDINATOR), get(membership::routes::team_page)),
+        route(
+            g.clone(),
+            "/team/{id}/{action}",
+            Access::AnyOf(COORDINATOR),
+            get(membership::routes::team_confirm),
+        ),
         route(
             p.clone(),
             "/team/{id}/{action}",
