@@ -128,7 +128,6 @@ async fn finding_02_an_administrators_reset_does_not_lift_a_freeze() {
     assert!(activated.text().await.unwrap().contains("This activation link is not valid or has expired."));
     assert_eq!(state_of(&t, spruce_id).await, UserState::Frozen);
     assert!(t.app.vault.store().user_key(&spruce_id.to_string()).await.unwrap().is_none());
-    let _ = ObjectKind::Case;
 }
 
 /// Team admission and removal through the pages only, on an instance made
@@ -169,8 +168,18 @@ async fn finding_11_a_coordinator_admits_and_removes_team_members_from_the_pages
         assert_eq!(second.get(path).await.status(), 200, "{path} after admission");
     }
 
-    // Communications: certified, then admitted from the team page.
+    // Communications: not before certification, never to the wrong team;
+    // certified, then admitted from the team page.
+    let early = first.get(&format!("/team/{comms_id}/admit-communications")).await;
+    assert_eq!(early.status(), 403);
+    assert!(early.text().await.unwrap().contains("comms.first cannot be admitted to this team"));
     let certified = page_certify(&mut first, "comms.first", &comms_fp).await;
+    let csrf = first.csrf("/team").await;
+    let wrong = first
+        .post(&format!("/team/{comms_id}/admit-coordinators"), &[("csrf", &csrf), ("confirm", "yes")])
+        .await;
+    assert_eq!(wrong.status(), 403, "a communications account is no coordinator");
+    assert!(wrong.text().await.unwrap().contains("comms.first cannot be admitted to this team"));
     assert!(certified.contains(&format!("href=\"/team/{comms_id}/admit-communications\"")));
     let team = first.get("/team").await.text().await.unwrap();
     let admit = format!("/team/{comms_id}/admit-communications");
@@ -217,6 +226,7 @@ async fn finding_11_a_coordinator_admits_and_removes_team_members_from_the_pages
         entries.iter().filter(|e| e.action == action && e.outcome == outcome).count()
     };
     assert_eq!(count("team.admit", "ok"), 3, "init's admission and two from the pages");
+    assert_eq!(count("team.admit", "denied"), 1, "the wrong team");
     assert_eq!(count("team.remove", "ok"), 2);
     assert_eq!(count("team.remove", "denied"), 1);
 }

@@ -461,12 +461,18 @@ pub(crate) async fn team_action(
         }
         // Refused by the service (and recorded there): the page says why,
         // and nothing changed.
-        Err(ServiceError::Forbidden(_) | ServiceError::Uncertified) => {
-            let problem = match action {
-                TeamAction::Freeze => EN.freeze_self_refused.to_owned(),
-                TeamAction::Remove(_) => fill(EN.last_coordinator_refused, &name),
-                TeamAction::Admit(_) | TeamAction::Unfreeze => fill(EN.admit_refused, &name),
-            };
+        Err(ServiceError::Forbidden(super::FREEZE_SELF)) => {
+            team_view(&state, &user, None, Some(EN.freeze_self_refused.to_owned()), StatusCode::FORBIDDEN)
+                .await
+        }
+        Err(ServiceError::Forbidden(super::LAST_COORDINATOR)) => {
+            let problem = fill(EN.last_coordinator_refused, &name);
+            team_view(&state, &user, None, Some(problem), StatusCode::FORBIDDEN).await
+        }
+        Err(ServiceError::Forbidden(super::WRONG_TEAM) | ServiceError::Uncertified)
+            if matches!(action, TeamAction::Admit(_)) =>
+        {
+            let problem = fill(EN.admit_refused, &name);
             team_view(&state, &user, None, Some(problem), StatusCode::FORBIDDEN).await
         }
         Err(e) => Err(e.into()),

@@ -466,7 +466,7 @@ pub async fn admit(vault: &Vault, coordinator: &Actor, team: Team, user_id: User
         let coordinators = coordinators_identity(vault, coordinator).await?;
         let entry = accounts::entry(vault, user_id).await?;
         if !entry.profile.roles.contains(&team_role(team)) {
-            return Err(ServiceError::Forbidden("the user's roles do not belong in this team"));
+            return Err(ServiceError::Forbidden(WRONG_TEAM));
         }
         // `certified_key` also refuses any account that is not active.
         let certified = certified_key(vault, &coordinators, user_id).await?;
@@ -586,6 +586,12 @@ pub async fn roster(vault: &Vault, coordinator: &Actor) -> ServiceResult<Vec<Ros
     vault.finish(&event, result).await
 }
 
+/// Why an account is not admitted: its roles do not match the team.
+pub const WRONG_TEAM: &str = "the user's roles do not belong in this team";
+
+/// Why a coordinator may not freeze themselves.
+pub const FREEZE_SELF: &str = "a coordinator cannot freeze their own account";
+
 /// Why a coordinator may not leave the coordinators team.
 pub const LAST_COORDINATOR: &str = "the last member of the coordinators team cannot leave it";
 
@@ -638,7 +644,7 @@ pub async fn freeze(vault: &Vault, coordinator: &Actor, user_id: UserId) -> Serv
     let prepared = async {
         coordinators_identity(vault, coordinator).await?;
         if coordinator.user_id() == user_id {
-            return Err(ServiceError::Forbidden("a coordinator cannot freeze their own account"));
+            return Err(ServiceError::Forbidden(FREEZE_SELF));
         }
         let entry = accounts::entry(vault, user_id).await?;
         let uid = user_id.to_string();
