@@ -220,6 +220,13 @@ async fn finding_11_a_coordinator_admits_and_removes_team_members_from_the_pages
     assert!(last.text().await.unwrap().contains("the last member of the coordinators team"));
     assert!(held("coordinators", first_id).await);
 
+    // Each confirmation sits behind re-authentication, and comes back to it.
+    t.clock.advance(time::Duration::minutes(6));
+    let admit = format!("/team/{second_id}/admit-coordinators");
+    let asked = first.get(&admit).await;
+    assert_eq!(asked.status(), 303);
+    assert_eq!(asked.headers()["location"], format!("/reauth?next={admit}").as_str());
+
     // Every admission and removal is in the audit trail.
     let entries = t.app.audit_log().await;
     let count = |action: &str, outcome: &str| {
