@@ -744,3 +744,105 @@ impl TestApp {
         (0..10).map(|d| d.to_string().repeat(6)).find(|c| !near.contains(c)).unwrap()
     }
 }
+
+// ---------------------------------------------------------------------------
+// Onboarding through the pages only (team admission, issue 10)
+// ---------------------------------------------------------------------------
+
+/// The text between `before` and the next `after` in a page.
+pub fn page_between<'a>(body: &'a str, before: &str, after: &str) -> &'a str {
+    let start = body.find(before).unwrap_or_else(|| panic!("{before:?} not in page")) + before.len();
+    let rest = &body[start..];
+    &rest[..rest.find(after).unwrap_or_else(|| panic!("{after:?} not after {before:?}"))]
+}
+
+/// A first login through the pages: password, no code yet, on to /enrol,
+/// where the secret is read from the page and confirmed with a code from
+/// oathtool. Returns the client and the TOTP secret.
+pub async fn page_login_enrolling(t: &TestApp, username: &str, password: &str) -> (Client, String) {
+    let mut client = t.client();
+    let response =
+        client.post("/login", &[("username", username), ("password", password), ("code", "")]).await;
+    assert_eq!(response.headers()["location"], "/enrol", "first login of {username}");
+    let secret = page_enrol(t, &mut client).await;
+    (client, secret)
+}
+
+/// Enrol TOTP on /enrol: the secret from the page, a code from oathtool.
+pub async fn page_enrol(t: &TestApp, client: &mut Client) -> String {
+    let enrol = client.get("/enrol").await.text().await.unwrap();
+    let secret = page_between(&enrol, "<code class=\"secret\">", "</code>").to_owned();
+    let csrf = page_between(&enrol, "name=\"csrf\" value=\"", "\"").to_owned();
+    let done = client.post("/enrol", &[("csrf", &csrf), ("code", &oath_code(&secret, t.now()))]).await;
+    assert_eq!(done.status(), 303, "enrolment confirmed");
+    secret
+}
+
+/// The administrator (logged in) creates `username` with roles given by
+/// their form codes ("coordinator", "communications", ...) on /admin/users;
+/// returns the activation code read from the page.
+pub async fn page_create_account(admin: &mut Client, username: &str, roles: &[&str]) -> String {
+    let csrf = admin.csrf("/admin/users").await;
+    let names: Vec<String> = roles.iter().map(|r| format!("role_{r}")).collect();
+    let mut form = vec![("csrf", csrf.as_str()), ("username", username)];
+    form.extend(names.iter().map(|n| (n.as_str(), "on")));
+    let page = admin.post("/admin/users", &form).await;
+    assert_eq!(page.status(), 200, "account {username} created");
+    let body = page.text().await.unwrap();
+    page_between(&body, "<code class=\"secret\">", "</code>").to_owned()
+}
+
+/// The owner of an activation code activates on /activate and enrols TOTP
+/// on /enrol. Returns (client, TOTP secret, key fingerprint read from the
+/// person's own /account page).
+pub async fn page_activate(t: &TestApp, code: &str, password: &str) -> (Client, String, String) {
+    let mut client = t.client();
+    let codes =
+        client.post("/activate", &[("token", code), ("password", password), ("confirm", password)]).await;
+    assert_eq!(codes.status(), 200, "activation");
+    let secret = page_enrol(t, &mut client).await;
+    let account = client.get("/account").await.text().await.unwrap();
+    let fingerprint = page_between(&account, "<p class=\"fingerprint\"><code>", "</code>").to_owned();
+    (client, secret, fingerprint)
+}
+
+/// A user's id as the coordinator's /team page links it.
+pub async fn page_user_id(coordinator: &mut Client, username: &str) -> safehouse::ids::UserId {
+    let team = coordinator.get("/team").await.text().await.unwrap();
+    let row = team
+        .split("<tr>")
+        .find(|r| r.contains(&format!("<td>{username}</td>")))
+        .unwrap_or_else(|| panic!("{username} is not on the team page"));
+    safehouse::ids::UserId::parse(page_between(row, "href=\"/team/", "/")).unwrap()
+}
+
+/// A coordinator certifies `username` on /certify with the fingerprint
+/// heard from them; returns the page that answers.
+pub async fn page_certify(coordinator: &mut Client, username: &str, fingerprint: &str) -> String {
+    let page = coordinator.get("/certify").await.text().await.unwrap();
+    let section = page
+        .split("<section")
+        .find(|s| s.contains(&format!("<h2>{username}</h2>")))
+        .unwrap_or_else(|| panic!("{username} is not waiting for certification"));
+    let id = page_between(section, "action=\"/certify/", "\"").to_owned();
+    let csrf = page_between(&page, "name=\"csrf\" value=\"", "\"").to_owned();
+    let answer =
+        coordinator.post(&format!("/certify/{id}"), &[("csrf", &csrf), ("fingerprint", fingerprint)]).await;
+    assert_eq!(answer.status(), 200, "{username} certified");
+    answer.text().await.unwrap()
+}
+
+/// A coordinator's team action through its confirmation step: the page at
+/// `path` must name `username`, then its form is sent confirmed. Returns
+/// the status and page of the answer.
+pub async fn page_team_action(coordinator: &mut Client, path: &str, username: &str) -> (u16, String) {
+    let confirm = coordinator.get(path).await;
+    assert_eq!(confirm.status(), 200, "confirmation page {path}");
+    let confirm = confirm.text().await.unwrap();
+    assert!(confirm.contains(username), "the confirmation names {username}");
+    assert!(confirm.contains(&format!("action=\"{path}\"")), "the confirmation posts to {path}");
+    let csrf = page_between(&confirm, "name=\"csrf\" value=\"", "\"").to_owned();
+    let answer = coordinator.post(path, &[("csrf", &csrf), ("confirm", "yes")]).await;
+    let status = answer.status().as_u16();
+    (status, answer.text().await.unwrap())
+}

@@ -5,6 +5,7 @@
 
 mod audit;
 mod casework;
+mod clear_columns;
 mod cli;
 mod foundation;
 mod helpers;
@@ -12,11 +13,10 @@ mod login;
 mod migrations;
 mod nodes;
 mod onboarding;
-mod permissions;
-mod storage;
-mod throttles;
-mod teams;
-mod sessions_life;
-mod recovery_ops;
-mod clear_columns;
 mod pages;
+mod permissions;
+mod recovery_ops;
+mod sessions_life;
+mod storage;
+mod teams;
+mod throttles;

@@ -171,7 +171,9 @@ async fn an_administrator_who_takes_over_an_account_gets_nothing() {
     let end = row.find("/reset-password\"").unwrap();
     let action = row[end - 36..end].to_owned();
     let csrf = between(&page, "name=\"csrf\" value=\"", "\"").to_owned();
-    let reset = a.post(&format!("/admin/users/{action}/reset-password"), &[("csrf", &csrf)]).await;
+    let reset = a
+        .post(&format!("/admin/users/{action}/reset-password"), &[("csrf", &csrf), ("confirm", "yes")])
+        .await;
     let status = reset.status();
     let body = reset.text().await.unwrap();
     assert_eq!(status, 200, "{}", &body[body.len().saturating_sub(600)..]);

@@ -1,6 +1,7 @@
 //! The administrator's pages: list, create, disable, enable, reset a
-//! password, reset two-factor. An administrator never reads a case and
-//! never changes their own account here.
+//! password, reset two-factor (the last three behind a confirmation that
+//! names the person and what will happen). An administrator never reads a
+//! case, never changes their own account here, and never lifts a freeze.
 
 use askama::Template;
 use axum::Form;
@@ -13,6 +14,7 @@ use super::model::{Role, Roles, UserState, Username};
 use super::service;
 use crate::error::ServiceError;
 use crate::ids::UserId;
+use crate::membership::routes::{Confirmation, fill};
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::guards::{CurrentUser, check_csrf, require_recent};
@@ -25,6 +27,7 @@ struct UserLine {
     roles: String,
     state: &'static str,
     disabled: bool,
+    frozen: bool,
     is_self: bool,
 }
 
@@ -36,7 +39,8 @@ struct UsersPage {
     nav_csrf: String,
     users: Vec<UserLine>,
     activation: Option<String>,
-    notice: Option<&'static str>,
+    notice: Option<String>,
+    problem: Option<String>,
     username: String,
     role_choices: Vec<(&'static str, &'static str, bool)>,
     errors: FormErrors,
@@ -52,7 +56,7 @@ fn role_label(role: Role) -> &'static str {
     }
 }
 
-fn state_label(state: UserState) -> &'static str {
+pub(crate) fn state_label(state: UserState) -> &'static str {
     match state {
         UserState::Pending => EN.state_pending,
         UserState::Active => EN.state_active,
@@ -63,7 +67,8 @@ fn state_label(state: UserState) -> &'static str {
 
 struct View {
     activation: Option<String>,
-    notice: Option<&'static str>,
+    notice: Option<String>,
+    problem: Option<String>,
     username: String,
     chosen: Roles,
     errors: FormErrors,
@@ -75,6 +80,7 @@ impl Default for View {
         View {
             activation: None,
             notice: None,
+            problem: None,
             username: String::new(),
             chosen: Roles::new(),
             errors: FormErrors::default(),
@@ -93,6 +99,7 @@ async fn render_users(state: &AppState, user: &CurrentUser, view: View) -> Resul
             roles: e.profile.roles.iter().map(|r| role_label(*r)).collect::<Vec<_>>().join(", "),
             state: state_label(e.profile.state),
             disabled: e.profile.state == UserState::Disabled,
+            frozen: e.profile.state == UserState::Frozen,
             is_self: e.id == user.actor.user_id(),
         })
         .collect();
@@ -103,6 +110,7 @@ async fn render_users(state: &AppState, user: &CurrentUser, view: View) -> Resul
         users,
         activation: view.activation,
         notice: view.notice,
+        problem: view.problem,
         username: view.username,
         role_choices: Role::ALL
             .iter()
@@ -182,7 +190,11 @@ pub(crate) async fn create_user(
     };
     match service::create_account(&state.vault, &user.actor, &username, chosen.clone()).await {
         Ok(created) => {
-            let view = View { activation: Some(created.activation.expose().to_owned()), ..View::default() };
+            let view = View {
+                activation: Some(created.activation.expose().to_owned()),
+                notice: Some(fill(EN.account_created_notice, username.as_str())),
+                ..View::default()
+            };
             render_users(&state, &user, view).await
         }
         Err(ServiceError::Invalid(e)) => render_users(&state, &user, invalid(e.into(), chosen)).await,
@@ -190,10 +202,103 @@ pub(crate) async fn create_user(
     }
 }
 
+/// What the administrator asks for, parsed from the path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AdminAction {
+    Disable,
+    Enable,
+    ResetPassword,
+    Reset2fa,
+}
+
+impl AdminAction {
+    fn parse(text: &str) -> Option<AdminAction> {
+        match text {
+            "disable" => Some(AdminAction::Disable),
+            "enable" => Some(AdminAction::Enable),
+            "reset-password" => Some(AdminAction::ResetPassword),
+            "reset-2fa" => Some(AdminAction::Reset2fa),
+            _ => None,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            AdminAction::Disable => "disable",
+            AdminAction::Enable => "enable",
+            AdminAction::ResetPassword => "reset-password",
+            AdminAction::Reset2fa => "reset-2fa",
+        }
+    }
+
+    /// (title, what will happen, button) of the confirmation; enabling
+    /// needs none.
+    fn confirmation(self) -> Option<(&'static str, &'static str, &'static str)> {
+        match self {
+            AdminAction::Disable => {
+                Some((EN.confirm_disable_title, EN.confirm_disable_what, EN.confirm_disable_submit))
+            }
+            AdminAction::Enable => None,
+            AdminAction::ResetPassword => Some((
+                EN.confirm_reset_password_title,
+                EN.confirm_reset_password_what,
+                EN.confirm_reset_password_submit,
+            )),
+            AdminAction::Reset2fa => {
+                Some((EN.confirm_reset_2fa_title, EN.confirm_reset_2fa_what, EN.confirm_reset_2fa_submit))
+            }
+        }
+    }
+}
+
+/// The users page saying why an action on a frozen account is refused.
+async fn frozen_refusal(state: &AppState, user: &CurrentUser, name: &str) -> Result<Response, AppError> {
+    let view = View {
+        problem: Some(fill(EN.admin_frozen_refused, name)),
+        status: StatusCode::FORBIDDEN,
+        ..View::default()
+    };
+    render_users(state, user, view).await
+}
+
+async fn confirmation(
+    state: &AppState,
+    user: &CurrentUser,
+    action: AdminAction,
+    target: UserId,
+) -> Result<Response, AppError> {
+    let entry = service::entry(&state.vault, target).await?;
+    let name = entry.profile.username.as_str();
+    if entry.profile.state == UserState::Frozen {
+        return frozen_refusal(state, user, name).await;
+    }
+    let Some((title, what, submit)) = action.confirmation() else { return Err(AppError::NotFound) };
+    let path = format!("/admin/users/{target}/{}", action.as_str());
+    Confirmation::page(user, fill(title, name), &fill(what, name), path, submit, true, "/admin/users")
+}
+
+/// The confirmation of a disable or a reset (after the password again).
+pub(crate) async fn confirm_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, action)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    admin_only(&user)?;
+    let target = UserId::parse(&id).ok_or(AppError::NotFound)?;
+    let action = AdminAction::parse(&action).ok_or(AppError::NotFound)?;
+    if let Some(redirect) =
+        require_recent(&state, &user, &format!("/admin/users/{target}/{}", action.as_str()))
+    {
+        return Ok(redirect);
+    }
+    confirmation(&state, &user, action, target).await
+}
+
 #[derive(Deserialize)]
 pub struct ActionForm {
     #[serde(default)]
     csrf: String,
+    confirm: Option<String>,
 }
 
 pub(crate) async fn user_action(
@@ -205,33 +310,46 @@ pub(crate) async fn user_action(
     admin_only(&user)?;
     check_csrf(&user, &form.csrf)?;
     let target = UserId::parse(&id).ok_or(AppError::NotFound)?;
-    if matches!(action.as_str(), "reset-password" | "reset-2fa") {
-        if let Some(redirect) = require_recent(&state, &user, "/admin/users") {
-            return Ok(redirect);
-        }
+    let action = AdminAction::parse(&action).ok_or(AppError::NotFound)?;
+    if let Some(redirect) =
+        require_recent(&state, &user, &format!("/admin/users/{target}/{}", action.as_str()))
+    {
+        return Ok(redirect);
+    }
+    if action.confirmation().is_some() && form.confirm.as_deref() != Some("yes") {
+        return confirmation(&state, &user, action, target).await;
     }
     let vault = &state.vault;
-    let view = match action.as_str() {
-        "disable" => {
-            service::set_disabled(vault, &user.actor, target, true).await?;
-            state.sessions.delete_owner(target).await?;
-            View { notice: Some(EN.done), ..View::default() }
+    let name = service::entry(vault, target).await?.profile.username.as_str().to_owned();
+    let done = match action {
+        AdminAction::Disable => service::set_disabled(vault, &user.actor, target, true)
+            .await
+            .map(|()| View { notice: Some(fill(EN.disabled_notice, &name)), ..View::default() }),
+        AdminAction::Enable => service::set_disabled(vault, &user.actor, target, false)
+            .await
+            .map(|()| View { notice: Some(fill(EN.enabled_notice, &name)), ..View::default() }),
+        AdminAction::ResetPassword => {
+            service::reset_password(vault, &user.actor, target).await.map(|token| View {
+                activation: Some(token.expose().to_owned()),
+                notice: Some(fill(EN.reset_password_notice, &name)),
+                ..View::default()
+            })
         }
-        "enable" => {
-            service::set_disabled(vault, &user.actor, target, false).await?;
-            View { notice: Some(EN.done), ..View::default() }
-        }
-        "reset-password" => {
-            let token = service::reset_password(vault, &user.actor, target).await?;
-            state.sessions.delete_owner(target).await?;
-            View { activation: Some(token.expose().to_owned()), ..View::default() }
-        }
-        "reset-2fa" => {
-            service::reset_2fa(vault, &user.actor, target).await?;
-            state.sessions.delete_owner(target).await?;
-            View { notice: Some(EN.done), ..View::default() }
-        }
-        _ => return Err(AppError::NotFound),
+        AdminAction::Reset2fa => service::reset_2fa(vault, &user.actor, target)
+            .await
+            .map(|()| View { notice: Some(fill(EN.reset_2fa_notice, &name)), ..View::default() }),
     };
-    render_users(&state, &user, view).await
+    match done {
+        Ok(view) => {
+            if action != AdminAction::Enable {
+                // The bumped generation already refuses them; this drops the rows.
+                state.sessions.delete_owner(target).await?;
+            }
+            render_users(&state, &user, view).await
+        }
+        // Refused by the service, and recorded there: only a coordinator
+        // lifts a freeze.
+        Err(ServiceError::Forbidden(service::FROZEN)) => frozen_refusal(&state, &user, &name).await,
+        Err(e) => Err(e.into()),
+    }
 }

@@ -226,6 +226,13 @@ pub async fn activate(vault: &Vault, token: &str, password: &Password) -> Servic
     let event =
         Event { actor: Some(user_id), ..Event::system(Action::UserActivate, &request_id) }.on(user_id);
     let entry = entry(vault, user_id).await?;
+    if entry.profile.state == UserState::Frozen {
+        // Only a coordinator lifts a freeze. Whoever holds the code hears
+        // only that it does not work (it may not be its owner); the trail
+        // records the refusal.
+        vault.record(&event, crate::audit::Outcome::Denied).await?;
+        return Err(invalid().into());
+    }
     if entry.profile.state != UserState::Pending {
         return vault.finish(&event, Err(invalid().into())).await;
     }
@@ -452,6 +459,15 @@ pub(crate) async fn void_key_writes(store: &dyn Store, uid: &str) -> Result<Vec<
     Ok(writes)
 }
 
+/// Why an administrator's action on a frozen account is refused: only a
+/// coordinator lifts a freeze, and a reset would hand the account a fresh
+/// key and an activation code past it.
+pub const FROZEN: &str = "the account is frozen; only a coordinator lifts a freeze";
+
+fn not_frozen(entry: Entry) -> ServiceResult<Entry> {
+    if entry.profile.state == UserState::Frozen { Err(ServiceError::Forbidden(FROZEN)) } else { Ok(entry) }
+}
+
 /// An administrator resets a password: the account must be activated anew,
 /// its key and certification are void, and its case grants wait for a
 /// coordinator to certify the new key. Team membership is not queued.
@@ -468,7 +484,7 @@ pub async fn reset_password(vault: &Vault, admin: &Actor, user_id: UserId) -> Se
         Ok(()) => entry(vault, user_id).await,
         Err(e) => Err(e),
     };
-    let entry = match entry {
+    let entry = match entry.and_then(not_frozen) {
         Ok(entry) => entry,
         Err(e) => return vault.finish(&event, Err(e)).await,
     };
@@ -509,9 +525,7 @@ pub async fn set_disabled(
             (true, UserState::Active | UserState::Pending) => UserState::Disabled,
             (false, UserState::Disabled) => UserState::Active,
             // Only a coordinator lifts a freeze.
-            (_, UserState::Frozen) => {
-                return Err(ServiceError::Forbidden("a frozen account is lifted by a coordinator"));
-            }
+            (_, UserState::Frozen) => return Err(ServiceError::Forbidden(FROZEN)),
             _ => return Ok(Vec::new()),
         };
         Ok(vec![
@@ -532,7 +546,7 @@ pub async fn reset_2fa(vault: &Vault, admin: &Actor, user_id: UserId) -> Service
         if admin.user_id() == user_id {
             return Err(ServiceError::Forbidden("an administrator cannot reset their own second factor"));
         }
-        entry(vault, user_id).await?;
+        not_frozen(entry(vault, user_id).await?)?;
         Ok(vec![
             Write::DeleteTotp { user_id: user_id.to_string() },
             Write::BumpGeneration { user_id: user_id.to_string() },

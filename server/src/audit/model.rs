@@ -39,6 +39,7 @@ actions! {
     MilestoneEdit => "milestone.edit",
     KeyCertify => "key.certify",
     TeamAdmit => "team.admit",
+    TeamRemove => "team.remove",
     UserCreate => "user.create",
     UserActivate => "user.activate",
     UserList => "user.list",

@@ -1,5 +1,8 @@
-//! The coordinator's certification page: compare a fingerprint heard from
-//! the person, certify, and the grants waiting for them are issued.
+//! The coordinator's certification page (compare a fingerprint heard from
+//! the person, certify, and the grants waiting for them are issued; then
+//! offer the team admission their role calls for) and the team page
+//! (freeze, lift a freeze, admit, remove), each action behind a
+//! confirmation that names the person and what will happen.
 
 use askama::Template;
 use axum::Form;
@@ -8,9 +11,10 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
-use crate::accounts::model::Role;
+use crate::accounts::model::{Role, UserState};
 use crate::error::ServiceError;
 use crate::ids::UserId;
+use crate::keyring::Team;
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::guards::{CurrentUser, check_csrf, require_recent};
@@ -32,13 +36,17 @@ struct CertifyPage {
     nav: Option<Nav>,
     nav_csrf: String,
     waiting: Vec<WaitingLine>,
-    notice: Option<&'static str>,
+    notice: Option<String>,
+    /// Right after a certification: the admissions this person's roles call
+    /// for, as (link to the confirmation, label).
+    admit_offers: Vec<(String, String)>,
 }
 
 pub(crate) async fn render(
     state: &AppState,
     user: &CurrentUser,
-    notice: Option<&'static str>,
+    notice: Option<String>,
+    admit_offers: Vec<(String, String)>,
     problem: Option<(UserId, String, String)>,
     status: StatusCode,
 ) -> Result<Response, AppError> {
@@ -59,7 +67,14 @@ pub(crate) async fn render(
             }
         })
         .collect();
-    let page = CertifyPage { t: &EN, nav: Some(Nav::of(user)), nav_csrf: user.csrf.clone(), waiting, notice };
+    let page = CertifyPage {
+        t: &EN,
+        nav: Some(Nav::of(user)),
+        nav_csrf: user.csrf.clone(),
+        waiting,
+        notice,
+        admit_offers,
+    };
     Ok((status, Html(page.render()?)).into_response())
 }
 
@@ -73,7 +88,7 @@ pub(crate) async fn certify_page(
     if let Some(redirect) = require_recent(&state, &user, "/certify") {
         return Ok(redirect);
     }
-    render(&state, &user, None, None, StatusCode::OK).await
+    render(&state, &user, None, Vec::new(), None, StatusCode::OK).await
 }
 
 #[derive(Deserialize)]
@@ -99,26 +114,51 @@ pub(crate) async fn certify_submit(
     }
     let target = UserId::parse(&id).ok_or(AppError::NotFound)?;
     match super::certify(&state.vault, &user.actor, target, &form.fingerprint).await {
-        Ok(()) => render(&state, &user, Some(EN.certified), None, StatusCode::OK).await,
+        Ok(()) => {
+            let entry = crate::accounts::service::entry(&state.vault, target).await?;
+            let name = entry.profile.username.as_str();
+            let mut offers = Vec::new();
+            for team in Team::ALL {
+                if entry.profile.roles.contains(&super::team_role(team))
+                    && !super::is_member(&state.vault, team, target).await?
+                {
+                    let label = match team {
+                        Team::Coordinators => EN.admit_offer_coordinators,
+                        Team::Communications => EN.admit_offer_communications,
+                    };
+                    offers.push((format!("/team/{target}/admit-{}", team.as_str()), fill(label, name)));
+                }
+            }
+            let notice = Some(fill(EN.certified_notice, name));
+            render(&state, &user, notice, offers, None, StatusCode::OK).await
+        }
         Err(ServiceError::Invalid(e)) => {
             let typed: String = form.fingerprint.chars().take(40).collect();
-            render(&state, &user, None, Some((target, typed, e.message)), StatusCode::UNPROCESSABLE_ENTITY)
-                .await
+            let problem = Some((target, typed, e.message));
+            render(&state, &user, None, Vec::new(), problem, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(e) => Err(e.into()),
     }
 }
 
+/// A catalogue text with the person's username put in.
+pub(crate) fn fill(text: &str, username: &str) -> String {
+    text.replace("{user}", username)
+}
+
 // ---------------------------------------------------------------------------
-// The team page: freeze and unfreeze (a detained caseworker, a lost laptop)
+// The team page: every account with its state and teams; freeze, lift a
+// freeze, admit, remove
 // ---------------------------------------------------------------------------
 
 struct Member {
     id: String,
     username: String,
     roles: String,
-    frozen: bool,
-    is_self: bool,
+    state: &'static str,
+    teams: String,
+    /// (action in the path, label, destructive)
+    actions: Vec<(&'static str, &'static str, bool)>,
 }
 
 #[derive(Template)]
@@ -126,73 +166,379 @@ struct Member {
 struct TeamPage {
     t: &'static Messages,
     nav: Option<Nav>,
-    nav_csrf: String,
     members: Vec<Member>,
-    notice: Option<&'static str>,
+    notice: Option<String>,
+    problem: Option<String>,
+}
+
+fn team_label(team: Team) -> &'static str {
+    match team {
+        Team::Coordinators => EN.team_coordinators,
+        Team::Communications => EN.team_communications,
+    }
 }
 
 async fn team_view(
     state: &AppState,
     user: &CurrentUser,
-    notice: Option<&'static str>,
+    notice: Option<String>,
+    problem: Option<String>,
+    status: StatusCode,
 ) -> Result<Response, AppError> {
-    let entries = crate::accounts::service::list(&state.vault, &user.actor).await?;
-    let members = entries
+    let roster = super::roster(&state.vault, &user.actor).await?;
+    let members = roster
         .into_iter()
-        .filter(|e| {
-            matches!(
-                e.profile.state,
-                crate::accounts::model::UserState::Active | crate::accounts::model::UserState::Frozen
-            )
-        })
-        .map(|e| Member {
-            id: e.id.to_string(),
-            username: e.profile.username.as_str().to_owned(),
-            roles: e.profile.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "),
-            frozen: e.profile.state == crate::accounts::model::UserState::Frozen,
-            is_self: e.id == user.actor.user_id(),
+        .map(|m| {
+            let mut actions = Vec::new();
+            if m.user_id != user.actor.user_id() {
+                actions.push(if m.state == UserState::Frozen {
+                    (TeamAction::Unfreeze.as_str(), EN.unfreeze, false)
+                } else {
+                    (TeamAction::Freeze.as_str(), EN.freeze, true)
+                });
+            }
+            for team in Team::ALL {
+                if m.teams.contains(&team) {
+                    actions.push((TeamAction::Remove(team).as_str(), TeamAction::Remove(team).label(), true));
+                } else if m.admissible.contains(&team) {
+                    actions.push((TeamAction::Admit(team).as_str(), TeamAction::Admit(team).label(), false));
+                }
+            }
+            let teams = m.teams.iter().map(|t| team_label(*t)).collect::<Vec<_>>().join(", ");
+            Member {
+                id: m.user_id.to_string(),
+                username: m.username,
+                roles: m.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "),
+                state: crate::accounts::admin_routes::state_label(m.state),
+                teams: if teams.is_empty() { EN.team_none.to_owned() } else { teams },
+                actions,
+            }
         })
         .collect();
-    let page = TeamPage { t: &EN, nav: Some(Nav::of(user)), nav_csrf: user.csrf.clone(), members, notice };
-    Ok(Html(page.render()?).into_response())
+    let page = TeamPage { t: &EN, nav: Some(Nav::of(user)), members, notice, problem };
+    Ok((status, Html(page.render()?)).into_response())
 }
 
 pub(crate) async fn team_page(
     State(state): State<AppState>,
     user: CurrentUser,
 ) -> Result<Response, AppError> {
-    team_view(&state, &user, None).await
+    team_view(&state, &user, None, None, StatusCode::OK).await
+}
+
+/// What a team page link or form asks for, parsed from the path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TeamAction {
+    Freeze,
+    Unfreeze,
+    Admit(Team),
+    Remove(Team),
+}
+
+impl TeamAction {
+    fn parse(text: &str) -> Option<TeamAction> {
+        let team = |name: &str| Team::ALL.into_iter().find(|t| t.as_str() == name);
+        match text {
+            "freeze" => Some(TeamAction::Freeze),
+            "unfreeze" => Some(TeamAction::Unfreeze),
+            _ => match text.split_once('-') {
+                Some(("admit", name)) => team(name).map(TeamAction::Admit),
+                Some(("remove", name)) => team(name).map(TeamAction::Remove),
+                _ => None,
+            },
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            TeamAction::Freeze => "freeze",
+            TeamAction::Unfreeze => "unfreeze",
+            TeamAction::Admit(Team::Coordinators) => "admit-coordinators",
+            TeamAction::Admit(Team::Communications) => "admit-communications",
+            TeamAction::Remove(Team::Coordinators) => "remove-coordinators",
+            TeamAction::Remove(Team::Communications) => "remove-communications",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            TeamAction::Freeze => EN.freeze,
+            TeamAction::Unfreeze => EN.unfreeze,
+            TeamAction::Admit(Team::Coordinators) => EN.admit_coordinators,
+            TeamAction::Admit(Team::Communications) => EN.admit_communications,
+            TeamAction::Remove(Team::Coordinators) => EN.remove_coordinators,
+            TeamAction::Remove(Team::Communications) => EN.remove_communications,
+        }
+    }
+
+    /// (title, what will happen, button, destructive), before `{user}` is put in.
+    fn confirmation(self) -> (&'static str, &'static str, &'static str, bool) {
+        match self {
+            TeamAction::Freeze => {
+                (EN.confirm_freeze_title, EN.confirm_freeze_what, EN.confirm_freeze_submit, true)
+            }
+            TeamAction::Unfreeze => {
+                (EN.confirm_unfreeze_title, EN.confirm_unfreeze_what, EN.confirm_unfreeze_submit, false)
+            }
+            TeamAction::Admit(Team::Coordinators) => (
+                EN.confirm_admit_coordinators_title,
+                EN.confirm_admit_coordinators_what,
+                EN.confirm_admit_submit,
+                false,
+            ),
+            TeamAction::Admit(Team::Communications) => (
+                EN.confirm_admit_communications_title,
+                EN.confirm_admit_communications_what,
+                EN.confirm_admit_submit,
+                false,
+            ),
+            TeamAction::Remove(Team::Coordinators) => (
+                EN.confirm_remove_coordinators_title,
+                EN.confirm_remove_coordinators_what,
+                EN.confirm_remove_submit,
+                true,
+            ),
+            TeamAction::Remove(Team::Communications) => (
+                EN.confirm_remove_communications_title,
+                EN.confirm_remove_communications_what,
+                EN.confirm_remove_submit,
+                true,
+            ),
+        }
+    }
+}
+
+/// A confirmation step: names the person and what will happen, and sends
+/// the same path again with `confirm=yes`. Shared with the administrator's
+/// page.
+#[derive(Template)]
+#[template(path = "membership/confirm.html")]
+pub(crate) struct Confirmation {
+    pub t: &'static Messages,
+    pub nav: Option<Nav>,
+    pub nav_csrf: String,
+    pub title: String,
+    pub points: Vec<String>,
+    pub action: String,
+    pub submit: &'static str,
+    pub danger: bool,
+    pub back: &'static str,
+}
+
+impl Confirmation {
+    pub(crate) fn page(
+        user: &CurrentUser,
+        title: String,
+        what: &str,
+        action: String,
+        submit: &'static str,
+        danger: bool,
+        back: &'static str,
+    ) -> Result<Response, AppError> {
+        let page = Confirmation {
+            t: &EN,
+            nav: Some(Nav::of(user)),
+            nav_csrf: user.csrf.clone(),
+            title,
+            points: what.split('|').map(str::to_owned).collect(),
+            action,
+            submit,
+            danger,
+            back,
+        };
+        Ok(Html(page.render()?).into_response())
+    }
 }
 
 #[derive(Deserialize)]
-pub struct FreezeForm {
+pub struct TeamForm {
     #[serde(default)]
     csrf: String,
+    confirm: Option<String>,
 }
 
-/// Freeze: sessions end, grants and certification go, the account is
-/// disabled, in one action; only a coordinator lifts it.
+/// The target of a team action, by name, with what may be done to it; a
+/// refusal is the team page with its reason (nothing changed).
+async fn refusal(
+    state: &AppState,
+    user: &CurrentUser,
+    action: TeamAction,
+    target: UserId,
+) -> Result<Option<String>, AppError> {
+    let entry = crate::accounts::service::entry(&state.vault, target).await?;
+    let name = entry.profile.username.as_str();
+    let problem = match action {
+        TeamAction::Freeze if target == user.actor.user_id() => Some(EN.freeze_self_refused.to_owned()),
+        TeamAction::Freeze => None,
+        // Nothing to lift: back to the page, which shows the state.
+        TeamAction::Unfreeze if entry.profile.state != UserState::Frozen => return Err(AppError::NotFound),
+        TeamAction::Unfreeze => None,
+        TeamAction::Admit(team) => {
+            let admissible = super::can_admit(&state.vault, &user.actor, team, target).await?;
+            (!admissible).then(|| fill(EN.admit_refused, name))
+        }
+        TeamAction::Remove(team) => {
+            if !super::is_member(&state.vault, team, target).await? {
+                return Err(AppError::NotFound);
+            }
+            let last = team == Team::Coordinators
+                && target == user.actor.user_id()
+                && super::members(&state.vault, team).await?.len() <= 1;
+            last.then(|| fill(EN.last_coordinator_refused, name))
+        }
+    };
+    Ok(problem)
+}
+
+/// The confirmation of a team action (after the password again).
+pub(crate) async fn team_confirm(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, action)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let target = UserId::parse(&id).ok_or(AppError::NotFound)?;
+    let action = TeamAction::parse(&action).ok_or(AppError::NotFound)?;
+    if let Some(redirect) = require_recent(&state, &user, &format!("/team/{target}/{}", action.as_str())) {
+        return Ok(redirect);
+    }
+    confirm_view(&state, &user, action, target).await
+}
+
+async fn confirm_view(
+    state: &AppState,
+    user: &CurrentUser,
+    action: TeamAction,
+    target: UserId,
+) -> Result<Response, AppError> {
+    // Only a member of the coordinators team is shown anything here.
+    super::coordinators_identity(&state.vault, &user.actor).await?;
+    if let Some(problem) = refusal(state, user, action, target).await? {
+        return team_view(state, user, None, Some(problem), StatusCode::FORBIDDEN).await;
+    }
+    let entry = crate::accounts::service::entry(&state.vault, target).await?;
+    let name = entry.profile.username.as_str();
+    let (title, what, submit, danger) = action.confirmation();
+    let mut what = fill(what, name);
+    if action == TeamAction::Freeze {
+        let took = super::freeze_preview(&state.vault, &user.actor, target).await?;
+        what = what
+            .replace("{grants}", &took.grants.to_string())
+            .replace("{teams}", &took.teams.to_string())
+            .replace("{waiting}", &took.waiting.to_string());
+    }
+    let path = format!("/team/{target}/{}", action.as_str());
+    Confirmation::page(user, fill(title, name), &what, path, submit, danger, "/team")
+}
+
+/// Do a team action once confirmed. Freeze: sessions end, grants and
+/// certification go, the account is disabled, in one action; only a
+/// coordinator lifts it. Admission and removal change one wrap of a team key.
 pub(crate) async fn team_action(
     State(state): State<AppState>,
     user: CurrentUser,
     Path((id, action)): Path<(String, String)>,
-    Form(form): Form<FreezeForm>,
+    Form(form): Form<TeamForm>,
 ) -> Result<Response, AppError> {
     check_csrf(&user, &form.csrf)?;
-    if let Some(redirect) = require_recent(&state, &user, "/team") {
+    let target = UserId::parse(&id).ok_or(AppError::NotFound)?;
+    let action = TeamAction::parse(&action).ok_or(AppError::NotFound)?;
+    if let Some(redirect) = require_recent(&state, &user, &format!("/team/{target}/{}", action.as_str())) {
         return Ok(redirect);
     }
-    let target = UserId::parse(&id).ok_or(AppError::NotFound)?;
-    match action.as_str() {
-        "freeze" => {
-            super::freeze(&state.vault, &user.actor, target).await?;
-            state.sessions.delete_owner(target).await?;
-            team_view(&state, &user, Some(EN.frozen_notice)).await
+    if form.confirm.as_deref() != Some("yes") {
+        return confirm_view(&state, &user, action, target).await;
+    }
+    let name =
+        crate::accounts::service::entry(&state.vault, target).await?.profile.username.as_str().to_owned();
+    match run(&state, &user, action, target, &name).await {
+        Ok(notice) => {
+            if action == TeamAction::Freeze {
+                // The bumped generation already refuses them; this drops the rows.
+                state.sessions.delete_owner(target).await?;
+            }
+            team_view(&state, &user, Some(notice), None, StatusCode::OK).await
         }
-        "unfreeze" => {
-            super::unfreeze(&state.vault, &user.actor, target).await?;
-            team_view(&state, &user, Some(EN.unfrozen_notice)).await
+        // Refused by the service (and recorded there): the page says why,
+        // and nothing changed.
+        Err(ServiceError::Forbidden(super::FREEZE_SELF)) => {
+            team_view(&state, &user, None, Some(EN.freeze_self_refused.to_owned()), StatusCode::FORBIDDEN)
+                .await
         }
-        _ => Err(AppError::NotFound),
+        Err(ServiceError::Forbidden(super::LAST_COORDINATOR)) => {
+            let problem = fill(EN.last_coordinator_refused, &name);
+            team_view(&state, &user, None, Some(problem), StatusCode::FORBIDDEN).await
+        }
+        Err(ServiceError::Forbidden(super::WRONG_TEAM) | ServiceError::Uncertified)
+            if matches!(action, TeamAction::Admit(_)) =>
+        {
+            let problem = fill(EN.admit_refused, &name);
+            team_view(&state, &user, None, Some(problem), StatusCode::FORBIDDEN).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Run a confirmed action; the notice names its object and what changed.
+async fn run(
+    state: &AppState,
+    user: &CurrentUser,
+    action: TeamAction,
+    target: UserId,
+    name: &str,
+) -> Result<String, ServiceError> {
+    let vault = &state.vault;
+    let notice = match action {
+        TeamAction::Freeze => {
+            let took = super::freeze(vault, &user.actor, target).await?;
+            let text = if took.grants == 1 { EN.frozen_notice_one } else { EN.frozen_notice_many };
+            fill(text, name).replace("{grants}", &took.grants.to_string())
+        }
+        TeamAction::Unfreeze => {
+            super::unfreeze(vault, &user.actor, target).await?;
+            fill(EN.unfrozen_notice_named, name)
+        }
+        TeamAction::Admit(team) => {
+            super::admit(vault, &user.actor, team, target).await?;
+            fill(
+                match team {
+                    Team::Coordinators => EN.admitted_coordinators_notice,
+                    Team::Communications => EN.admitted_communications_notice,
+                },
+                name,
+            )
+        }
+        TeamAction::Remove(team) => {
+            super::remove(vault, &user.actor, team, target).await?;
+            fill(
+                match team {
+                    Team::Coordinators => EN.removed_coordinators_notice,
+                    Team::Communications => EN.removed_communications_notice,
+                },
+                name,
+            )
+        }
+    };
+    Ok(notice)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn team_actions_parse_back_from_their_paths() {
+        for action in [
+            TeamAction::Freeze,
+            TeamAction::Unfreeze,
+            TeamAction::Admit(Team::Coordinators),
+            TeamAction::Admit(Team::Communications),
+            TeamAction::Remove(Team::Coordinators),
+            TeamAction::Remove(Team::Communications),
+        ] {
+            assert_eq!(TeamAction::parse(action.as_str()), Some(action));
+        }
+        for bad in ["", "admit", "admit-", "admit-admins", "remove-x", "disable", "freeze-coordinators"] {
+            assert_eq!(TeamAction::parse(bad), None, "{bad}");
+        }
     }
 }

@@ -371,6 +371,16 @@ async fn assign_writes(
         }
         .into());
     }
+    // A frozen or disabled account gets no grant and no queued one: a
+    // queued grant would be issued by whatever certification comes next.
+    // A new or reset account (pending) and an uncertified key still queue.
+    if matches!(entry.profile.state, UserState::Frozen | UserState::Disabled) {
+        return Err(crate::cases::model::FieldError {
+            field: "caseworker",
+            message: "This account is frozen or disabled: it cannot be assigned a case.".into(),
+        }
+        .into());
+    }
     let uid = user_id.to_string();
     let mut writes = Vec::new();
     let issued = match certified_key(vault, &coordinators, user_id).await {
@@ -431,34 +441,194 @@ pub async fn unassign(
     vault.write(&event, prepared).await
 }
 
-/// Admit a user to a team: explicitly, by a coordinator, and only to a
-/// certified key. Never queued, never automatic.
+/// The role a team's members hold: coordinators for the coordinators team,
+/// communications staff for theirs (a coordinator reaches the
+/// communications key through the coordinators key and needs no wrap).
+pub fn team_role(team: Team) -> Role {
+    match team {
+        Team::Coordinators => Role::Coordinator,
+        Team::Communications => Role::Communications,
+    }
+}
+
+/// Whether a user holds a wrap of a team's key: a member.
+pub async fn is_member(vault: &Vault, team: Team, user_id: UserId) -> ServiceResult<bool> {
+    let uid = user_id.to_string();
+    Ok(vault.store().wrap(ObjectKind::Team, team.as_str(), HolderKind::User, &uid).await?.is_some())
+}
+
+/// Admit a user to a team: explicitly, by a coordinator, and only an
+/// active account whose role matches the team, to its certified key.
+/// Never queued, never automatic.
 pub async fn admit(vault: &Vault, coordinator: &Actor, team: Team, user_id: UserId) -> ServiceResult<()> {
     let event = coordinator.event(Action::TeamAdmit).as_role(Role::Coordinator).on(user_id);
     let prepared = async {
         let coordinators = coordinators_identity(vault, coordinator).await?;
         let entry = accounts::entry(vault, user_id).await?;
-        let allowed = match team {
-            Team::Coordinators => entry.profile.roles.contains(&Role::Coordinator),
-            Team::Communications => {
-                entry.profile.roles.contains(&Role::Communications)
-                    || entry.profile.roles.contains(&Role::Coordinator)
-            }
-        };
-        if !allowed {
-            return Err(ServiceError::Forbidden("the user's roles do not belong in this team"));
+        if !entry.profile.roles.contains(&team_role(team)) {
+            return Err(ServiceError::Forbidden(WRONG_TEAM));
         }
+        // `certified_key` also refuses any account that is not active.
         let certified = certified_key(vault, &coordinators, user_id).await?;
         let team_secret = team_identity(vault, coordinator, team).await?;
+        let uid = user_id.to_string();
         let mut writes = certified.writes;
         writes.push(Write::PutWrap(wrap_row(
             ObjectKind::Team,
             team.as_str(),
             HolderKind::User,
-            &user_id.to_string(),
+            &uid,
             certified.key_no,
             wrap::wrap(&certified.recipient, &team_secret.to_secret_bytes())?,
         )));
+        if team == Team::Coordinators {
+            // Removal takes the shelter code names away from a coordinator
+            // who is no caseworker; admission gives them back.
+            let codes = shared_key_for_team(vault, &coordinators, SharedKey::RegisterCodes).await?;
+            writes.push(Write::PutWrap(wrap_row(
+                ObjectKind::Shared,
+                SharedKey::RegisterCodes.as_str(),
+                HolderKind::User,
+                &uid,
+                certified.key_no,
+                wrap::wrap(&certified.recipient, codes.expose())?,
+            )));
+        }
+        Ok(writes)
+    }
+    .await;
+    vault.write(&event, prepared).await
+}
+
+/// The users who hold a wrap of a team's key.
+pub async fn members(vault: &Vault, team: Team) -> ServiceResult<Vec<UserId>> {
+    Ok(vault
+        .store()
+        .wraps_of_object(ObjectKind::Team, team.as_str())
+        .await?
+        .into_iter()
+        .filter(|w| w.holder_kind == HolderKind::User.as_str())
+        .filter_map(|w| UserId::parse(&w.holder_id))
+        .collect())
+}
+
+async fn admissible(
+    vault: &Vault,
+    coordinators: &Identity,
+    entry: &crate::accounts::directory::Entry,
+    team: Team,
+    members: &[UserId],
+) -> bool {
+    entry.profile.state == UserState::Active
+        && entry.profile.roles.contains(&team_role(team))
+        && !members.contains(&entry.id)
+        && certified_key(vault, coordinators, entry.id).await.is_ok()
+}
+
+/// Whether a coordinator may admit this user to this team now: an active
+/// account, its role matching the team, its key certified, not a member.
+pub async fn can_admit(
+    vault: &Vault,
+    coordinator: &Actor,
+    team: Team,
+    user_id: UserId,
+) -> ServiceResult<bool> {
+    let coordinators = coordinators_identity(vault, coordinator).await?;
+    let entry = accounts::entry(vault, user_id).await?;
+    Ok(admissible(vault, &coordinators, &entry, team, &members(vault, team).await?).await)
+}
+
+/// One account as the team page shows it.
+#[derive(Debug, Clone)]
+pub struct Rostered {
+    pub user_id: UserId,
+    pub username: String,
+    pub roles: crate::accounts::model::Roles,
+    pub state: UserState,
+    /// The teams whose key this account's wrap opens.
+    pub teams: Vec<Team>,
+    /// The teams it may be admitted to now.
+    pub admissible: Vec<Team>,
+}
+
+/// Every account, with its state and teams, for the coordinators.
+pub async fn roster(vault: &Vault, coordinator: &Actor) -> ServiceResult<Vec<Rostered>> {
+    let event = coordinator.event(Action::UserList).as_role(Role::Coordinator).on("team");
+    let result = async {
+        let coordinators = coordinators_identity(vault, coordinator).await?;
+        let mut members_of = Vec::new();
+        for team in Team::ALL {
+            members_of.push((team, members(vault, team).await?));
+        }
+        let mut out = Vec::new();
+        for entry in accounts::list_unchecked(vault).await? {
+            let mut teams = Vec::new();
+            let mut can = Vec::new();
+            for (team, members) in &members_of {
+                if members.contains(&entry.id) {
+                    teams.push(*team);
+                } else if admissible(vault, &coordinators, &entry, *team, members).await {
+                    can.push(*team);
+                }
+            }
+            out.push(Rostered {
+                user_id: entry.id,
+                username: entry.profile.username.as_str().to_owned(),
+                roles: entry.profile.roles.clone(),
+                state: entry.profile.state,
+                teams,
+                admissible: can,
+            });
+        }
+        Ok(out)
+    }
+    .await;
+    vault.finish(&event, result).await
+}
+
+/// Why an account is not admitted: its roles do not match the team.
+pub const WRONG_TEAM: &str = "the user's roles do not belong in this team";
+
+/// Why a coordinator may not freeze themselves.
+pub const FREEZE_SELF: &str = "a coordinator cannot freeze their own account";
+
+/// Why a coordinator may not leave the coordinators team.
+pub const LAST_COORDINATOR: &str = "the last member of the coordinators team cannot leave it";
+
+/// Remove a member from a team: their wrap of the team key is deleted.
+/// That is all the power there is: sessions hold only the user key, and
+/// every request opens a team key afresh from the member's wrap. A
+/// coordinator who is no caseworker also loses the shelter code names.
+/// The last member of the coordinators team cannot remove themselves.
+pub async fn remove(vault: &Vault, coordinator: &Actor, team: Team, user_id: UserId) -> ServiceResult<()> {
+    let event = coordinator.event(Action::TeamRemove).as_role(Role::Coordinator).on(user_id);
+    let prepared = async {
+        coordinators_identity(vault, coordinator).await?;
+        let entry = accounts::entry(vault, user_id).await?;
+        let uid = user_id.to_string();
+        if !is_member(vault, team, user_id).await? {
+            return Err(ServiceError::NotFound);
+        }
+        if team == Team::Coordinators
+            && coordinator.user_id() == user_id
+            && members(vault, team).await?.iter().all(|m| *m == user_id)
+        {
+            return Err(ServiceError::Forbidden(LAST_COORDINATOR));
+        }
+        let mut writes = vec![Write::DeleteWrap {
+            object_kind: ObjectKind::Team,
+            object_id: team.as_str().to_owned(),
+            holder_kind: HolderKind::User,
+            holder_id: uid.clone(),
+        }];
+        if team == Team::Coordinators && !entry.profile.roles.contains(&Role::Caseworker) {
+            writes.push(Write::DeleteWrap {
+                object_kind: ObjectKind::Shared,
+                object_id: SharedKey::RegisterCodes.as_str().to_owned(),
+                holder_kind: HolderKind::User,
+                holder_id: uid,
+            });
+        }
         Ok(writes)
     }
     .await;
@@ -469,33 +639,64 @@ pub async fn admit(vault: &Vault, coordinator: &Actor, team: Team, user_id: User
 /// team membership, void the certification and disable the account, in one
 /// transaction. Only a coordinator lifts it, and the key then needs a new
 /// certification and fresh assignments.
-pub async fn freeze(vault: &Vault, coordinator: &Actor, user_id: UserId) -> ServiceResult<()> {
+pub async fn freeze(vault: &Vault, coordinator: &Actor, user_id: UserId) -> ServiceResult<Frozen> {
     let event = coordinator.event(Action::UserFreeze).as_role(Role::Coordinator).on(user_id);
     let prepared = async {
         coordinators_identity(vault, coordinator).await?;
         if coordinator.user_id() == user_id {
-            return Err(ServiceError::Forbidden("a coordinator cannot freeze their own account"));
+            return Err(ServiceError::Forbidden(FREEZE_SELF));
         }
         let entry = accounts::entry(vault, user_id).await?;
         let uid = user_id.to_string();
+        let report = held_by(vault, &uid).await?;
         let mut profile = entry.profile.clone();
         profile.state = UserState::Frozen;
         let mut writes = vec![
             Write::DeleteWrapsOfHolder { holder_kind: HolderKind::User, holder_id: uid.clone() },
             Write::DeleteCertification { user_id: uid.clone() },
             Write::DeleteVoucher { user_id: uid.clone() },
+            // An activation code handed out before the freeze dies with it.
+            Write::DeleteActivationsOf { user_id: uid.clone() },
             accounts::update_profile_write(vault, &entry, &profile)?,
             Write::BumpGeneration { user_id: uid.clone() },
         ];
+        // Grants queued for this account (an uncertified key, a reset)
+        // would be issued by the next certification: they go too.
         for (case_id, waiting) in vault.store().pending_grants().await? {
             if waiting == uid {
                 writes.push(Write::DeletePendingGrant { case_id, user_id: uid.clone() });
             }
         }
-        Ok(writes)
+        Ok((writes, report))
     }
     .await;
-    vault.write(&event, prepared).await
+    let report = prepared.as_ref().map(|(_, report)| *report).unwrap_or_default();
+    vault.write(&event, prepared.map(|(writes, _)| writes)).await?;
+    Ok(report)
+}
+
+/// What a freeze took away: case grants, team memberships, queued grants.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Frozen {
+    pub grants: usize,
+    pub teams: usize,
+    pub waiting: usize,
+}
+
+/// What a freeze of this account would take away, for the confirmation.
+pub async fn freeze_preview(vault: &Vault, coordinator: &Actor, user_id: UserId) -> ServiceResult<Frozen> {
+    coordinators_identity(vault, coordinator).await?;
+    held_by(vault, &user_id.to_string()).await
+}
+
+async fn held_by(vault: &Vault, uid: &str) -> ServiceResult<Frozen> {
+    let held = vault.store().wraps_of_holder(HolderKind::User, uid).await?;
+    let waiting = vault.store().pending_grants().await?.into_iter().filter(|(_, u)| u == uid).count();
+    Ok(Frozen {
+        grants: held.iter().filter(|w| w.object_kind == ObjectKind::Case.as_str()).count(),
+        teams: held.iter().filter(|w| w.object_kind == ObjectKind::Team.as_str()).count(),
+        waiting,
+    })
 }
 
 pub async fn unfreeze(vault: &Vault, coordinator: &Actor, user_id: UserId) -> ServiceResult<()> {
@@ -507,7 +708,10 @@ pub async fn unfreeze(vault: &Vault, coordinator: &Actor, user_id: UserId) -> Se
             return Ok(Vec::new());
         }
         let mut profile = entry.profile.clone();
-        profile.state = UserState::Active;
+        // An account frozen before it was ever activated (or after a
+        // reset) has no key: it waits for an administrator's new code.
+        let has_key = vault.store().user_key(&user_id.to_string()).await?.is_some();
+        profile.state = if has_key { UserState::Active } else { UserState::Pending };
         Ok(vec![accounts::update_profile_write(vault, &entry, &profile)?])
     }
     .await;
