@@ -19,15 +19,13 @@ use super::{totp, userkey};
 use crate::audit::Action;
 use crate::cases::model::FieldError;
 use crate::error::ServiceError;
-use crate::sessions::auth::{self, AUTH_KEY, CurrentUser, EnrollingUser};
+use crate::sessions::auth::{self, AUTH_KEY};
 use crate::web::AppState;
 use crate::web::client_address::client_address;
 use crate::web::error::AppError;
+use crate::web::guards::{CurrentUser, EnrollingUser, check_csrf};
 use crate::web::messages::{EN, Messages};
 use crate::web::templates::{FormErrors, Nav};
-// The guards moved to the web layer. Kept here only until the branches that
-// still import them from this module are merged; then this line goes.
-pub use crate::web::guards::{check_csrf, require_recent};
 
 #[derive(Template)]
 #[template(path = "accounts/login.html")]

@@ -10,8 +10,7 @@ use crate::accounts::model::Actor;
 use crate::ids::UserId;
 use crate::web::AppState;
 use crate::web::error::AppError;
-// Moved to the web layer; re-exported so `sessions::auth::CurrentUser` keeps working.
-pub use crate::web::guards::{CurrentUser, EnrollingUser};
+use crate::web::guards::CurrentUser;
 
 /// The session's data map holds this (and the CSRF token), never the key.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -9,7 +9,7 @@ pub mod routes;
 pub mod service;
 pub mod store;
 
-pub use auth::{AuthState, CurrentUser};
+pub use auth::AuthState;
 pub use store::{SealedStore, SessionsAt};
 
 /// The session cookie's name: `__Host-` binds it to this origin, Secure,
