@@ -237,3 +237,35 @@ async fn finding_11_a_coordinator_admits_and_removes_team_members_from_the_pages
     assert_eq!(count("team.remove", "ok"), 2);
     assert_eq!(count("team.remove", "denied"), 1);
 }
+
+/// Two coordinators who remove (or freeze) each other at the same moment:
+/// each request passes its own checks, but the write re-checks inside the
+/// serialised audit append, so the coordinators team never ends up empty.
+#[tokio::test]
+async fn finding_11_two_coordinators_removing_each_other_at_once_leave_one() {
+    for action in ["remove-coordinators", "freeze"] {
+        let t = spawn_app().await;
+        let second = t.web_user("coord.second", Role::Coordinator).await;
+        let mut first_client = t.login_coordinator().await;
+        let mut second_client = t.login(&second).await;
+        let first_id = t.app.coordinator.user_id();
+        let second_id = second.actor.user_id();
+        let csrf_first = first_client.csrf("/team").await;
+        let csrf_second = second_client.csrf("/team").await;
+        let (path_a, path_b) = (format!("/team/{second_id}/{action}"), format!("/team/{first_id}/{action}"));
+        let form_a = [("csrf", csrf_first.as_str()), ("confirm", "yes")];
+        let form_b = [("csrf", csrf_second.as_str()), ("confirm", "yes")];
+        let (a, b) = tokio::join!(first_client.post(&path_a, &form_a), second_client.post(&path_b, &form_b));
+        let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+        statuses.sort();
+        assert_eq!(statuses, [200, 403], "{action}: exactly one of the two goes through");
+        let holders = t
+            .app
+            .select_ints(
+                "SELECT COUNT(*) FROM wraps WHERE object_kind = 'team' AND object_id = 'coordinators' \
+                 AND holder_kind = 'user'",
+            )
+            .await;
+        assert_eq!(holders, vec![1], "{action}: one coordinator keeps the team key");
+    }
+}

@@ -629,10 +629,21 @@ pub async fn remove(vault: &Vault, coordinator: &Actor, team: Team, user_id: Use
                 holder_id: uid,
             });
         }
+        // Checked again inside the write: someone removed at the same time
+        // could otherwise leave the team with no member at all.
+        writes.push(Write::RequireTeamHolder { team: Team::Coordinators.as_str().to_owned() });
         Ok(writes)
     }
     .await;
-    vault.write(&event, prepared).await
+    vault.write(&event, prepared).await.map_err(last_coordinator)
+}
+
+/// A write refused because it would leave the coordinators team empty.
+fn last_coordinator(e: ServiceError) -> ServiceError {
+    match e {
+        ServiceError::Conflict => ServiceError::Forbidden(LAST_COORDINATOR),
+        other => other,
+    }
 }
 
 /// Freeze (a caseworker detained, a laptop lost): remove every grant and
@@ -667,11 +678,14 @@ pub async fn freeze(vault: &Vault, coordinator: &Actor, user_id: UserId) -> Serv
                 writes.push(Write::DeletePendingGrant { case_id, user_id: uid.clone() });
             }
         }
+        // Two coordinators freezing each other at once: the second finds
+        // the team empty and is refused.
+        writes.push(Write::RequireTeamHolder { team: Team::Coordinators.as_str().to_owned() });
         Ok((writes, report))
     }
     .await;
     let report = prepared.as_ref().map(|(_, report)| *report).unwrap_or_default();
-    vault.write(&event, prepared.map(|(writes, _)| writes)).await?;
+    vault.write(&event, prepared.map(|(writes, _)| writes)).await.map_err(last_coordinator)?;
     Ok(report)
 }
 

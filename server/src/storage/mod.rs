@@ -269,6 +269,14 @@ pub enum Write {
         holder_kind: HolderKind,
         holder_id: String,
     },
+    /// Fail as a conflict unless some user still holds this team's key
+    /// (after the writes before it): two coordinators removing or freezing
+    /// each other at once cannot leave the coordinators team empty, because
+    /// audited writes are applied one after another (one writer; on
+    /// PostgreSQL under the audit lock).
+    RequireTeamHolder {
+        team: String,
+    },
     /// Remove every wrap a holder can open (a freeze, a reset).
     DeleteWrapsOfHolder {
         holder_kind: HolderKind,

@@ -64,6 +64,20 @@ macro_rules! sql_store {
                 .bind(holder_id)
                 .execute(&mut *conn)
                 .await?,
+                Write::RequireTeamHolder { team } => {
+                    let (holders,): (i64,) = sqlx::query_as(
+                        "SELECT COUNT(*) FROM wraps WHERE object_kind = $1 AND object_id = $2 AND holder_kind = $3",
+                    )
+                    .bind(ObjectKind::Team.as_str())
+                    .bind(team)
+                    .bind(HolderKind::User.as_str())
+                    .fetch_one(&mut *conn)
+                    .await?;
+                    if holders == 0 {
+                        return Err(StoreError::Conflict);
+                    }
+                    return Ok(());
+                }
                 Write::DeleteWrapsOfHolder { holder_kind, holder_id } => {
                     query("DELETE FROM wraps WHERE holder_kind = $1 AND holder_id = $2")
                         .bind(holder_kind.as_str())
