@@ -193,8 +193,11 @@ async fn administrator_takeover_gets_nothing_until_a_coordinator_certifies() {
     cases::dashboard(&app.vault, &app.coordinator).await.unwrap();
     cases::list_visible(&app.vault, &app.coordinator).await.unwrap();
     assert!(
-        !membership::assign(&app.vault, &app.coordinator, id, impostor.user_id()).await.unwrap(),
-        "queued, not issued"
+        matches!(
+            membership::assign(&app.vault, &app.coordinator, id, impostor.user_id()).await,
+            Err(ServiceError::Invalid(_))
+        ),
+        "an uncertified key is refused, not queued"
     );
     assert!(matches!(cases::read(&app.vault, &impostor, id).await, Err(ServiceError::NotFound)));
     let waiting = membership::waiting_for_certification(&app.vault, &app.coordinator).await.unwrap();
@@ -252,7 +255,10 @@ async fn a_swapped_recipient_is_refused_at_the_next_wrap() {
         &[&attacker.recipient().to_string(), &other.user_id().to_string()],
     )
     .await;
-    assert!(!membership::assign(&app.vault, &app.coordinator, id, other.user_id()).await.unwrap());
+    assert!(matches!(
+        membership::assign(&app.vault, &app.coordinator, id, other.user_id()).await,
+        Err(ServiceError::Invalid(_))
+    ));
     let wraps = app.vault.store().wraps_of_object(ObjectKind::Case, &id.to_string()).await.unwrap();
     assert!(
         wraps.iter().all(|w| wrap::unwrap(&attacker, &w.wrapped).is_err()),

@@ -269,3 +269,37 @@ async fn finding_11_two_coordinators_removing_each_other_at_once_leave_one() {
         assert_eq!(holders, vec![1], "{action}: one coordinator keeps the team key");
     }
 }
+
+/// Assignment goes only to an active account with a certified key: an
+/// uncertified caseworker is refused on the case page, with the reason
+/// beside the caseworker list, and nothing is wrapped or queued for them.
+/// A decision made on a profile that a freeze or reset changed before the
+/// write landed is refused inside the write.
+#[tokio::test]
+async fn finding_02_assignment_needs_an_active_certified_key() {
+    let t = spawn_app().await;
+    let newcomer = t.app.user("case.newcomer", Role::Caseworker, false).await;
+    let uid = newcomer.user_id().to_string();
+    let mut k = t.login_coordinator().await;
+    let case = cases::create(&t.app.vault, &t.app.coordinator, draft(&["Whimbrel"], "y")).await.unwrap();
+    let csrf = k.csrf(&format!("/cases/{case}")).await;
+    let assign = k.post(&format!("/cases/{case}/assign"), &[("csrf", &csrf), ("user_id", &uid)]).await;
+    assert_eq!(assign.status(), 422);
+    let body = assign.text().await.unwrap();
+    assert!(body.contains("key is not certified yet"), "the reason is named on the case page");
+    assert!(body.contains("Whimbrel"), "the case page itself, not an error page");
+    let pending = t.app.vault.store().pending_grants().await.unwrap();
+    assert!(!pending.iter().any(|(_, u)| *u == uid), "nothing queued: {pending:?}");
+    let wraps = t.app.vault.store().wraps_of_holder(HolderKind::User, &uid).await.unwrap();
+    assert!(wraps.iter().all(|w| w.object_kind != ObjectKind::Case.as_str()), "nothing wrapped");
+
+    // The write re-checks the profile it was decided on.
+    let entry = accounts::entry(&t.app.vault, newcomer.user_id()).await.unwrap();
+    let stale = safehouse::storage::Write::RequireUserVersion { id: uid.clone(), version: entry.version - 1 };
+    assert!(matches!(
+        t.app.vault.store().apply(vec![stale]).await,
+        Err(safehouse::storage::StoreError::Conflict)
+    ));
+    let current = safehouse::storage::Write::RequireUserVersion { id: uid, version: entry.version };
+    t.app.vault.store().apply(vec![current]).await.unwrap();
+}

@@ -732,10 +732,24 @@ pub(crate) async fn assignment(
     }
     let target = UserId::parse(&form.user_id).ok_or(AppError::BadRequest)?;
     let what = match action.as_str() {
-        "assign" => {
-            crate::membership::assign(&state.vault, &user.actor, id, target).await?;
-            Done::Assigned
-        }
+        "assign" => match crate::membership::assign(&state.vault, &user.actor, id, target).await {
+            Ok(_) => Done::Assigned,
+            // Named beside the caseworker list, on the case page.
+            Err(ServiceError::Invalid(e)) => {
+                let case = cases::read(&state.vault, &user.actor, id).await?;
+                let errors = FormErrors::from(e);
+                return show_page(
+                    &state,
+                    &user,
+                    case,
+                    MilestoneForm::default(),
+                    errors,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await;
+            }
+            Err(e) => return Err(e.into()),
+        },
         "unassign" => {
             crate::membership::unassign(&state.vault, &user.actor, id, target).await?;
             Done::Unassigned

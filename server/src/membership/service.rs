@@ -371,38 +371,44 @@ async fn assign_writes(
         }
         .into());
     }
-    // A frozen or disabled account gets no grant and no queued one: a
-    // queued grant would be issued by whatever certification comes next.
-    // A new or reset account (pending) and an uncertified key still queue.
-    if matches!(entry.profile.state, UserState::Frozen | UserState::Disabled) {
+    // Only an active account with a certified key is assigned: a grant
+    // queued for anyone else would be issued by whatever certification
+    // came next (a frozen caseworker's, say). Grants wait for a
+    // certification only when a reset voided a key that already held them.
+    if entry.profile.state != UserState::Active {
         return Err(crate::cases::model::FieldError {
             field: "caseworker",
-            message: "This account is frozen or disabled: it cannot be assigned a case.".into(),
+            message: "This account is not active (frozen, disabled or waiting for activation): it cannot be assigned a case.".into(),
         }
         .into());
     }
     let uid = user_id.to_string();
-    let mut writes = Vec::new();
-    let issued = match certified_key(vault, &coordinators, user_id).await {
-        Ok(certified) => {
-            writes.extend(certified.writes);
-            writes.push(Write::PutWrap(wrap_row(
-                ObjectKind::Case,
-                &cid,
-                HolderKind::User,
-                &uid,
-                certified.key_no,
-                wrap::wrap(&certified.recipient, case_key.expose())?,
-            )));
-            writes.push(Write::DeletePendingGrant { case_id: cid.clone(), user_id: uid.clone() });
-            true
-        }
+    let certified = match certified_key(vault, &coordinators, user_id).await {
+        Ok(certified) => certified,
         Err(ServiceError::Uncertified) => {
-            writes.push(Write::PutPendingGrant { case_id: cid.clone(), user_id: uid.clone() });
-            false
+            return Err(crate::cases::model::FieldError {
+                field: "caseworker",
+                message: "This caseworker's key is not certified yet: certify it on the Certify keys page first, then assign.".into(),
+            }
+            .into());
         }
         Err(other) => return Err(other),
     };
+    let mut writes = certified.writes;
+    writes.push(Write::PutWrap(wrap_row(
+        ObjectKind::Case,
+        &cid,
+        HolderKind::User,
+        &uid,
+        certified.key_no,
+        wrap::wrap(&certified.recipient, case_key.expose())?,
+    )));
+    writes.push(Write::DeletePendingGrant { case_id: cid.clone(), user_id: uid.clone() });
+    // Checked again inside the write: a freeze or reset of this account
+    // that lands between this check and the write changes its profile, and
+    // the grant is then refused rather than wrapped to a voided key.
+    writes.push(Write::RequireUserVersion { id: uid.clone(), version: entry.version });
+    let issued = true;
     let assignees = assignees_after(vault, &cid, issued.then_some(user_id), None).await?;
     writes.push(
         crate::cases::service::index_write_for_team(vault, &coordinators, &case_key, case_id, assignees)

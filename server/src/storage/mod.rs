@@ -277,6 +277,13 @@ pub enum Write {
     RequireTeamHolder {
         team: String,
     },
+    /// Fail as a conflict unless the user's profile is still at `version`
+    /// (a decision made on a profile read before the write, such as an
+    /// assignment, must not land after a freeze or reset changed it).
+    RequireUserVersion {
+        id: String,
+        version: i64,
+    },
     /// Remove every wrap a holder can open (a freeze, a reset).
     DeleteWrapsOfHolder {
         holder_kind: HolderKind,

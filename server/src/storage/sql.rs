@@ -78,6 +78,16 @@ macro_rules! sql_store {
                     }
                     return Ok(());
                 }
+                Write::RequireUserVersion { id, version } => {
+                    let row: Option<(i64,)> = sqlx::query_as("SELECT version FROM users WHERE id = $1")
+                        .bind(id)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                    if row != Some((version,)) {
+                        return Err(StoreError::Conflict);
+                    }
+                    return Ok(());
+                }
                 Write::DeleteWrapsOfHolder { holder_kind, holder_id } => {
                     query("DELETE FROM wraps WHERE holder_kind = $1 AND holder_id = $2")
                         .bind(holder_kind.as_str())
