@@ -157,6 +157,9 @@ async fn finding_11_a_coordinator_admits_and_removes_team_members_from_the_pages
     for path in ["/cases", "/shelters", "/certify"] {
         assert_eq!(second.get(path).await.status(), 403, "{path} before admission");
     }
+    // ...and the menu offers none of those pages.
+    let home = second.get("/").await.text().await.unwrap();
+    assert!(!home.contains("Coordination") && !home.contains("href=\"/cases\""), "{home}");
 
     // The certification page offers the admission at once.
     let admit = format!("/team/{second_id}/admit-coordinators");
@@ -167,6 +170,7 @@ async fn finding_11_a_coordinator_admits_and_removes_team_members_from_the_pages
     for path in ["/cases", "/shelters", "/certify"] {
         assert_eq!(second.get(path).await.status(), 200, "{path} after admission");
     }
+    assert!(second.get("/").await.text().await.unwrap().contains("Coordination"), "the menu after admission");
 
     // Communications: not before certification, never to the wrong team;
     // certified, then admitted from the team page.

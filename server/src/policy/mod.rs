@@ -47,13 +47,6 @@ impl Access {
             }
         }
     }
-
-    /// Whether deciding needs the coordinators team key tried (only for a
-    /// coordinator, only on the routes that ask for the team).
-    pub fn asks_for_team(&self, roles: &Roles) -> bool {
-        matches!(self, Access::CoordinatorsTeam | Access::AnyOfOrTeam(_))
-            && roles.contains(&Role::Coordinator)
-    }
 }
 
 pub const ADMIN: &[Role] = &[Role::Admin];
@@ -96,8 +89,5 @@ mod tests {
         assert!(CASEWORK.permits(who(&caseworker, false)));
         assert!(!CASEWORK.permits(who(&coordinator, false)));
         assert!(CASEWORK.permits(who(&coordinator, true)));
-        assert!(FLAGS.asks_for_team(&coordinator));
-        assert!(!FLAGS.asks_for_team(&auditor));
-        assert!(!Access::AnyOf(ADMIN).asks_for_team(&coordinator));
     }
 }

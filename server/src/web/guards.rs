@@ -30,6 +30,9 @@ pub struct CurrentUser {
     /// Whether the user's current key is certified, for the pages to say
     /// so (the services check it again where it matters).
     pub certified: bool,
+    /// Whether the coordinators team key opened with the user's key in this
+    /// request: what every coordinator power needs besides the role.
+    pub coordinators_team: bool,
 }
 
 /// A logged-in user who may still be enrolling their second factor.
@@ -93,7 +96,11 @@ async fn current(
         Actor::new(auth.user_id, entry.profile.roles, auth.key_no, identity).with_request_id(&request_id);
     let needs_key = [Role::Caseworker, Role::Coordinator, Role::Communications].iter().any(|r| actor.has(*r));
     let certified = needs_key && crate::membership::is_self_certified(&state.vault, &actor).await?;
-    let user = CurrentUser { actor, auth, session, csrf, certified };
+    // One unwrap, for coordinators only: the route's access check and the
+    // menu both use it.
+    let coordinators_team =
+        certified && actor.has(Role::Coordinator) && in_coordinators_team(state, &actor).await?;
+    let user = CurrentUser { actor, auth, session, csrf, certified, coordinators_team };
     // Checked in full above: an error page for this request may show the menu.
     if let Some(slot) = parts.extensions.get::<NavSlot>() {
         slot.fill(if user.auth.enrolling { Nav::enrolling(&user.csrf) } else { Nav::of(&user) });
@@ -143,8 +150,8 @@ impl FromRequestParts<AppState> for EnrollingUser {
 /// Whether the user is a member of the coordinators team: the team key
 /// opens with their own user key, now. The coordinator role alone is not
 /// membership (an account made with the role, never certified nor admitted).
-pub async fn in_coordinators_team(state: &AppState, user: &CurrentUser) -> Result<bool, AppError> {
-    match crate::membership::coordinators_identity(&state.vault, &user.actor).await {
+pub async fn in_coordinators_team(state: &AppState, actor: &Actor) -> Result<bool, AppError> {
+    match crate::membership::coordinators_identity(&state.vault, actor).await {
         Ok(_) => Ok(true),
         Err(crate::error::ServiceError::Forbidden(_)) => Ok(false),
         Err(e) => Err(e.into()),

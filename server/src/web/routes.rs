@@ -11,7 +11,7 @@ use axum::routing::{MethodRouter, get, post};
 
 use super::AppState;
 use super::error::AppError;
-use super::guards::{self, Checked, CurrentUser, EnrollingUser};
+use super::guards::{Checked, CurrentUser, EnrollingUser};
 use crate::accounts::{admin_routes as admin, routes as account};
 use crate::audit::{Action, Outcome};
 use crate::cases::routes as cases;
@@ -101,11 +101,7 @@ async fn enforce(
         Access::Authenticated | Access::AnyOf(_) | Access::CoordinatorsTeam | Access::AnyOfOrTeam(_) => {
             match CurrentUser::from_request_parts(&mut parts, &state).await {
                 Ok(user) => {
-                    let coordinators_team = access.asks_for_team(user.actor.roles())
-                        && match guards::in_coordinators_team(&state, &user).await {
-                            Ok(member) => member,
-                            Err(e) => return e.into_response(),
-                        };
+                    let coordinators_team = user.coordinators_team;
                     if access.permits(Standing { roles: user.actor.roles(), coordinators_team }) {
                         Ok(Some(user))
                     } else {

@@ -21,6 +21,9 @@ pub struct Nav {
     pub communications: bool,
     /// Whether the user's current key is certified (checked in this request).
     pub certified: bool,
+    /// A member of the coordinators team (its key opened in this request):
+    /// the coordinator's pages are offered only then.
+    pub coordinators_team: bool,
 }
 
 impl Nav {
@@ -29,11 +32,12 @@ impl Nav {
             csrf: user.csrf.clone(),
             admin: user.actor.has(Role::Admin),
             coordinator: user.actor.has(Role::Coordinator),
-            casework: user.actor.has(Role::Coordinator) || user.actor.has(Role::Caseworker),
+            casework: user.coordinators_team || user.actor.has(Role::Caseworker),
             auditor: user.actor.has(Role::Auditor),
             caseworker: user.actor.has(Role::Caseworker),
             communications: user.actor.has(Role::Communications),
             certified: user.certified,
+            coordinators_team: user.coordinators_team,
         }
     }
 
@@ -48,6 +52,7 @@ impl Nav {
             caseworker: false,
             communications: false,
             certified: false,
+            coordinators_team: false,
         }
     }
 
