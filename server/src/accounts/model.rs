@@ -162,11 +162,32 @@ pub struct Actor {
     key_no: i64,
     identity: Identity,
     request_id: String,
+    /// The coordinators team key, when this request's guard already opened
+    /// it with `identity` (so the services do not unwrap it again). Lives,
+    /// like the user key, only as long as the request.
+    coordinators: Option<Identity>,
 }
 
 impl Actor {
     pub(crate) fn new(user_id: UserId, roles: Roles, key_no: i64, identity: Identity) -> Self {
-        Self { user_id, roles, key_no, identity, request_id: crate::audit::model::new_request_id() }
+        Self {
+            user_id,
+            roles,
+            key_no,
+            identity,
+            request_id: crate::audit::model::new_request_id(),
+            coordinators: None,
+        }
+    }
+
+    /// The same actor, holding the coordinators key its own key just opened.
+    pub(crate) fn with_coordinators(mut self, identity: Identity) -> Self {
+        self.coordinators = Some(identity);
+        self
+    }
+
+    pub(crate) fn opened_coordinators(&self) -> Option<&Identity> {
+        self.coordinators.as_ref()
     }
 
     /// The same user in another request (the web layer sets each request's id).

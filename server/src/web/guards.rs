@@ -17,6 +17,7 @@ use super::AppState;
 use super::error::AppError;
 use crate::accounts::model::{Actor, Role, UserState};
 use crate::accounts::service as accounts;
+use crate::crypto::Identity;
 use crate::sessions::auth::{AUTH_KEY, AuthState, CSRF_KEY};
 use crate::web::templates::{Nav, NavSlot};
 
@@ -96,10 +97,18 @@ async fn current(
         Actor::new(auth.user_id, entry.profile.roles, auth.key_no, identity).with_request_id(&request_id);
     let needs_key = [Role::Caseworker, Role::Coordinator, Role::Communications].iter().any(|r| actor.has(*r));
     let certified = needs_key && crate::membership::is_self_certified(&state.vault, &actor).await?;
-    // One unwrap, for coordinators only: the route's access check and the
-    // menu both use it.
-    let coordinators_team =
-        certified && actor.has(Role::Coordinator) && in_coordinators_team(state, &actor).await?;
+    // One unwrap, for coordinators only: the route's access check, the menu
+    // and the handler's services all use the key it opens.
+    let opened = if certified && actor.has(Role::Coordinator) {
+        coordinators_key(state, &actor).await?
+    } else {
+        None
+    };
+    let coordinators_team = opened.is_some();
+    let actor = match opened {
+        Some(identity) => actor.with_coordinators(identity),
+        None => actor,
+    };
     let user = CurrentUser { actor, auth, session, csrf, certified, coordinators_team };
     // Checked in full above: an error page for this request may show the menu.
     if let Some(slot) = parts.extensions.get::<NavSlot>() {
@@ -147,13 +156,13 @@ impl FromRequestParts<AppState> for EnrollingUser {
     }
 }
 
-/// Whether the user is a member of the coordinators team: the team key
+/// The coordinators team key, if the user is a member of that team: it
 /// opens with their own user key, now. The coordinator role alone is not
 /// membership (an account made with the role, never certified nor admitted).
-pub async fn in_coordinators_team(state: &AppState, actor: &Actor) -> Result<bool, AppError> {
+async fn coordinators_key(state: &AppState, actor: &Actor) -> Result<Option<Identity>, AppError> {
     match crate::membership::coordinators_identity(&state.vault, actor).await {
-        Ok(_) => Ok(true),
-        Err(crate::error::ServiceError::Forbidden(_)) => Ok(false),
+        Ok(identity) => Ok(Some(identity)),
+        Err(crate::error::ServiceError::Forbidden(_)) => Ok(None),
         Err(e) => Err(e.into()),
     }
 }
