@@ -108,31 +108,7 @@ macro_rules! code_enum {
             }
         }
 
-        impl FromStr for $name {
-            type Err = FieldError;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                Self::parse(s)
-            }
-        }
-
-        impl TryFrom<String> for $name {
-            type Error = FieldError;
-            fn try_from(s: String) -> Result<Self, Self::Error> {
-                Self::parse(&s)
-            }
-        }
-
-        impl From<$name> for String {
-            fn from(value: $name) -> String {
-                value.as_str().to_owned()
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
+        string_conversions!($name);
     };
     (@one $variant:ident) => { 1 };
 }
