@@ -702,23 +702,16 @@ impl Instance {
     /// from the sessions file or table.
     pub async fn session_expiries(&self) -> Vec<i64> {
         let sql = "SELECT expires_at FROM sessions";
-        let rows: Vec<(i64,)> = match &self.pg {
-            Some(db) => {
-                let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
-                let rows = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
-                pool.close().await;
-                rows
-            }
-            None => {
-                let options = sqlx::sqlite::SqliteConnectOptions::new()
-                    .filename(self.data_dir().join("sessions.db"))
-                    .read_only(true);
-                let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-                let rows = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
-                pool.close().await;
-                rows
-            }
-        };
+        if self.pg.is_some() {
+            // On PostgreSQL the sessions table is in the instance's database.
+            return self.select_ints(sql).await;
+        }
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(self.data_dir().join("sessions.db"))
+            .read_only(true);
+        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        let rows: Vec<(i64,)> = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
+        pool.close().await;
         rows.into_iter().map(|(e,)| e).collect()
     }
 }

@@ -99,11 +99,8 @@ async fn current(
     let certified = needs_key && crate::membership::is_self_certified(&state.vault, &actor).await?;
     // One unwrap, for coordinators only: the route's access check, the menu
     // and the handler's services all use the key it opens.
-    let opened = if certified && actor.has(Role::Coordinator) {
-        coordinators_key(state, &actor).await?
-    } else {
-        None
-    };
+    let opened =
+        if certified && actor.has(Role::Coordinator) { coordinators_key(state, &actor).await? } else { None };
     let coordinators_team = opened.is_some();
     let actor = match opened {
         Some(identity) => actor.with_coordinators(identity),
