@@ -804,7 +804,7 @@ pub async fn page_user_id(coordinator: &mut Client, username: &str) -> safehouse
     let team = coordinator.get("/team").await.text().await.unwrap();
     let row = team
         .split("<tr>")
-        .find(|r| r.contains(&format!("<td>{username}</td>")))
+        .find(|r| r.contains(&format!(">{username}</td>")))
         .unwrap_or_else(|| panic!("{username} is not on the team page"));
     safehouse::ids::UserId::parse(page_between(row, "href=\"/team/", "/")).unwrap()
 }

@@ -434,6 +434,21 @@ describe('Safehouse in a real browser', () => {
     assert.equal(await newbiePage.locator('table tbody tr td').first().textContent(), 'Kestrel');
     await newbiePage.goto('/account');
     assert.match(await newbiePage.locator('main').textContent(), /Your key is certified\./);
+
+    // The team page, and the confirmation a freeze asks for (not confirmed
+    // here), on a phone: it names the person and what will happen.
+    await page.setViewportSize(PHONE);
+    await page.goto('/team');
+    assert.equal(pathOf(page), '/team');
+    await screenshot(page, 'team.png');
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+    assert.equal(wide, false, 'the team page fits a phone without sideways scrolling');
+    const row = page.locator('tr', { has: page.locator('td', { hasText: NEWBIE }) });
+    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), row.getByRole('link', { name: 'Freeze' }).click()]);
+    assert.match(await page.locator('main').textContent(), new RegExp(NEWBIE.replace('.', '\\.')));
+    await screenshot(page, 'freeze-confirm.png');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+    assert.equal(overflow, false, 'the confirmation fits a phone without sideways scrolling');
   });
 
   step('the auditor verifies the chain and reads the case history', async () => {

@@ -46,16 +46,6 @@ struct UsersPage {
     errors: FormErrors,
 }
 
-fn role_label(role: Role) -> &'static str {
-    match role {
-        Role::Admin => EN.role_admin,
-        Role::Coordinator => EN.role_coordinator,
-        Role::Caseworker => EN.role_caseworker,
-        Role::Communications => EN.role_communications,
-        Role::Auditor => EN.role_auditor,
-    }
-}
-
 pub(crate) fn state_label(state: UserState) -> &'static str {
     match state {
         UserState::Pending => EN.state_pending,
@@ -96,7 +86,7 @@ async fn render_users(state: &AppState, user: &CurrentUser, view: View) -> Resul
         .map(|e| UserLine {
             id: e.id.to_string(),
             username: e.profile.username.as_str().to_owned(),
-            roles: e.profile.roles.iter().map(|r| role_label(*r)).collect::<Vec<_>>().join(", "),
+            roles: e.profile.roles.iter().map(|r| EN.role(*r)).collect::<Vec<_>>().join(", "),
             state: state_label(e.profile.state),
             disabled: e.profile.state == UserState::Disabled,
             frozen: e.profile.state == UserState::Frozen,
@@ -112,10 +102,7 @@ async fn render_users(state: &AppState, user: &CurrentUser, view: View) -> Resul
         notice: view.notice,
         problem: view.problem,
         username: view.username,
-        role_choices: Role::ALL
-            .iter()
-            .map(|r| (r.as_str(), role_label(*r), view.chosen.contains(r)))
-            .collect(),
+        role_choices: Role::ALL.iter().map(|r| (r.as_str(), EN.role(*r), view.chosen.contains(r))).collect(),
         errors: view.errors,
     };
     Ok((view.status, Html(page.render()?)).into_response())

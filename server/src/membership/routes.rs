@@ -208,7 +208,7 @@ async fn team_view(
             Member {
                 id: m.user_id.to_string(),
                 username: m.username,
-                roles: m.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "),
+                roles: m.roles.iter().map(|r| EN.role(*r)).collect::<Vec<_>>().join(", "),
                 state: crate::accounts::admin_routes::state_label(m.state),
                 teams: if teams.is_empty() { EN.team_none.to_owned() } else { teams },
                 actions,

@@ -32,6 +32,18 @@ impl Messages {
         self.translations.iter().find(|(en, _)| *en == msgid).map_or(msgid, |(_, translated)| translated)
     }
 
+    /// A role's name, as the administrator's and the team pages show it.
+    pub fn role(&self, role: crate::accounts::model::Role) -> &'static str {
+        use crate::accounts::model::Role;
+        match role {
+            Role::Admin => self.role_admin,
+            Role::Coordinator => self.role_coordinator,
+            Role::Caseworker => self.role_caseworker,
+            Role::Communications => self.role_communications,
+            Role::Auditor => self.role_auditor,
+        }
+    }
+
     pub fn age_band(&self, v: impl Borrow<AgeBand>) -> &'static str {
         let v = *v.borrow();
         pick(&AgeBand::ALL, &self.labels.age_bands, &v)
