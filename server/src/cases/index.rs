@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::model::{Stage, Status};
+use super::model::{AgeBand, EventDate, Gender, MilestoneKind, Stage, Status};
 use crate::crypto::{self, Aad, Identity, Key32, Label, RecordKind, wrap};
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{CaseId, ShelterId, UserId};
@@ -35,6 +35,35 @@ pub struct IndexRecord {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// Coarse facts of each person (never the alias): what the dashboard
+    /// counts. The group size is their number.
+    #[serde(default)]
+    pub persons: Vec<PersonFacts>,
+    /// Each milestone's kind and date (never its place or note): the
+    /// dashboard's "this week" and the arrival period.
+    #[serde(default)]
+    pub milestones: Vec<MilestoneFacts>,
+}
+
+/// What the index keeps of a person: an age band and a gender, nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonFacts {
+    pub age_band: AgeBand,
+    pub gender: Option<Gender>,
+}
+
+/// What the index keeps of a milestone: its kind and date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MilestoneFacts {
+    pub kind: MilestoneKind,
+    pub date: EventDate,
+}
+
+impl IndexRecord {
+    /// When the group arrived: the earliest "arrived" milestone, if any.
+    pub fn arrived(&self) -> Option<EventDate> {
+        self.milestones.iter().filter(|m| m.kind == MilestoneKind::Arrived).map(|m| m.date).min()
+    }
 }
 
 fn place(case_id: &str) -> Aad<'_> {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
-use super::index::{self, IndexRecord};
+use super::index::{self, IndexRecord, MilestoneFacts, PersonFacts};
 use super::model::{
     CountryCode, EventDate, FieldError, Group, MilestoneKind, Note, ShelterCode, Stage, Status,
 };
@@ -85,7 +85,37 @@ pub struct Summary {
     pub status: Status,
     pub shelter: Option<ShelterId>,
     pub assignees: Vec<crate::ids::UserId>,
+    pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+    /// Age band and gender of each person, never the alias.
+    pub persons: Vec<PersonFacts>,
+    /// Kind and date of each milestone, never its place or note.
+    pub milestones: Vec<MilestoneFacts>,
+}
+
+impl From<IndexRecord> for Summary {
+    fn from(r: IndexRecord) -> Self {
+        Summary {
+            id: r.case_id,
+            version: r.version,
+            aliases: r.aliases,
+            stage: r.stage,
+            status: r.status,
+            shelter: r.shelter,
+            assignees: r.assignees,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            persons: r.persons,
+            milestones: r.milestones,
+        }
+    }
+}
+
+impl Case {
+    /// The milestones as the index keeps them.
+    pub fn milestone_facts(&self) -> Vec<MilestoneFacts> {
+        self.milestones.iter().map(|m| MilestoneFacts { kind: m.draft.kind, date: m.draft.date }).collect()
+    }
 }
 
 const FIELD_GROUP: &str = "group";
@@ -190,6 +220,7 @@ fn index_record(
     group: &Group,
     placement: &Placement,
     assignees: Vec<crate::ids::UserId>,
+    milestones: Vec<MilestoneFacts>,
 ) -> IndexRecord {
     IndexRecord {
         case_id: id,
@@ -201,6 +232,8 @@ fn index_record(
         assignees,
         created_at: placement.created_at,
         updated_at: placement.updated_at,
+        persons: group.persons().iter().map(|p| PersonFacts { age_band: p.age_band, gender: p.gender }).collect(),
+        milestones,
     }
 }
 
@@ -298,7 +331,7 @@ async fn create_writes(
         )));
         assignees.push(actor.user_id());
     }
-    let record = index_record(id, 1, &draft.group, &placement, assignees);
+    let record = index_record(id, 1, &draft.group, &placement, assignees, Vec::new());
     writes.push(match &access {
         Access::Team(coordinators) => {
             let index_key = membership::shared_key_for_team(vault, coordinators, SharedKey::Index).await?;
@@ -327,16 +360,7 @@ async fn read_with_key(vault: &Vault, key: &Key32, case_id: CaseId) -> ServiceRe
     let cid = case_id.to_string();
     let row = vault.store().case(&cid).await?.ok_or(ServiceError::NotFound)?;
     let (group, placement, notes) = open_case(key, &row)?;
-    let mut milestones = Vec::new();
-    for m in vault.store().milestones(&cid).await? {
-        let plain = crypto::open(key, &milestone_place(&cid, &m.id, m.version), &m.sealed)?;
-        milestones.push(Milestone {
-            id: MilestoneId::parse(&m.id).ok_or(ServiceError::Integrity("milestone id"))?,
-            version: m.version,
-            draft: decode(&plain)?,
-        });
-    }
-    milestones.sort_by(|a, b| a.draft.date.date().cmp(&b.draft.date.date()).then(a.id.cmp(&b.id)));
+    let milestones = read_milestones(vault, key, &cid).await?;
     Ok(Case {
         id: case_id,
         version: row.version,
@@ -349,6 +373,21 @@ async fn read_with_key(vault: &Vault, key: &Key32, case_id: CaseId) -> ServiceRe
         updated_at: placement.updated_at,
         milestones,
     })
+}
+
+/// A case's milestones, opened and in date order.
+async fn read_milestones(vault: &Vault, key: &Key32, cid: &str) -> ServiceResult<Vec<Milestone>> {
+    let mut milestones = Vec::new();
+    for m in vault.store().milestones(cid).await? {
+        let plain = crypto::open(key, &milestone_place(cid, &m.id, m.version), &m.sealed)?;
+        milestones.push(Milestone {
+            id: MilestoneId::parse(&m.id).ok_or(ServiceError::Integrity("milestone id"))?,
+            version: m.version,
+            draft: decode(&plain)?,
+        });
+    }
+    milestones.sort_by(|a, b| a.draft.date.date().cmp(&b.draft.date.date()).then(a.id.cmp(&b.id)));
+    Ok(milestones)
 }
 
 /// Update a case the actor read at `expected_version`. A stale version is a
@@ -388,7 +427,9 @@ pub async fn update(
             updated_at: vault.clock.now(),
         };
         let sealed = seal_case(&key, &cid, version, &draft.group, &placement, &draft.notes)?;
-        let record = index_record(case_id, version, &draft.group, &placement, Vec::new());
+        let milestones = read_milestones(vault, &key, &cid).await?;
+        let facts = milestones.iter().map(|m| MilestoneFacts { kind: m.draft.kind, date: m.draft.date }).collect();
+        let record = index_record(case_id, version, &draft.group, &placement, Vec::new(), facts);
         Ok(vec![
             Write::UpdateCase { expected_version, row: sealed },
             index_write(vault, &access, &key, record).await?,
@@ -399,8 +440,15 @@ pub async fn update(
     Ok(expected_version + 1)
 }
 
-/// Touch the case's update time in the index after a milestone change.
-async fn touch(vault: &Vault, access: &Access, key: &Key32, case: &Case) -> ServiceResult<Write> {
+/// Touch the case's update time in the index after a milestone change;
+/// `milestones` are the case's milestones as they will be after it.
+async fn touch(
+    vault: &Vault,
+    access: &Access,
+    key: &Key32,
+    case: &Case,
+    milestones: Vec<MilestoneFacts>,
+) -> ServiceResult<Write> {
     let placement = Placement {
         shelter: case.shelter,
         stage: case.stage,
@@ -408,8 +456,8 @@ async fn touch(vault: &Vault, access: &Access, key: &Key32, case: &Case) -> Serv
         created_at: case.created_at,
         updated_at: vault.clock.now(),
     };
-    index_write(vault, access, key, index_record(case.id, case.version, &case.group, &placement, Vec::new()))
-        .await
+    let record = index_record(case.id, case.version, &case.group, &placement, Vec::new(), milestones);
+    index_write(vault, access, key, record).await
 }
 
 pub async fn add_milestone(
@@ -424,6 +472,8 @@ pub async fn add_milestone(
         let (key, access) = case_key(vault, actor, case_id).await?;
         let case = read_with_key(vault, &key, case_id).await?;
         let (cid, mid) = (case_id.to_string(), id.to_string());
+        let mut facts = case.milestone_facts();
+        facts.push(MilestoneFacts { kind: draft.kind, date: draft.date });
         Ok(vec![
             Write::InsertMilestone(MilestoneRow {
                 id: mid.clone(),
@@ -431,7 +481,7 @@ pub async fn add_milestone(
                 version: 1,
                 sealed: crypto::seal(&key, &milestone_place(&cid, &mid, 1), &encode(&draft)?),
             }),
-            touch(vault, &access, &key, &case).await?,
+            touch(vault, &access, &key, &case, facts).await?,
         ])
     }
     .await;
@@ -462,6 +512,14 @@ pub async fn edit_milestone(
         }
         let case = read_with_key(vault, &key, case_id).await?;
         let version = expected_version + 1;
+        let facts = case
+            .milestones
+            .iter()
+            .map(|m| MilestoneFacts {
+                kind: if m.id == milestone_id { draft.kind } else { m.draft.kind },
+                date: if m.id == milestone_id { draft.date } else { m.draft.date },
+            })
+            .collect();
         Ok(vec![
             Write::UpdateMilestone {
                 expected_version,
@@ -472,7 +530,7 @@ pub async fn edit_milestone(
                     sealed: crypto::seal(&key, &milestone_place(&cid, &mid, version), &encode(&draft)?),
                 },
             },
-            touch(vault, &access, &key, &case).await?,
+            touch(vault, &access, &key, &case, facts).await?,
         ])
     }
     .await;
@@ -507,17 +565,7 @@ pub async fn dashboard(vault: &Vault, actor: &Actor) -> ServiceResult<(FoldRepor
         let index_key = membership::shared_key_for_team(vault, &coordinators, SharedKey::Index).await?;
         let mut out = Vec::new();
         for row in vault.store().index_rows().await? {
-            let r = index::open(&index_key, &row)?;
-            out.push(Summary {
-                id: r.case_id,
-                version: r.version,
-                aliases: r.aliases,
-                stage: r.stage,
-                status: r.status,
-                shelter: r.shelter,
-                assignees: r.assignees,
-                updated_at: r.updated_at,
-            });
+            out.push(Summary::from(index::open(&index_key, &row)?));
         }
         out.sort_by_key(|s| std::cmp::Reverse(s.updated_at));
         return Ok((report, out));
@@ -543,7 +591,15 @@ pub async fn dashboard(vault: &Vault, actor: &Actor) -> ServiceResult<(FoldRepor
                 status: case.status,
                 shelter: case.shelter,
                 assignees: vec![actor.user_id()],
+                created_at: case.created_at,
                 updated_at: case.updated_at,
+                persons: case
+                    .group
+                    .persons()
+                    .iter()
+                    .map(|p| PersonFacts { age_band: p.age_band, gender: p.gender })
+                    .collect(),
+                milestones: case.milestone_facts(),
             });
         }
         out.sort_by_key(|s| std::cmp::Reverse(s.updated_at));
@@ -571,5 +627,6 @@ pub async fn index_write_for_team(
         updated_at: case.updated_at,
     };
     let index_key = membership::shared_key_for_team(vault, coordinators, SharedKey::Index).await?;
-    index::seal(&index_key, &index_record(case_id, case.version, &case.group, &placement, assignees))
+    let facts = case.milestone_facts();
+    index::seal(&index_key, &index_record(case_id, case.version, &case.group, &placement, assignees, facts))
 }

@@ -555,6 +555,20 @@ macro_rules! sql_store {
                 .await?)
             }
 
+            async fn audit_of_target(&self, target: &str, before: i64, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
+                // Newest first, through the (target, seq) index: a case's
+                // history costs the same however long the whole trail is.
+                Ok(sqlx::query_as(
+                    "SELECT seq, at, actor, role, action, target, outcome, request_id, prev_mac, mac FROM audit_log \
+                     WHERE target = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
+                )
+                .bind(target)
+                .bind(before)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
             async fn audit_head(&self) -> Result<Option<AuditRow>, StoreError> {
                 Ok(sqlx::query_as(
                     "SELECT seq, at, actor, role, action, target, outcome, request_id, prev_mac, mac FROM audit_log \

@@ -368,6 +368,15 @@ pub struct Messages {
     pub notice_case_unassigned: &'static str,
     pub notice_someone: &'static str,
     pub nav_coordination: &'static str,
+
+    // -- dashboards
+
+    // -- case list and case page
+
+    // -- audit pages, times and feedback
+
+    // -- performance
+
 }
 
 pub static EN: Messages = Messages {
@@ -707,6 +716,15 @@ pub static EN: Messages = Messages {
     notice_case_unassigned: "{user} no longer holds the case of {case}.",
     notice_someone: "A caseworker",
     nav_coordination: "Coordination",
+
+    // -- dashboards
+
+    // -- case list and case page
+
+    // -- audit pages, times and feedback
+
+    // -- performance
+
 };
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod messages;
 pub mod middleware;
 pub mod routes;
 pub mod templates;
+pub mod when;
 
 use std::net::SocketAddr;
 
