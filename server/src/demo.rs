@@ -209,8 +209,84 @@ pub async fn build(clock: Arc<dyn Clock>) -> Result<Demo, SetupError> {
         }
         count += 1;
     }
+    count += generated_caseload(&vault, &coordinator, &shelter_ids, pine_id, today).await?;
     cases::list_visible(&vault, &coordinator).await?;
     Ok(Demo { vault, users, cases: count, root })
+}
+
+/// How many invented cases the coordinator's caseload adds: more than two
+/// pages of the case list, so paging, sorting and the dashboard have
+/// something to show.
+const GENERATED_CASES: usize = 120;
+
+/// Invented cases spread over every stage, the statuses and outcomes, the
+/// shelters and several group sizes, with milestones this month and
+/// earlier; every fifth one held by case.pine. Deterministic, so the
+/// walkthrough's pictures stay comparable from run to run.
+async fn generated_caseload(
+    vault: &Vault,
+    coordinator: &Actor,
+    shelter_ids: &[crate::ids::ShelterId],
+    pine: crate::ids::UserId,
+    today: time::Date,
+) -> Result<usize, SetupError> {
+    const NAMES: [&str; 24] = [
+        "Aster", "Bramble", "Cedar", "Dune", "Ember", "Fable", "Garnet", "Hazel", "Iris", "Juniper",
+        "Kestrel", "Linden", "Maple", "Nettle", "Opal", "Poppy", "Quill", "Rowan", "Sage", "Thistle",
+        "Umber", "Violet", "Yarrow", "Zinnia",
+    ];
+    const BANDS: [AgeBand; 7] = AgeBand::ALL;
+    const GENDERS: [Option<Gender>; 4] =
+        [Some(Gender::Female), Some(Gender::Male), None, Some(Gender::Other)];
+    for n in 0..GENERATED_CASES {
+        let size = [1, 1, 2, 1, 3, 1, 4][n % 7];
+        let persons = (0..size)
+            .map(|k| {
+                let name = NAMES.get((n + k * 7) % NAMES.len()).copied().unwrap_or("Aster");
+                let alias = format!("{name} {}", n + 1);
+                let band = BANDS.get((n + k * 3) % BANDS.len()).copied().unwrap_or(AgeBand::Adult);
+                person(&alias, band, GENDERS.get((n + k) % GENDERS.len()).copied().flatten(), n % 3 == 0)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let stage = Stage::ALL.get(n % Stage::ALL.len()).copied().unwrap_or(Stage::Intake);
+        let status = match n % 10 {
+            7 => Status::OnHold,
+            9 => Status::ALL.get(2 + (n / 10) % 8).copied().unwrap_or(Status::Open),
+            _ => Status::Open,
+        };
+        let draft = CaseDraft {
+            group: field(Group::new(persons))?,
+            shelter: if n % 6 == 5 { None } else { shelter_ids.get(n % shelter_ids.len()).copied() },
+            stage,
+            status: if status.is_closed() { Status::Open } else { status },
+            notes: field(Note::parse("Demo case. Invented; no real person."))?,
+        };
+        let id = cases::create(vault, coordinator, draft.clone()).await?;
+        // Months back, so the dashboard has milestones this month and older.
+        let months_back = (n % 5) as i32;
+        let (year, month) = {
+            let m = today.month() as i32 - 1 - months_back;
+            (today.year() + m.div_euclid(12), m.rem_euclid(12) + 1)
+        };
+        let date = if months_back == 0 { today.to_string() } else { format!("{year}-{month:02}") };
+        let kind = if stage.is_out_of_danger() { MilestoneKind::Arrived } else { MilestoneKind::Sheltered };
+        let milestone = MilestoneDraft {
+            kind,
+            date: field(EventDate::parse(&date, today))?,
+            country: Some(field(CountryCode::parse(if stage.is_out_of_danger() { "KR" } else { "CN" }))?),
+            place_code: None,
+            note: field(Note::parse("Invented milestone."))?,
+        };
+        cases::add_milestone(vault, coordinator, id, milestone).await?;
+        if status.is_closed() {
+            // A new case cannot start closed: close it as a coordinator would.
+            cases::update(vault, coordinator, id, 1, CaseDraft { status, ..draft }).await?;
+        }
+        if n % 5 == 0 {
+            membership::assign(vault, coordinator, id, pine).await?;
+        }
+    }
+    Ok(GENERATED_CASES)
 }
 
 impl Demo {
