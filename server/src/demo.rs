@@ -239,7 +239,7 @@ async fn generated_caseload(
     const GENDERS: [Option<Gender>; 4] =
         [Some(Gender::Female), Some(Gender::Male), None, Some(Gender::Other)];
     for n in 0..GENERATED_CASES {
-        let size = [1, 1, 2, 1, 3, 1, 4][n % 7];
+        let size = [1, 1, 2, 1, 3, 1, 4].get(n % 7).copied().unwrap_or(1);
         let persons = (0..size)
             .map(|k| {
                 let name = NAMES.get((n + k * 7) % NAMES.len()).copied().unwrap_or("Aster");
