@@ -60,7 +60,10 @@ async fn the_list_pages_by_fifty_counts_and_keeps_the_filters_in_its_links() {
     let (_, second) = page(&mut k, "/cases?page=2").await;
     assert_eq!(rows(&second), 50);
     assert!(second.contains("120 cases, 51–100 shown"));
-    assert!(second.contains("rel=\"prev\" href=\"/cases\"") && second.contains("rel=\"next\" href=\"/cases?page=3\""));
+    assert!(
+        second.contains("rel=\"prev\" href=\"/cases\"")
+            && second.contains("rel=\"next\" href=\"/cases?page=3\"")
+    );
     assert!(second.contains(&format!(">{}</a>", word(69))));
 
     let (_, third) = page(&mut k, "/cases?page=3").await;
@@ -76,7 +79,9 @@ async fn the_list_pages_by_fifty_counts_and_keeps_the_filters_in_its_links() {
     assert!(narrowed.contains(&format!(">{}</a>", word(50))), "alias order: the 51st alias opens page 2");
     let (_, few) = page(&mut k, "/cases?q=Aa").await;
     assert_eq!(rows(&few), 1);
-    assert!(few.contains("1 case, shown below") && few.contains("Page 1 of 1") && !few.contains("rel=\"next\""));
+    assert!(
+        few.contains("1 case, shown below") && few.contains("Page 1 of 1") && !few.contains("rel=\"next\"")
+    );
 
     // Beyond the end, or page 0: said so, and a page that exists is shown.
     let (status, beyond) = page(&mut k, "/cases?page=9").await;
@@ -127,14 +132,19 @@ async fn each_sort_order_and_its_header() {
     assert_eq!(body.matches("aria-sort=").count(), 1, "one current column");
     let (_, body) = page(&mut k, "/cases?sort=alias&stage=intake").await;
     assert!(
-        body.contains("aria-sort=\"ascending\"><a href=\"/cases?stage=intake&sort=alias&dir=desc\">Aliases</a>"),
+        body.contains(
+            "aria-sort=\"ascending\"><a href=\"/cases?stage=intake&sort=alias&dir=desc\">Aliases</a>"
+        ),
         "the filter stays in the header links: {body}"
     );
     assert!(body.contains("<a href=\"/cases?stage=intake\">Updated</a>"));
     let (_, body) = page(&mut k, "/cases?sort=stage&dir=desc").await;
     assert!(body.contains("aria-sort=\"descending\"><a href=\"/cases?sort=stage\">Stage</a>"));
     // The form offers the same choices, for a phone where the header is hidden.
-    assert!(body.contains("<option value=\"stage\" selected>") && body.contains("<option value=\"desc\" selected>"));
+    assert!(
+        body.contains("<option value=\"stage\" selected>")
+            && body.contains("<option value=\"desc\" selected>")
+    );
 }
 
 async fn close(t: &TestApp, id: CaseId, aliases: &[&str], outcome: Outcome) {
@@ -177,7 +187,9 @@ async fn each_filter_of_the_vocabulary_including_none_and_closed() {
         place_code: None,
         note: Note::parse("").unwrap(),
     };
-    cases::add_milestone(&t.app.vault, &t.app.coordinator, dated, milestone(&today.to_string())).await.unwrap();
+    cases::add_milestone(&t.app.vault, &t.app.coordinator, dated, milestone(&today.to_string()))
+        .await
+        .unwrap();
     let old_mark = cases::create(&t.app.vault, &t.app.coordinator, draft(&["Oldmark"], "n")).await.unwrap();
     cases::add_milestone(&t.app.vault, &t.app.coordinator, old_mark, milestone("2024")).await.unwrap();
 
@@ -218,7 +230,11 @@ async fn each_filter_of_the_vocabulary_including_none_and_closed() {
         assert_eq!(status, 200, "{path}: {body}");
         assert_eq!(shown(&body), sorted(want), "{path}");
         let narrowed = path != "/cases";
-        assert_eq!(body.contains("<details class=\"filters\" open>"), narrowed, "{path}: filters unfolded when on");
+        assert_eq!(
+            body.contains("<details class=\"filters\" open>"),
+            narrowed,
+            "{path}: filters unfolded when on"
+        );
     }
     let _ = stale;
     // The selects show what is applied.
@@ -261,16 +277,25 @@ async fn each_bad_filter_value_is_named_beside_its_field_and_the_rest_applies() 
         assert_eq!(status, 422, "{path}");
         assert!(body.contains(message), "{path}: {body}");
         if !id.is_empty() {
-            assert!(body.contains(&format!("<p id=\"{id}\" class=\"field-error\">")), "{path}: beside its field");
+            assert!(
+                body.contains(&format!("<p id=\"{id}\" class=\"field-error\">")),
+                "{path}: beside its field"
+            );
         }
         assert!(body.contains("role=\"alert\""), "{path}: announced");
         assert!(body.contains("<details class=\"filters\" open>"), "{path}");
-        assert!(body.contains(">Arrowhead</a>") && !body.contains(">Intaker</a>"), "{path}: the rest applies");
+        assert!(
+            body.contains(">Arrowhead</a>") && !body.contains(">Intaker</a>"),
+            "{path}: the rest applies"
+        );
         assert!(body.contains("<option value=\"arrived\" selected>"), "{path}: the good value kept");
     }
     // What was typed in a text field comes back as typed.
     let (_, body) = page(&mut k, "/cases?stale_days=abc&q=Arrow").await;
-    assert!(body.contains("id=\"stale_days\" name=\"stale_days\" inputmode=\"numeric\" value=\"abc\""), "{body}");
+    assert!(
+        body.contains("id=\"stale_days\" name=\"stale_days\" inputmode=\"numeric\" value=\"abc\""),
+        "{body}"
+    );
     assert!(body.contains("value=\"Arrow\""));
     let long = "x".repeat(41);
     let (status, body) = page(&mut k, &format!("/cases?q={long}")).await;

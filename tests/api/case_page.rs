@@ -52,11 +52,17 @@ async fn the_heading_names_the_group_and_a_short_reference() {
     let four = cases::create(&t.app.vault, &worker.actor, draft(&["Pine", "Birch", "Oak", "Ash"], "n"))
         .await
         .unwrap();
-    let three = cases::create(&t.app.vault, &worker.actor, draft(&["Pine", "Birch", "Oak"], "n")).await.unwrap();
+    let three =
+        cases::create(&t.app.vault, &worker.actor, draft(&["Pine", "Birch", "Oak"], "n")).await.unwrap();
     let two = cases::create(&t.app.vault, &worker.actor, draft(&["Pine", "Birch"], "n")).await.unwrap();
     let one = cases::create(&t.app.vault, &worker.actor, draft(&["Pine"], "n")).await.unwrap();
     let mut c = t.login(&worker).await;
-    for (id, name) in [(four, "Pine, Birch and 2 others"), (three, "Pine, Birch and Oak"), (two, "Pine and Birch"), (one, "Pine")] {
+    for (id, name) in [
+        (four, "Pine, Birch and 2 others"),
+        (three, "Pine, Birch and Oak"),
+        (two, "Pine and Birch"),
+        (one, "Pine"),
+    ] {
         let page = body(&mut c, &format!("/cases/{id}")).await;
         let reference: String = id.to_string().chars().take(8).collect();
         assert!(
@@ -64,7 +70,10 @@ async fn the_heading_names_the_group_and_a_short_reference() {
             "{page}"
         );
         let title = page.split("<title>").nth(1).unwrap().split("</title>").next().unwrap();
-        assert!(title.contains(&format!("ref {reference}")) && !title.contains("Pine"), "no alias in the title: {title}");
+        assert!(
+            title.contains(&format!("ref {reference}")) && !title.contains("Pine"),
+            "no alias in the title: {title}"
+        );
     }
     // The list names groups the same way.
     let list = body(&mut c, "/cases").await;
@@ -142,7 +151,9 @@ async fn the_history_shows_an_edit_by_another_user_with_who_and_when() {
     assert_eq!(saved.status(), 303);
     let page = body(&mut k, &location).await;
     assert!(page.contains("Case of Pine saved."), "the notice names the case: {page}");
-    let added = k.post(&format!("{location}/milestones"), &[("csrf", &csrf), ("kind", "moved"), ("date", "2024")]).await;
+    let added = k
+        .post(&format!("{location}/milestones"), &[("csrf", &csrf), ("kind", "moved"), ("date", "2024")])
+        .await;
     assert_eq!(added.status(), 303);
     membership::assign(&t.app.vault, &t.app.coordinator, id, b.actor.user_id()).await.unwrap();
     // The other caseworker saves too (a milestone leaves the case at version 2).
@@ -193,9 +204,15 @@ async fn the_history_shows_twenty_changes_and_links_to_the_older_ones() {
     let t = spawn_app().await;
     let id = cases::create(&t.app.vault, &t.app.coordinator, draft(&["Spruce"], "v1")).await.unwrap();
     for version in 1..=25 {
-        cases::update(&t.app.vault, &t.app.coordinator, id, version, draft(&["Spruce"], &format!("v{version}")))
-            .await
-            .unwrap();
+        cases::update(
+            &t.app.vault,
+            &t.app.coordinator,
+            id,
+            version,
+            draft(&["Spruce"], &format!("v{version}")),
+        )
+        .await
+        .unwrap();
     }
     let mut k = t.login_coordinator().await;
     let location = format!("/cases/{id}");
@@ -263,7 +280,10 @@ async fn person_buttons_add_and_remove_rows_keep_what_was_typed_and_save_nothing
     assert!(page.contains("name=\"alias_0\" value=\"Pine\"") && page.contains("name=\"alias_1\" value=\"\""));
     assert!(!page.contains("name=\"alias_2\""), "exactly one row more");
     assert!(page.contains("typed with care") && page.contains("value=\"assessment\" selected"));
-    assert!(page.contains("<option value=\"female\" selected>") && page.contains("name=\"consent_0\" value=\"yes\" checked"));
+    assert!(
+        page.contains("<option value=\"female\" selected>")
+            && page.contains("name=\"consent_0\" value=\"yes\" checked")
+    );
 
     // Remove the first of two: the second moves up with what was typed in it.
     let mut form = typed.to_vec();
@@ -281,13 +301,19 @@ async fn person_buttons_add_and_remove_rows_keep_what_was_typed_and_save_nothing
     assert_eq!(c.post("/cases", &form).await.status(), 400);
 
     // A full group: said so, and the rows stay.
-    let names: Vec<(String, String)> = (0..20).map(|i| (format!("alias_{i}"), format!("Member{}", (b'a' + i as u8) as char))).collect();
-    let mut form: Vec<(&str, &str)> = vec![("csrf", &csrf), ("stage", "intake"), ("status", "open"), ("add_person", "yes")];
+    let names: Vec<(String, String)> =
+        (0..20).map(|i| (format!("alias_{i}"), format!("Member{}", (b'a' + i as u8) as char))).collect();
+    let mut form: Vec<(&str, &str)> =
+        vec![("csrf", &csrf), ("stage", "intake"), ("status", "open"), ("add_person", "yes")];
     form.extend(names.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let response = c.post("/cases", &form).await;
     assert_eq!(response.status(), 200);
     let page = response.text().await.unwrap();
-    assert!(page.contains("A group has at most 20 persons.") && page.contains("name=\"alias_19\"") && !page.contains("name=\"alias_20\""));
+    assert!(
+        page.contains("A group has at most 20 persons.")
+            && page.contains("name=\"alias_19\"")
+            && !page.contains("name=\"alias_20\"")
+    );
 
     // On an existing case: the version is kept and the case is untouched.
     let id = cases::create(&t.app.vault, &worker.actor, draft(&["Larch"], "n")).await.unwrap();

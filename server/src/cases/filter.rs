@@ -414,7 +414,9 @@ impl CaseFilter {
         let dir = self.dir;
         let ordered = |o: Ordering| if dir == Dir::Asc { o } else { o.reverse() };
         match self.sort {
-            SortKey::Updated => list.sort_by(|a, b| ordered(a.updated_at.cmp(&b.updated_at)).then_with(|| a.id.cmp(&b.id))),
+            SortKey::Updated => {
+                list.sort_by(|a, b| ordered(a.updated_at.cmp(&b.updated_at)).then_with(|| a.id.cmp(&b.id)))
+            }
             SortKey::Stage => list.sort_by(|a, b| ordered(a.stage.cmp(&b.stage)).then_with(|| tie(a, b))),
             SortKey::Alias => {
                 // Stable: equal aliases keep the order of the ties.
@@ -461,7 +463,8 @@ impl Window {
         let pages = total.div_ceil(PAGE_SIZE).max(1);
         let (shown_page, error) = if page > pages {
             let template = if pages == 1 { EN.list_error_page_beyond_one } else { EN.list_error_page_beyond };
-            let message = template.replace("{page}", &page.to_string()).replace("{pages}", &pages.to_string());
+            let message =
+                template.replace("{page}", &page.to_string()).replace("{pages}", &pages.to_string());
             (pages, Some(FieldError::new("page", message)))
         } else {
             (page.max(1), None)
@@ -495,10 +498,8 @@ mod tests {
     use time::macros::{date, datetime};
 
     fn raw(pairs: &[(&str, &str)]) -> ListQuery {
-        let text: Vec<String> = pairs
-            .iter()
-            .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, NON_ALPHANUMERIC)))
-            .collect();
+        let text: Vec<String> =
+            pairs.iter().map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, NON_ALPHANUMERIC))).collect();
         serde_urlencoded_like(&text.join("&"))
     }
 
@@ -570,10 +571,8 @@ mod tests {
             let again = CaseFilter::parse(&serde_urlencoded_like(url.trim_start_matches("/cases?")));
             assert_eq!(again.filter, parsed.filter, "{pairs:?} through {url}");
         }
-        let with_ids = CaseFilter::parse(&raw(&[
-            ("shelter", &shelter.to_string()),
-            ("assignee", &user.to_string()),
-        ]));
+        let with_ids =
+            CaseFilter::parse(&raw(&[("shelter", &shelter.to_string()), ("assignee", &user.to_string())]));
         assert_eq!(with_ids.filter.shelter, Some(Holder::Is(shelter)));
         assert_eq!(with_ids.filter.assignee, Some(Holder::Is(user)));
         let f = CaseFilter::parse(&raw(&[("status", "closed:resettled")])).filter;
@@ -661,7 +660,11 @@ mod tests {
         let fresh = summary("Fresh", Stage::Intake, now - Duration::hours(3));
         let f = |pairs: &[(&str, &str)]| CaseFilter::parse(&raw(pairs)).filter;
         let hits = |f: CaseFilter| {
-            [&old, &fresh].iter().filter(|s| f.matches(s, now, today)).map(|s| s.aliases[0].clone()).collect::<Vec<_>>()
+            [&old, &fresh]
+                .iter()
+                .filter(|s| f.matches(s, now, today))
+                .map(|s| s.aliases[0].clone())
+                .collect::<Vec<_>>()
         };
         assert_eq!(hits(f(&[("stale_days", "30")])), ["Old"]);
         assert_eq!(hits(f(&[("stale_days", "31")])), Vec::<String>::new());

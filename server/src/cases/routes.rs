@@ -1,7 +1,9 @@
 //! Casework pages: the case list (a caseworker's own cases; every case for a
-//! coordinator, from the sealed index, with filters), creating and editing a
-//! case (a stale save shows the other person's version and keeps the
-//! user's input), the case page with its milestones, adding a milestone.
+//! coordinator, from the sealed index; filtered, sorted and paged through
+//! `filter.rs`), creating and editing a case (a stale save shows the other
+//! person's version and keeps the user's input; person rows come and go by
+//! buttons that save nothing), the case page with its holders, milestones
+//! and history, adding a milestone. docs/casework.md describes them.
 
 use std::collections::BTreeMap;
 
@@ -14,11 +16,11 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use super::filter::{CaseFilter, Dir, Holder, ListQuery, Parsed, SortKey, Window};
 use super::model::{
     AgeBand, Alias, CountryCode, EventDate, FieldError, Gender, Group, MilestoneKind, Note, Person,
     ShelterCode, Stage, Status,
 };
-use super::filter::{CaseFilter, Dir, Holder, ListQuery, Parsed, SortKey, Window};
 use super::service::{self as cases, Case, CaseDraft, MilestoneDraft, Summary};
 use crate::accounts::model::Role;
 use crate::error::ServiceError;
@@ -259,8 +261,11 @@ pub(crate) async fn list(
     // else holding a case shown (a frozen account, say).
     let names: BTreeMap<UserId, String> = if coordinator {
         let mut names: BTreeMap<UserId, String> = caseworkers.iter().cloned().collect();
-        let mut missing: Vec<UserId> =
-            shown.iter().flat_map(|s| s.assignees.iter().copied()).filter(|u| !names.contains_key(u)).collect();
+        let mut missing: Vec<UserId> = shown
+            .iter()
+            .flat_map(|s| s.assignees.iter().copied())
+            .filter(|u| !names.contains_key(u))
+            .collect();
         if let Some(Holder::Is(id)) = filter.assignee {
             missing.push(id);
         }
@@ -306,7 +311,11 @@ pub(crate) async fn list(
         assignee: filter.assignee.map(|h| h.code()).unwrap_or_default(),
         milestones: filter.milestones.map(|p| p.code().to_owned()).unwrap_or_default(),
         sort: filter.sort.code().to_owned(),
-        dir: if filter.dir == filter.sort.default_dir() { String::new() } else { filter.dir.code().to_owned() },
+        dir: if filter.dir == filter.sort.default_dir() {
+            String::new()
+        } else {
+            filter.dir.code().to_owned()
+        },
     };
     let mut errors = FormErrors::default();
     for e in &problems {
@@ -824,10 +833,14 @@ async fn changes_of(
     let target = case_id.to_string();
     let mut cursor = before;
     let mut scanned = 0;
-    let mut changes = Vec::new();
+    let mut changes: Vec<(crate::storage::AuditRow, &'static str)> = Vec::new();
     loop {
-        let rows =
-            state.vault.store().audit_of_target(&target, cursor, HISTORY_BATCH).await.map_err(ServiceError::from)?;
+        let rows = state
+            .vault
+            .store()
+            .audit_of_target(&target, cursor, HISTORY_BATCH)
+            .await
+            .map_err(ServiceError::from)?;
         let exhausted = i64::try_from(rows.len()).unwrap_or(0) < HISTORY_BATCH;
         for row in rows {
             scanned += 1;
@@ -835,7 +848,7 @@ async fn changes_of(
             if let Some(what) = change_words(&row.action, &row.outcome) {
                 if changes.len() == HISTORY_LINES {
                     // A further change exists: the older part starts below the last shown.
-                    let last = changes.last().map_or(cursor, |(r, _): &(crate::storage::AuditRow, _)| r.seq);
+                    let last = changes.last().map_or(cursor, |c| c.0.seq);
                     return Ok((changes, Some(last)));
                 }
                 changes.push((row, what));
@@ -964,7 +977,8 @@ async fn show_page(
     let viewer = match viewer {
         Some(v) => v,
         None => {
-            let mut actors: Vec<UserId> = changes.iter().filter_map(|(r, _)| UserId::parse(&r.actor)).collect();
+            let mut actors: Vec<UserId> =
+                changes.iter().filter_map(|(r, _)| UserId::parse(&r.actor)).collect();
             actors.sort_unstable();
             actors.dedup();
             Viewer::Coordinator(crate::membership::usernames(&state.vault, &user.actor, &actors).await?)
@@ -978,7 +992,7 @@ async fn show_page(
                 .map(|at| crate::web::when::minute(at, zone))
                 .unwrap_or_default(),
             who: viewer.who(row),
-            what,
+            what: *what,
         })
         .collect();
     let aliases: Vec<&str> = case.group.persons().iter().map(|p| p.alias.as_str()).collect();
