@@ -992,7 +992,7 @@ async fn show_page(
                 .map(|at| crate::web::when::minute(at, zone))
                 .unwrap_or_default(),
             who: viewer.who(row),
-            what: *what,
+            what,
         })
         .collect();
     let aliases: Vec<&str> = case.group.persons().iter().map(|p| p.alias.as_str()).collect();
