@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 mod audit;
+mod case_list;
+mod case_page;
 mod casework;
 mod clear_columns;
 mod cli;

@@ -1,6 +1,7 @@
 //! Cases: the sealed case record, its milestones, and the sealed index
 //! that dashboards read.
 
+pub mod filter;
 pub mod index;
 pub mod model;
 pub mod routes;

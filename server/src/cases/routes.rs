@@ -1,7 +1,9 @@
 //! Casework pages: the case list (a caseworker's own cases; every case for a
-//! coordinator, from the sealed index, with filters), creating and editing a
-//! case (a stale save shows the other person's version and keeps the
-//! user's input), the case page with its milestones, adding a milestone.
+//! coordinator, from the sealed index; filtered, sorted and paged through
+//! `filter.rs`), creating and editing a case (a stale save shows the other
+//! person's version and keeps the user's input; person rows come and go by
+//! buttons that save nothing), the case page with its holders, milestones
+//! and history, adding a milestone. docs/casework.md describes them.
 
 use std::collections::BTreeMap;
 
@@ -11,12 +13,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
+use super::filter::{CaseFilter, Dir, Holder, ListQuery, Parsed, SortKey, Window};
 use super::model::{
     AgeBand, Alias, CountryCode, EventDate, FieldError, Gender, Group, MilestoneKind, Note, Person,
     ShelterCode, Stage, Status,
 };
-use super::service::{self as cases, Case, CaseDraft, MilestoneDraft};
+use super::service::{self as cases, Case, CaseDraft, MilestoneDraft, Summary};
 use crate::accounts::model::Role;
 use crate::error::ServiceError;
 use crate::ids::{CaseId, ShelterId, UserId};
@@ -27,9 +32,6 @@ use crate::web::guards::CurrentUser;
 use crate::web::guards::check_csrf;
 use crate::web::messages::{EN, Messages};
 use crate::web::templates::{FormErrors, Nav};
-
-/// How many person rows a case form offers beyond the existing ones.
-const BLANK_ROWS: usize = 2;
 
 /// What the case page announces once, after the redirect that follows a
 /// change. It lives in the session (sealed, like the rest of its data),
@@ -112,13 +114,59 @@ async fn shelter_codes(state: &AppState, user: &CurrentUser) -> BTreeMap<Shelter
 // The case list
 // ---------------------------------------------------------------------------
 
+/// How a group is named in headings and lists: "Pine", "Pine and Birch",
+/// "Pine, Birch and Oak", "Pine, Birch and 2 others".
+pub fn group_name<S: AsRef<str>>(aliases: &[S]) -> String {
+    let a: Vec<&str> = aliases.iter().map(AsRef::as_ref).collect();
+    match a.as_slice() {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [one, two] => EN.group_two.replace("{a}", one).replace("{b}", two),
+        [one, two, three] => EN.group_three.replace("{a}", one).replace("{b}", two).replace("{c}", three),
+        [one, two, rest @ ..] => {
+            EN.group_more.replace("{n}", &rest.len().to_string()).replace("{a}", one).replace("{b}", two)
+        }
+    }
+}
+
+/// A case's short reference: the first eight characters of its id.
+pub fn short_ref(id: CaseId) -> String {
+    id.to_string().chars().take(8).collect()
+}
+
 pub struct Line {
     pub id: String,
-    pub aliases: String,
+    pub name: String,
     pub stage: &'static str,
     pub status: String,
     pub shelter: String,
+    /// Coordinators only: the usernames of the caseworkers holding it.
+    pub assignees: String,
     pub updated: String,
+}
+
+/// A sortable column's header: where its link goes and how it says the
+/// current order.
+pub struct SortHeader {
+    pub label: &'static str,
+    pub href: String,
+    /// `aria-sort` on the current column only.
+    pub aria_sort: Option<&'static str>,
+    /// For sighted readers: an arrow; screen readers have `aria-sort`.
+    pub mark: &'static str,
+}
+
+/// The selected code of each select in the filter form.
+#[derive(Default)]
+pub struct Chosen {
+    pub stage: String,
+    pub status: String,
+    pub shelter: String,
+    pub assignee: String,
+    pub milestones: String,
+    pub sort: String,
+    /// Empty for the column's usual order.
+    pub dir: String,
 }
 
 #[derive(Template)]
@@ -130,87 +178,193 @@ struct ListPage {
     /// No "New case" for a key not yet certified: the save would be refused.
     can_create: bool,
     lines: Vec<Line>,
+    /// What was typed, kept in the text fields whatever it was.
     q: ListQuery,
+    chosen: Chosen,
+    errors: FormErrors,
+    /// Every problem, listed once above the form as well.
+    problems: Vec<String>,
+    filters_open: bool,
+    /// "2 active", when any filter is on.
+    active_text: Option<String>,
+    count: String,
+    page_text: String,
+    prev: Option<String>,
+    next: Option<String>,
+    clear: String,
+    by_alias: SortHeader,
+    by_stage: SortHeader,
+    by_updated: SortHeader,
     stages: Vec<(&'static str, String)>,
     statuses: Vec<(&'static str, String)>,
     shelters: Vec<(String, String)>,
     caseworkers: Vec<(String, String)>,
+    sorts: Vec<(&'static str, &'static str)>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct ListQuery {
-    #[serde(default)]
-    pub q: String,
-    #[serde(default)]
-    pub stage: String,
-    #[serde(default)]
-    pub status: String,
-    #[serde(default)]
-    pub stale_days: String,
-    #[serde(default)]
-    pub shelter: String,
-    #[serde(default)]
-    pub assignee: String,
-    #[serde(default)]
-    pub sort: String,
+fn sort_header(filter: &CaseFilter, key: SortKey, label: &'static str) -> SortHeader {
+    let current = filter.sort == key;
+    let (aria_sort, mark) = match (current, filter.dir) {
+        (false, _) => (None, ""),
+        (true, Dir::Asc) => (Some("ascending"), "▲"),
+        (true, Dir::Desc) => (Some("descending"), "▼"),
+    };
+    SortHeader { label, href: filter.sorted_by(key).to_query(), aria_sort, mark }
+}
+
+fn active_count(f: &CaseFilter) -> usize {
+    [
+        !f.q.is_empty(),
+        f.stage.is_some(),
+        f.status.is_some(),
+        f.shelter.is_some(),
+        f.assignee.is_some(),
+        f.stale_days.is_some(),
+        f.milestones.is_some(),
+    ]
+    .into_iter()
+    .filter(|b| *b)
+    .count()
 }
 
 pub(crate) async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
-    Query(q): Query<ListQuery>,
+    Query(raw): Query<ListQuery>,
 ) -> Result<Response, AppError> {
+    let coordinator = user.actor.has(Role::Coordinator);
+    let Parsed { mut filter, errors: mut problems } = CaseFilter::parse(&raw);
     let summaries = cases::list_visible(&state.vault, &user.actor).await?;
     let codes = shelter_codes(&state, &user).await;
-    let now = state.vault.clock.now();
-    let needle = q.q.trim().to_lowercase();
-    let stale: Option<i64> = q.stale_days.trim().parse().ok().filter(|d| *d > 0);
-    let mut picked: Vec<_> = summaries
-        .into_iter()
-        .filter(|s| needle.is_empty() || s.aliases.iter().any(|a| a.to_lowercase().contains(&needle)))
-        .filter(|s| q.stage.is_empty() || s.stage.as_str() == q.stage)
-        .filter(|s| q.status.is_empty() || s.status.as_str() == q.status)
-        .filter(|s| stale.is_none_or(|days| (now - s.updated_at).whole_days() >= days))
-        .filter(|s| q.shelter.is_empty() || s.shelter.map(|id| id.to_string()) == Some(q.shelter.clone()))
-        .filter(|s| q.assignee.is_empty() || s.assignees.iter().any(|a| a.to_string() == q.assignee))
-        .collect();
-    if q.sort == "stage" {
-        picked.sort_by_key(|s| s.stage);
+    if let Some(Holder::Is(id)) = filter.shelter {
+        // A well-formed id of no shelter would match nothing, silently.
+        if coordinator && !codes.contains_key(&id) {
+            problems.push(FieldError::new("shelter", EN.list_error_shelter_unknown));
+            filter.shelter = None;
+        }
     }
-    let lines = picked
-        .into_iter()
-        .map(|s| Line {
-            id: s.id.to_string(),
-            aliases: s.aliases.join(", "),
-            stage: EN.stage(s.stage),
-            status: EN.status(s.status),
-            shelter: s.shelter.and_then(|id| codes.get(&id).cloned()).unwrap_or_default(),
-            updated: s.updated_at.date().to_string(),
-        })
-        .collect();
-    let caseworkers = if user.actor.has(Role::Coordinator) {
-        crate::membership::caseworkers(&state.vault, &user.actor)
-            .await?
-            .into_iter()
-            .map(|(id, name)| (id.to_string(), name))
-            .collect()
+    let now = state.vault.clock.now();
+    let today = now.to_offset(user.zone()).date();
+    let mut picked: Vec<Summary> = summaries.into_iter().filter(|s| filter.matches(s, now, today)).collect();
+    filter.sort(&mut picked);
+    let (window, beyond) = Window::of(picked.len(), filter.page);
+    problems.extend(beyond);
+    filter.page = window.page;
+    let shown: Vec<Summary> = picked.into_iter().skip(window.skip).take(window.shown).collect();
+
+    let caseworkers = if coordinator {
+        crate::membership::caseworkers(&state.vault, &user.actor).await?
     } else {
         Vec::new()
     };
+    // Names for the assignee column: the active caseworkers, and anyone
+    // else holding a case shown (a frozen account, say).
+    let names: BTreeMap<UserId, String> = if coordinator {
+        let mut names: BTreeMap<UserId, String> = caseworkers.iter().cloned().collect();
+        let mut missing: Vec<UserId> = shown
+            .iter()
+            .flat_map(|s| s.assignees.iter().copied())
+            .filter(|u| !names.contains_key(u))
+            .collect();
+        if let Some(Holder::Is(id)) = filter.assignee {
+            missing.push(id);
+        }
+        missing.retain(|u| !names.contains_key(u));
+        if !missing.is_empty() {
+            names.extend(crate::membership::usernames(&state.vault, &user.actor, &missing).await?);
+        }
+        names
+    } else {
+        BTreeMap::new()
+    };
+    let zone = user.zone();
+    let lines = shown
+        .into_iter()
+        .map(|s| {
+            let mut holders: Vec<&str> =
+                s.assignees.iter().map(|u| names.get(u).map_or(EN.someone_unknown, String::as_str)).collect();
+            holders.sort_unstable();
+            Line {
+                id: s.id.to_string(),
+                name: group_name(&s.aliases),
+                stage: EN.stage(s.stage),
+                status: EN.status(s.status),
+                shelter: s.shelter.and_then(|id| codes.get(&id).cloned()).unwrap_or_default(),
+                assignees: if holders.is_empty() { EN.nobody.to_owned() } else { holders.join(", ") },
+                updated: crate::web::when::minute(s.updated_at, zone),
+            }
+        })
+        .collect();
+
+    let mut caseworker_options: Vec<(String, String)> =
+        caseworkers.iter().map(|(id, name)| (id.to_string(), name.clone())).collect();
+    if let Some(Holder::Is(id)) = filter.assignee {
+        if coordinator && !caseworkers.iter().any(|(u, _)| *u == id) {
+            let name = names.get(&id).cloned().unwrap_or_else(|| EN.someone_unknown.to_owned());
+            caseworker_options.push((id.to_string(), name));
+        }
+    }
+    let chosen = Chosen {
+        stage: filter.stage.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        status: filter.status.map(|s| s.code().to_owned()).unwrap_or_default(),
+        shelter: filter.shelter.map(|h| h.code()).unwrap_or_default(),
+        assignee: filter.assignee.map(|h| h.code()).unwrap_or_default(),
+        milestones: filter.milestones.map(|p| p.code().to_owned()).unwrap_or_default(),
+        sort: filter.sort.code().to_owned(),
+        dir: if filter.dir == filter.sort.default_dir() {
+            String::new()
+        } else {
+            filter.dir.code().to_owned()
+        },
+    };
+    let mut errors = FormErrors::default();
+    for e in &problems {
+        errors.add(e.clone());
+    }
+    let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let mut statuses: Vec<(&'static str, String)> = vec![
+        (Status::Open.as_str(), EN.status(Status::Open)),
+        (Status::OnHold.as_str(), EN.status(Status::OnHold)),
+        ("closed", EN.status_any_closed.to_owned()),
+    ];
+    statuses.extend(Status::ALL.iter().filter(|s| s.is_closed()).map(|s| (s.as_str(), EN.status(*s))));
     let nav = Nav::of(&user);
     let page = ListPage {
         t: &EN,
         can_create: !nav.awaiting_certification(),
         nav: Some(nav),
         shelters: codes.iter().map(|(id, code)| (id.to_string(), code.clone())).collect(),
-        caseworkers,
-        coordinator: user.actor.has(Role::Coordinator),
+        caseworkers: caseworker_options,
+        coordinator,
         lines,
-        q,
+        filters_open: filter.is_narrowed() || !problems.is_empty(),
+        active_text: Some(active_count(&filter))
+            .filter(|n| *n > 0)
+            .map(|n| EN.list_filters_active.replace("{n}", &n.to_string())),
+        count: window.count_text(),
+        page_text: EN
+            .list_page_of
+            .replace("{page}", &window.page.to_string())
+            .replace("{pages}", &window.pages.to_string()),
+        prev: (window.page > 1).then(|| filter.on_page(window.page - 1).to_query()),
+        next: (window.page < window.pages).then(|| filter.on_page(window.page + 1).to_query()),
+        clear: CaseFilter { sort: filter.sort, dir: filter.dir, ..CaseFilter::default() }.to_query(),
+        by_alias: sort_header(&filter, SortKey::Alias, EN.col_aliases),
+        by_stage: sort_header(&filter, SortKey::Stage, EN.col_stage),
+        by_updated: sort_header(&filter, SortKey::Updated, EN.col_updated),
+        problems: problems.into_iter().map(|e| e.message).collect(),
+        errors,
+        chosen,
+        q: raw,
         stages: Stage::ALL.iter().map(|s| (s.as_str(), EN.stage(*s).to_owned())).collect(),
-        statuses: Status::ALL.iter().map(|s| (s.as_str(), EN.status(*s))).collect(),
+        statuses,
+        sorts: vec![
+            (SortKey::Updated.code(), EN.col_updated),
+            (SortKey::Stage.code(), EN.col_stage),
+            (SortKey::Alias.code(), EN.col_aliases),
+        ],
     };
-    Ok(Html(page.render()?).into_response())
+    Ok((status, Html(page.render()?)).into_response())
 }
 
 // ---------------------------------------------------------------------------
@@ -244,7 +398,7 @@ impl CaseInput {
         let get =
             |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default();
         let mut persons = Vec::new();
-        for index in 0..20 {
+        for index in 0..Group::MAX_PERSONS {
             let alias = get(&format!("alias_{index}"));
             let age = get(&format!("age_{index}"));
             if !pairs.iter().any(|(k, _)| k == &format!("alias_{index}")) {
@@ -339,16 +493,66 @@ impl CaseInput {
         }
     }
 
-    fn with_blank_rows(mut self) -> CaseInput {
-        // Rows left blank last time are not kept: always exactly two spare.
-        while self.persons.last().is_some_and(|r| r.alias.trim().is_empty() && r.age.trim().is_empty()) {
-            self.persons.pop();
-        }
-        let next = self.persons.len();
-        for index in next..next + BLANK_ROWS {
-            self.persons.push(PersonRow { index, ..PersonRow::default() });
+    /// A form always offers at least one person's row; beyond that, rows
+    /// come and go with the buttons (no fixed blank rows).
+    fn with_a_row(mut self) -> CaseInput {
+        if self.persons.is_empty() {
+            self.persons.push(PersonRow::default());
         }
         self
+    }
+
+    /// One row more, unless the group is full (then said beside the rows).
+    fn add_person(&mut self) -> FormErrors {
+        let mut errors = FormErrors::default();
+        if self.persons.len() >= Group::MAX_PERSONS {
+            errors.add(FieldError::new("group", EN.group_full));
+        } else {
+            self.persons.push(PersonRow { index: self.persons.len(), ..PersonRow::default() });
+        }
+        errors
+    }
+
+    /// One row less; the rows after it move up, keeping what was typed.
+    fn remove_person(&mut self, index: usize) {
+        if index < self.persons.len() {
+            self.persons.remove(index);
+        }
+        for (i, row) in self.persons.iter_mut().enumerate() {
+            row.index = i;
+        }
+    }
+}
+
+/// What a post of the case form asks for: a save, or a row more or less
+/// (those only show the form again: nothing is saved).
+enum FormAsk {
+    Save,
+    AddPerson,
+    RemovePerson(usize),
+}
+
+impl FormAsk {
+    fn of(pairs: &[(String, String)]) -> Result<FormAsk, AppError> {
+        if pairs.iter().any(|(k, _)| k == "add_person") {
+            return Ok(FormAsk::AddPerson);
+        }
+        match pairs.iter().find(|(k, _)| k == "remove_person") {
+            Some((_, v)) => v.trim().parse().map(FormAsk::RemovePerson).map_err(|_| AppError::BadRequest),
+            None => Ok(FormAsk::Save),
+        }
+    }
+
+    /// Apply a row button to the input; `None` for a save.
+    fn rows(self, input: &mut CaseInput) -> Option<FormErrors> {
+        match self {
+            FormAsk::Save => None,
+            FormAsk::AddPerson => Some(input.add_person()),
+            FormAsk::RemovePerson(index) => {
+                input.remove_person(index);
+                Some(FormErrors::default())
+            }
+        }
     }
 }
 
@@ -408,7 +612,7 @@ async fn form_page(
         title: if action == "/cases" { EN.cases_new } else { EN.case_edit },
         theirs_words,
         action,
-        input: input.with_blank_rows(),
+        input: input.with_a_row(),
         errors,
         theirs,
         shelters: shelter_codes(state, user)
@@ -440,6 +644,9 @@ pub(crate) async fn create(
 ) -> Result<Response, AppError> {
     let (mut input, csrf) = CaseInput::from_pairs(&pairs);
     check_csrf(&user, &csrf)?;
+    if let Some(errors) = FormAsk::of(&pairs)?.rows(&mut input) {
+        return form_page(&state, &user, "/cases".into(), input, errors, None, StatusCode::OK).await;
+    }
     let draft = match input.parse() {
         Ok(d) => d,
         Err(errors) => {
@@ -496,6 +703,9 @@ pub(crate) async fn update(
     check_csrf(&user, &csrf)?;
     let action = format!("/cases/{id}");
     let Ok(version) = input.version.trim().parse::<i64>() else { return Err(AppError::BadRequest) };
+    if let Some(errors) = FormAsk::of(&pairs)?.rows(&mut input) {
+        return form_page(&state, &user, action, input, errors, None, StatusCode::OK).await;
+    }
     let draft = match input.parse() {
         Ok(d) => d,
         Err(errors) => {
@@ -564,8 +774,124 @@ struct ShowPage {
     errors: FormErrors,
     /// For a coordinator: who holds the case, who waits, who could.
     assignment: Option<Assignment>,
+    /// For a caseworker: who holds the case with them (and "you").
+    holders: Option<Vec<String>>,
     /// Shown once after a change: "Case of Pine saved."
     notice: Option<String>,
+    /// "Pine, Birch and 2 others".
+    heading: String,
+    /// "ref 3f9a1c2b".
+    reference: String,
+    history: Vec<HistoryLine>,
+    /// The next, older part of the history, if there may be one.
+    older: Option<String>,
+    /// Back to the latest changes, when an older part is shown.
+    newest: Option<String>,
+}
+
+/// One change in a case's history, in words.
+pub struct HistoryLine {
+    pub when: String,
+    pub who: String,
+    pub what: &'static str,
+}
+
+/// Changes shown at once.
+const HISTORY_LINES: usize = 20;
+/// Entries read per query of the case's trail.
+const HISTORY_BATCH: i64 = 50;
+/// Entries read at most per page view: reads are recorded on the same
+/// target and far outnumber changes, so a much-read case would otherwise
+/// cost a page view a scan of all its reads. Past this, the page offers
+/// the older part instead.
+const HISTORY_SCAN: usize = 250;
+
+/// The words for an entry that changed the case; `None` for anything else
+/// (reads, lists, refusals and conflicts change nothing).
+fn change_words(action: &str, outcome: &str) -> Option<&'static str> {
+    if outcome != crate::audit::Outcome::Ok.as_str() {
+        return None;
+    }
+    match crate::audit::Action::parse(action)? {
+        crate::audit::Action::CaseCreate => Some(EN.history_created),
+        crate::audit::Action::CaseUpdate => Some(EN.history_saved),
+        crate::audit::Action::MilestoneAdd => Some(EN.history_milestone_added),
+        crate::audit::Action::MilestoneEdit => Some(EN.history_milestone_edited),
+        crate::audit::Action::CaseAssign => Some(EN.history_assigned),
+        crate::audit::Action::CaseUnassign => Some(EN.history_unassigned),
+        _ => None,
+    }
+}
+
+/// The changes to a case recorded before `before`, newest first (at most
+/// `HISTORY_LINES`), and where an older part starts if there may be one.
+async fn changes_of(
+    state: &AppState,
+    case_id: CaseId,
+    before: i64,
+) -> Result<(Vec<(crate::storage::AuditRow, &'static str)>, Option<i64>), AppError> {
+    let target = case_id.to_string();
+    let mut cursor = before;
+    let mut scanned = 0;
+    let mut changes: Vec<(crate::storage::AuditRow, &'static str)> = Vec::new();
+    loop {
+        let rows = state
+            .vault
+            .store()
+            .audit_of_target(&target, cursor, HISTORY_BATCH)
+            .await
+            .map_err(ServiceError::from)?;
+        let exhausted = i64::try_from(rows.len()).unwrap_or(0) < HISTORY_BATCH;
+        for row in rows {
+            scanned += 1;
+            cursor = row.seq;
+            if let Some(what) = change_words(&row.action, &row.outcome) {
+                if changes.len() == HISTORY_LINES {
+                    // A further change exists: the older part starts below the last shown.
+                    let last = changes.last().map_or(cursor, |c| c.0.seq);
+                    return Ok((changes, Some(last)));
+                }
+                changes.push((row, what));
+            }
+        }
+        if exhausted {
+            return Ok((changes, None));
+        }
+        if scanned >= HISTORY_SCAN {
+            return Ok((changes, Some(cursor)));
+        }
+    }
+}
+
+/// Who a history line names, by who is looking: a coordinator sees
+/// usernames; a caseworker sees "you", the usernames of those holding the
+/// case now, "a coordinator" for anything done as a coordinator, and "a
+/// caseworker" for anyone else (one no longer assigned, say).
+enum Viewer {
+    Coordinator(BTreeMap<UserId, String>),
+    Caseworker { me: UserId, holders: BTreeMap<UserId, String> },
+}
+
+impl Viewer {
+    fn who(&self, row: &crate::storage::AuditRow) -> String {
+        let actor = UserId::parse(&row.actor);
+        match self {
+            Viewer::Coordinator(names) => {
+                actor.and_then(|a| names.get(&a)).map_or_else(|| EN.someone_unknown.to_owned(), Clone::clone)
+            }
+            Viewer::Caseworker { me, holders } => {
+                if row.role == Role::Coordinator.as_str() {
+                    EN.history_a_coordinator.to_owned()
+                } else if actor == Some(*me) {
+                    EN.history_you.to_owned()
+                } else if let Some(name) = actor.and_then(|a| holders.get(&a)) {
+                    name.clone()
+                } else {
+                    EN.history_a_caseworker.to_owned()
+                }
+            }
+        }
+    }
 }
 
 pub struct Assignment {
@@ -590,6 +916,7 @@ pub struct MilestoneForm {
     note: String,
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn show_page(
     state: &AppState,
     user: &CurrentUser,
@@ -597,6 +924,7 @@ async fn show_page(
     m: MilestoneForm,
     errors: FormErrors,
     status: StatusCode,
+    before: Option<i64>,
 ) -> Result<Response, AppError> {
     // Taken whatever happens: a notice is shown once, on its own case only.
     let notice = if status == StatusCode::OK {
@@ -634,12 +962,52 @@ async fn show_page(
         None
     };
     let notice = notice.map(|n| notice_text(n, &case, assignment.as_ref()));
+    let (holders, viewer) = if user.actor.has(Role::Coordinator) {
+        (None, None)
+    } else {
+        let list = crate::membership::co_assignees(&state.vault, &user.actor, case.id).await?;
+        let me = user.actor.user_id();
+        let names = list
+            .iter()
+            .map(|(id, name)| if *id == me { EN.holder_you.replace("{user}", name) } else { name.clone() })
+            .collect();
+        (Some(names), Some(Viewer::Caseworker { me, holders: list.into_iter().collect() }))
+    };
+    let (changes, older) = changes_of(state, case.id, before.unwrap_or(i64::MAX)).await?;
+    let viewer = match viewer {
+        Some(v) => v,
+        None => {
+            let mut actors: Vec<UserId> =
+                changes.iter().filter_map(|(r, _)| UserId::parse(&r.actor)).collect();
+            actors.sort_unstable();
+            actors.dedup();
+            Viewer::Coordinator(crate::membership::usernames(&state.vault, &user.actor, &actors).await?)
+        }
+    };
+    let zone = user.zone();
+    let history = changes
+        .iter()
+        .map(|(row, what)| HistoryLine {
+            when: OffsetDateTime::parse(&row.at, &Rfc3339)
+                .map(|at| crate::web::when::minute(at, zone))
+                .unwrap_or_default(),
+            who: viewer.who(row),
+            what,
+        })
+        .collect();
+    let aliases: Vec<&str> = case.group.persons().iter().map(|p| p.alias.as_str()).collect();
     let page = ShowPage {
         t: &EN,
         nav: Some(Nav::of(user)),
         csrf: user.csrf.clone(),
         notice,
         assignment,
+        holders,
+        heading: group_name(&aliases),
+        reference: EN.case_ref.replace("{ref}", &short_ref(case.id)),
+        history,
+        older: older.map(|seq| format!("/cases/{}?before={seq}#history", case.id)),
+        newest: before.map(|_| format!("/cases/{}#history", case.id)),
         id: case.id.to_string(),
         shelter: case.shelter.and_then(|s| codes.get(&s).cloned()).unwrap_or_default(),
         case,
@@ -651,14 +1019,27 @@ async fn show_page(
     Ok((status, Html(page.render()?)).into_response())
 }
 
+#[derive(Debug, Default, Deserialize)]
+pub struct ShowQuery {
+    /// The older part of the history: changes recorded before this entry.
+    #[serde(default)]
+    before: String,
+}
+
 pub(crate) async fn show(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<String>,
+    Query(q): Query<ShowQuery>,
 ) -> Result<Response, AppError> {
     let id = parse_case_id(&id)?;
+    let before = match q.before.trim() {
+        "" => None,
+        text => Some(text.parse::<i64>().ok().filter(|n| *n > 0).ok_or(AppError::BadRequest)?),
+    };
     let case = cases::read(&state.vault, &user.actor, id).await?;
-    show_page(&state, &user, case, MilestoneForm::default(), FormErrors::default(), StatusCode::OK).await
+    show_page(&state, &user, case, MilestoneForm::default(), FormErrors::default(), StatusCode::OK, before)
+        .await
 }
 
 fn parse_milestone(form: &MilestoneForm, today: time::Date) -> Result<MilestoneDraft, FormErrors> {
@@ -703,7 +1084,7 @@ pub(crate) async fn add_milestone(
         },
         Err(errors) => {
             let case = cases::read(&state.vault, &user.actor, id).await?;
-            show_page(&state, &user, case, form, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+            show_page(&state, &user, case, form, errors, StatusCode::UNPROCESSABLE_ENTITY, None).await
         }
     }
 }
@@ -745,6 +1126,7 @@ pub(crate) async fn assignment(
                     MilestoneForm::default(),
                     errors,
                     StatusCode::UNPROCESSABLE_ENTITY,
+                    None,
                 )
                 .await;
             }

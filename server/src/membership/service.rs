@@ -938,3 +938,52 @@ pub async fn case_assignees(
         .collect();
     Ok((names(holders).await, names(waiting).await))
 }
+
+/// For a caseworker: who holds a case they hold themselves (themselves
+/// included), by username. Only a holder of the case may ask: the check is
+/// their own current grant, as for reading the case, and anyone else gets
+/// `NotFound`, as for a case that does not exist.
+pub async fn co_assignees(
+    vault: &Vault,
+    caseworker: &Actor,
+    case_id: CaseId,
+) -> ServiceResult<Vec<(UserId, String)>> {
+    let cid = case_id.to_string();
+    let own = vault
+        .store()
+        .wrap(ObjectKind::Case, &cid, HolderKind::User, &caseworker.user_id().to_string())
+        .await?
+        .filter(|row| row.key_no == caseworker.key_no());
+    if !caseworker.has(Role::Caseworker) || own.is_none() {
+        return Err(ServiceError::NotFound);
+    }
+    let mut out = Vec::new();
+    for id in crate::cases::index::assignees(vault, &cid).await? {
+        if let Ok(entry) = accounts::entry(vault, id).await {
+            out.push((id, entry.profile.username.as_str().to_owned()));
+        }
+    }
+    out.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(out)
+}
+
+/// For a coordinator: the usernames of the given accounts (the case list's
+/// assignee column, a case's history). Accounts that do not exist are
+/// left out.
+pub async fn usernames(
+    vault: &Vault,
+    coordinator: &Actor,
+    ids: &[UserId],
+) -> ServiceResult<std::collections::BTreeMap<UserId, String>> {
+    coordinators_identity(vault, coordinator).await?;
+    let mut out = std::collections::BTreeMap::new();
+    for id in ids {
+        if out.contains_key(id) {
+            continue;
+        }
+        if let Ok(entry) = accounts::entry(vault, *id).await {
+            out.insert(*id, entry.profile.username.as_str().to_owned());
+        }
+    }
+    Ok(out)
+}
