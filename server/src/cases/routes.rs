@@ -798,13 +798,6 @@ pub struct HistoryLine {
 
 /// Changes shown at once.
 const HISTORY_LINES: usize = 20;
-/// Entries read per query of the case's trail.
-const HISTORY_BATCH: i64 = 50;
-/// Entries read at most per page view: reads are recorded on the same
-/// target and far outnumber changes, so a much-read case would otherwise
-/// cost a page view a scan of all its reads. Past this, the page offers
-/// the older part instead.
-const HISTORY_SCAN: usize = 250;
 
 /// The words for an entry that changed the case; `None` for anything else
 /// (reads, lists, refusals and conflicts change nothing).
@@ -831,36 +824,18 @@ async fn changes_of(
     before: i64,
 ) -> Result<(Vec<(crate::storage::AuditRow, &'static str)>, Option<i64>), AppError> {
     let target = case_id.to_string();
-    let mut cursor = before;
-    let mut scanned = 0;
-    let mut changes: Vec<(crate::storage::AuditRow, &'static str)> = Vec::new();
-    loop {
-        let rows = state
-            .vault
-            .store()
-            .audit_of_target(&target, cursor, HISTORY_BATCH)
-            .await
-            .map_err(ServiceError::from)?;
-        let exhausted = i64::try_from(rows.len()).unwrap_or(0) < HISTORY_BATCH;
-        for row in rows {
-            scanned += 1;
-            cursor = row.seq;
-            if let Some(what) = change_words(&row.action, &row.outcome) {
-                if changes.len() == HISTORY_LINES {
-                    // A further change exists: the older part starts below the last shown.
-                    let last = changes.last().map_or(cursor, |c| c.0.seq);
-                    return Ok((changes, Some(last)));
-                }
-                changes.push((row, what));
-            }
-        }
-        if exhausted {
-            return Ok((changes, None));
-        }
-        if scanned >= HISTORY_SCAN {
-            return Ok((changes, Some(cursor)));
-        }
-    }
+    // Only the changes, through their own partial index: reads of the same
+    // case, which far outnumber them, cost a page view nothing.
+    let limit = i64::try_from(HISTORY_LINES + 1).unwrap_or(i64::MAX);
+    let rows = state.vault.store().case_changes(&target, before, limit).await.map_err(ServiceError::from)?;
+    let more = rows.len() > HISTORY_LINES;
+    let changes: Vec<_> = rows
+        .into_iter()
+        .take(HISTORY_LINES)
+        .filter_map(|row| change_words(&row.action, &row.outcome).map(|what| (row, what)))
+        .collect();
+    let older = if more { changes.last().map(|c| c.0.seq) } else { None };
+    Ok((changes, older))
 }
 
 /// Who a history line names, by who is looking: a coordinator sees
@@ -1273,6 +1248,26 @@ pub(crate) async fn update_milestone(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// The history's words, the store's list of changes and the partial
+    /// index that serves it name the same actions.
+    #[test]
+    fn the_history_the_store_and_the_index_agree_on_what_a_change_is() {
+        let index = include_str!("../../../migrations/sqlite/0010_case_changes_by_target.sql");
+        let index_pg = include_str!("../../../migrations/postgres/0010_case_changes_by_target.sql");
+        for action in crate::audit::Action::ALL {
+            let code = action.as_str();
+            let listed = crate::storage::CASE_CHANGE_ACTIONS.contains(&code);
+            assert_eq!(change_words(code, "ok").is_some(), listed, "{code}");
+            assert_eq!(index.contains(&format!("'{code}'")), listed, "{code} in the SQLite index");
+            assert_eq!(index_pg.contains(&format!("'{code}'")), listed, "{code} in the PostgreSQL index");
+            assert_eq!(
+                crate::storage::CASE_CHANGES_SQL.contains(&format!("'{code}'")),
+                listed,
+                "{code} in the store's query"
+            );
+        }
+    }
 
     /// The parser's message lists the bands in the words the form's list uses.
     #[test]

@@ -411,6 +411,18 @@ pub enum Write {
     },
 }
 
+/// The audit actions that change a case, as a case's history lists them
+/// (and as the partial index of migration 0010 and `case_changes` spell them).
+pub const CASE_CHANGE_ACTIONS: [&str; 6] =
+    ["case.create", "case.update", "milestone.add", "milestone.edit", "case.assign", "case.unassign"];
+
+/// `case_changes`: its condition repeats the partial index's exactly, so
+/// both backends read the index (a test checks SQLite's plan).
+pub const CASE_CHANGES_SQL: &str = "SELECT seq, at, actor, role, action, target, outcome, request_id, prev_mac, mac \
+     FROM audit_log WHERE target = $1 AND seq < $2 AND outcome = 'ok' \
+     AND action IN ('case.create', 'case.update', 'milestone.add', 'milestone.edit', 'case.assign', 'case.unassign') \
+     ORDER BY seq DESC LIMIT $3";
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Apply every write in one transaction, or none. Unaudited: for
@@ -436,6 +448,9 @@ pub trait Store: Send + Sync + 'static {
         before: i64,
         limit: i64,
     ) -> Result<Vec<AuditRow>, StoreError>;
+    /// The successful changes to a case (the actions of
+    /// [`CASE_CHANGE_ACTIONS`]), newest first, with a sequence number below `before`.
+    async fn case_changes(&self, target: &str, before: i64, limit: i64) -> Result<Vec<AuditRow>, StoreError>;
     async fn audit_head(&self) -> Result<Option<AuditRow>, StoreError>;
     /// Entries matching `filter` with `seq > after`, in order, at most `limit`.
     async fn audit_search(

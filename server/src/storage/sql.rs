@@ -569,6 +569,17 @@ macro_rules! sql_store {
                 .await?)
             }
 
+            async fn case_changes(&self, target: &str, before: i64, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
+                // The condition repeats the partial index's exactly, so both
+                // backends use it (migration 0010).
+                Ok(sqlx::query_as(crate::storage::CASE_CHANGES_SQL)
+                .bind(target)
+                .bind(before)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
             async fn audit_head(&self) -> Result<Option<AuditRow>, StoreError> {
                 Ok(sqlx::query_as(
                     "SELECT seq, at, actor, role, action, target, outcome, request_id, prev_mac, mac FROM audit_log \
