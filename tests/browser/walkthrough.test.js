@@ -296,7 +296,7 @@ describe('Safehouse in a real browser', () => {
     const match = /^\/cases\/([0-9a-f-]{36})$/.exec(pathOf(page));
     assert.ok(match, `a saved case opens its page, got ${page.url()}`);
     caseId = match[1];
-    assert.equal(await page.locator('h1').textContent(), 'Case');
+    assert.match((await page.locator('h1').innerText()).replace(/\s+/g, ' '), /^Kestrel ref [0-9a-f]{8}$/);
     assert.equal(await page.locator('table tbody tr td').first().textContent(), 'Kestrel');
     assert.equal(await page.locator('dt:text-is("Stage") + dd').textContent(), 'Assessment');
     assert.equal(await page.locator('pre.notes').textContent(), notes);
