@@ -4,9 +4,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 mod audit;
+mod audit_pages;
 mod casework;
 mod clear_columns;
 mod cli;
+mod feedback;
 mod foundation;
 mod helpers;
 mod login;
