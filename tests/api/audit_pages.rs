@@ -13,14 +13,24 @@ use crate::helpers::*;
 
 /// The sequence numbers of the trail's rows, in page order.
 fn seqs(page: &str) -> Vec<i64> {
-    page.split("<td data-label=\"#\">").skip(1).map(|s| s.split('<').next().unwrap().parse().unwrap()).collect()
+    page.split("<td data-label=\"#\">")
+        .skip(1)
+        .map(|s| s.split('<').next().unwrap().parse().unwrap())
+        .collect()
 }
 
 /// The href of a pager link (by its words), unescaped.
 fn link(page: &str, words: &str) -> Option<String> {
     let end = page.find(&format!("\">{words}</a>"))?;
     let start = page[..end].rfind("href=\"")? + 6;
-    Some(page[start..end].replace("&amp;", "&").trim_end_matches("\" rel=\"next").trim_end_matches("\" rel=\"prev").to_owned())
+    Some(
+        page[start..end]
+            .replace("&amp;", "&")
+            .replace("&#38;", "&")
+            .trim_end_matches("\" rel=\"next")
+            .trim_end_matches("\" rel=\"prev")
+            .to_owned(),
+    )
 }
 
 async fn record_many(t: &TestApp, n: usize, action: Action) {
@@ -50,7 +60,10 @@ async fn the_trail_reads_newest_first_and_pages_back_and_forth() {
     let second = c.get(&older).await.text().await.unwrap();
     let middle = seqs(&second);
     assert_eq!(middle.len(), 100);
-    assert!(middle[0] < *newest.last().unwrap(), "continues below the first page");
+    assert!(
+        middle[0] < *newest.last().unwrap(),
+        "continues below the first page: {older} {newest:?} {middle:?}"
+    );
     let third = c.get(&link(&second, "Older entries").unwrap()).await.text().await.unwrap();
     assert_eq!(seqs(&third).len(), 30, "the oldest 30");
     assert!(link(&third, "Older entries").is_none(), "nothing older than the first");
@@ -109,7 +122,7 @@ async fn the_auditor_sees_usernames_beside_ids_and_actions_in_words() {
     let mut c = t.login(&auditor).await;
     let page = c.get("/audit?action=login.ok").await.text().await.unwrap();
     let uid = worker.actor.user_id().to_string();
-    let row = page.split("<tr>").find(|r| r.contains(&uid)).expect("mika's login");
+    let row = page.split("<tr>").skip(1).find(|r| r.contains(&uid)).expect("mika's login");
     assert!(row.contains("<span class=\"who\">case.mika</span> <code class=\"id\">"), "{row}");
     assert!(row.contains("Logged in") && !row.contains(">login.ok<"), "the action in words: {row}");
     assert!(row.contains("Caseworker") && row.contains("Done"), "role and outcome in words: {row}");
@@ -155,7 +168,10 @@ async fn verification_says_what_it_verified_once_and_records_the_auditor() {
     let verified_to = result.as_ref().unwrap().head.as_ref().unwrap().seq;
     audit::record_verification(&t.app.vault, None, "cli-run", &result).await.unwrap();
     let entry = t.app.audit_log().await.pop().unwrap();
-    assert_eq!((entry.action.as_str(), entry.actor.as_str(), entry.role.as_str()), ("audit.verify", "-", "-"));
+    assert_eq!(
+        (entry.action.as_str(), entry.actor.as_str(), entry.role.as_str()),
+        ("audit.verify", "-", "-")
+    );
     assert_eq!(entry.target, verified_to.to_string());
     // Only an auditor's run is recorded as theirs.
     let worker = t.web_user("case.notauditor", Role::Caseworker).await;
@@ -175,7 +191,8 @@ async fn server_in_zone(t: &TestApp, zone: &str) -> String {
 async fn login_at(t: &TestApp, base: &str, user: &WebUser) -> Client {
     let mut client = Client::new(base);
     let code = oath_code(&user.secret, t.now());
-    let r = client.post("/login", &[("username", &user.username), ("password", PASSWORD), ("code", &code)]).await;
+    let r =
+        client.post("/login", &[("username", &user.username), ("password", PASSWORD), ("code", &code)]).await;
     assert_eq!(r.status(), 303);
     t.next_step();
     client
@@ -183,7 +200,7 @@ async fn login_at(t: &TestApp, base: &str, user: &WebUser) -> Client {
 
 /// The time column of the probe entry's row.
 fn probe_time(page: &str) -> String {
-    let row = page.split("<tr>").find(|r| r.contains("zone-probe")).expect("the probe row");
+    let row = page.split("<tr>").skip(1).find(|r| r.contains(">zone-probe</code>")).expect("the probe row");
     page_between(row, "<time>", "</time>").to_owned()
 }
 
@@ -208,7 +225,7 @@ async fn the_organisations_zone_and_a_users_own_change_the_times_shown() {
     assert_eq!(probe_time(&page), when::minute(at, tokyo));
     assert!(page.contains("Time (UTC+09:00)") && page.contains("From (UTC+09:00)"));
     let account = k.get("/account").await.text().await.unwrap();
-    assert!(account.contains("The organisation's zone is UTC+09:00."), "{account}");
+    assert!(account.contains("zone is UTC+09:00."), "{account}");
     assert!(account.contains(&format!("{} (UTC+09:00)", when::minute(t.now(), tokyo))));
 
     // The user's own choice wins, is audited, and is said once.
@@ -228,7 +245,8 @@ async fn the_organisations_zone_and_a_users_own_change_the_times_shown() {
     // On the other server too: the choice is the user's, kept in their profile.
     let page = c.get("/audit?target=zone-probe").await.text().await.unwrap();
     assert_eq!(probe_time(&page), when::minute(at, kolkata));
-    let profile = safehouse::accounts::service::entry(&t.app.vault, auditor.actor.user_id()).await.unwrap().profile;
+    let profile =
+        safehouse::accounts::service::entry(&t.app.vault, auditor.actor.user_id()).await.unwrap().profile;
     assert_eq!(profile.zone.map(|z| z.code()), Some("+05:30".to_owned()));
     let entry = t.app.audit_log().await.into_iter().rev().find(|e| e.action == "account.zone").unwrap();
     assert_eq!(entry.actor, auditor.actor.user_id().to_string());
@@ -238,7 +256,9 @@ async fn the_organisations_zone_and_a_users_own_change_the_times_shown() {
     // Back to the organisation's zone.
     let saved = k.post("/account/zone", &[("csrf", &csrf), ("zone", "")]).await;
     let account = k.follow(saved).await.text().await.unwrap();
-    assert!(account.contains("Times are now shown in the organisation's zone (UTC+09:00)."));
+    assert!(
+        account.contains("zone (UTC+09:00).") && account.contains("Times are now shown in the organisation")
+    );
     let page = k.get("/audit?target=zone-probe").await.text().await.unwrap();
     assert_eq!(probe_time(&page), when::minute(at, tokyo));
 }

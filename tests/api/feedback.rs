@@ -11,7 +11,13 @@ const NEW_PASSWORD: &str = "a brand new passphrase 7";
 
 /// Post, land where the answer sends the browser, and check the notice is
 /// there; then visit the page again and check it is gone.
-async fn shown_once(c: &mut Client, path: &str, form: &[(&str, &str)], landing: &str, notice: &str) -> String {
+async fn shown_once(
+    c: &mut Client,
+    path: &str,
+    form: &[(&str, &str)],
+    landing: &str,
+    notice: &str,
+) -> String {
     let answer = c.post(path, form).await;
     assert_eq!(answer.status(), 303, "POST {path}");
     assert_eq!(answer.headers()["location"], landing, "POST {path}");
@@ -67,9 +73,22 @@ async fn each_team_action_names_the_person() {
     let confirmed = [("csrf", csrf.as_str()), ("confirm", "yes")];
     let pine_id = pine.actor.user_id();
     let second_id = second.actor.user_id();
-    shown_once(&mut k, &format!("/team/{pine_id}/freeze"), &confirmed, "/team", "case.pine frozen: 0 case grants removed")
-        .await;
-    shown_once(&mut k, &format!("/team/{pine_id}/unfreeze"), &confirmed, "/team", "Freeze of case.pine lifted.").await;
+    shown_once(
+        &mut k,
+        &format!("/team/{pine_id}/freeze"),
+        &confirmed,
+        "/team",
+        "case.pine frozen: 0 case grants removed",
+    )
+    .await;
+    shown_once(
+        &mut k,
+        &format!("/team/{pine_id}/unfreeze"),
+        &confirmed,
+        "/team",
+        "Freeze of case.pine lifted.",
+    )
+    .await;
     let removed = "coord.second removed from the coordinators team.";
     shown_once(&mut k, &format!("/team/{second_id}/remove-coordinators"), &confirmed, "/team", removed).await;
     let admitted = "coord.second admitted to the coordinators team.";
@@ -86,13 +105,28 @@ async fn each_administrator_action_names_the_account() {
     let confirmed = [("csrf", csrf.as_str()), ("confirm", "yes")];
     let base = format!("/admin/users/{}", pine.actor.user_id());
     shown_once(&mut a, &format!("{base}/disable"), &confirmed, "/admin/users", "case.pine disabled").await;
-    shown_once(&mut a, &format!("{base}/enable"), &[("csrf", csrf.as_str())], "/admin/users", "case.pine enabled").await;
-    shown_once(&mut a, &format!("{base}/reset-2fa"), &confirmed, "/admin/users", "Two-factor authentication of case.pine reset")
-        .await;
+    shown_once(
+        &mut a,
+        &format!("{base}/enable"),
+        &[("csrf", csrf.as_str())],
+        "/admin/users",
+        "case.pine enabled",
+    )
+    .await;
+    shown_once(
+        &mut a,
+        &format!("{base}/reset-2fa"),
+        &confirmed,
+        "/admin/users",
+        "Two-factor authentication of case.pine reset",
+    )
+    .await;
 
     // A new account and a reset password come with an activation code,
     // shown in the answer itself and kept nowhere for later.
-    let created = a.post("/admin/users", &[("csrf", csrf.as_str()), ("username", "case.new"), ("role_caseworker", "on")]).await;
+    let created = a
+        .post("/admin/users", &[("csrf", csrf.as_str()), ("username", "case.new"), ("role_caseworker", "on")])
+        .await;
     assert_eq!(created.status(), 200);
     let body = created.text().await.unwrap();
     assert!(body.contains("Account case.new created.") && body.contains("<code class=\"secret\">"));

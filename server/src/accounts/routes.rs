@@ -453,7 +453,9 @@ pub(crate) async fn set_zone(
     check_csrf(&user, &form.csrf)?;
     let zone = match form.zone.trim() {
         "" => None,
-        code => match when::Zone::parse(code).filter(|z| when::Zone::choices().iter().any(|(c, _)| *c == z.code())) {
+        code => match when::Zone::parse(code)
+            .filter(|z| when::Zone::choices().iter().any(|(c, _)| *c == z.code()))
+        {
             Some(zone) => Some(zone),
             None => {
                 let errors = FormErrors::from(FieldError { field: "zone", message: EN.zone_invalid.into() });

@@ -559,7 +559,11 @@ pub async fn reset_2fa(vault: &Vault, admin: &Actor, user_id: UserId) -> Service
 /// A user chooses the zone their pages show times in (none: the
 /// organisation's). Kept in their sealed profile; a change made to the
 /// profile at the same moment wins, and this one is a conflict to retry.
-pub async fn set_zone(vault: &Vault, actor: &Actor, zone: Option<crate::web::when::Zone>) -> ServiceResult<()> {
+pub async fn set_zone(
+    vault: &Vault,
+    actor: &Actor,
+    zone: Option<crate::web::when::Zone>,
+) -> ServiceResult<()> {
     let event = actor.event(Action::ZoneChange).on(actor.user_id());
     let prepared = async {
         let entry = entry(vault, actor.user_id()).await?;

@@ -12,8 +12,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
+use super::Action;
 use super::service::{self as audit, csv_cell};
-use super::{Action, Outcome};
 use crate::accounts::model::Role;
 use crate::accounts::service as accounts;
 use crate::cases::model::FieldError;
@@ -36,7 +36,10 @@ pub fn action_words(t: &Messages, code: &str) -> &'static str {
 }
 
 fn outcome_words(t: &Messages, code: &str) -> String {
-    t.audit_outcomes.iter().find(|(c, _)| *c == code).map_or_else(|| code.to_owned(), |(_, w)| (*w).to_owned())
+    t.audit_outcomes
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or_else(|| code.to_owned(), |(_, w)| (*w).to_owned())
 }
 
 fn role_words(code: &str) -> String {
@@ -89,7 +92,11 @@ async fn usernames(state: &AppState) -> BTreeMap<String, String> {
 impl TrailQuery {
     /// The store's filter: dates typed in `zone` become UTC bounds; an actor
     /// may be given by username. A bad date is named beside its field.
-    fn filter(&self, zone: time::UtcOffset, names: &BTreeMap<String, String>) -> Result<AuditFilter, FormErrors> {
+    fn filter(
+        &self,
+        zone: time::UtcOffset,
+        names: &BTreeMap<String, String>,
+    ) -> Result<AuditFilter, FormErrors> {
         let mut errors = FormErrors::default();
         let mut bound = |field: &'static str, text: &str, which: Bound| {
             let text = text.trim();
@@ -290,7 +297,8 @@ async fn page(
     let limit = PAGE as i64 + 1;
     if let Some(after) = q.after {
         // Newer entries: read forwards from the cursor, then turn round.
-        let mut rows = audit::search(&state.vault, &user.actor, filter, after, limit, Action::AuditRead).await?;
+        let mut rows =
+            audit::search(&state.vault, &user.actor, filter, after, limit, Action::AuditRead).await?;
         let more_newer = rows.len() > PAGE;
         rows.truncate(PAGE);
         rows.reverse();
@@ -327,7 +335,8 @@ pub(crate) async fn export(
     let mut csv = String::from("seq,at,actor,username,role,action,target,outcome,request_id\r\n");
     for r in rows {
         let name = names.get(&r.actor).cloned().unwrap_or_default();
-        let cells = [r.seq.to_string(), r.at, r.actor, name, r.role, r.action, r.target, r.outcome, r.request_id];
+        let cells =
+            [r.seq.to_string(), r.at, r.actor, name, r.role, r.action, r.target, r.outcome, r.request_id];
         csv.push_str(&cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
         csv.push_str("\r\n");
     }
@@ -403,13 +412,19 @@ pub(crate) async fn flags(State(state): State<AppState>, user: CurrentUser) -> R
             minutes: f.window_minutes,
         })
         .collect();
-    let page = FlagsPage { t: &EN, nav: Some(Nav::of(&user)), flags, time_heading: EN.audit_time_in.replace("{zone}", &when::zone_label(zone)) };
+    let page = FlagsPage {
+        t: &EN,
+        nav: Some(Nav::of(&user)),
+        flags,
+        time_heading: EN.audit_time_in.replace("{zone}", &when::zone_label(zone)),
+    };
     Ok(Html(page.render()?).into_response())
 }
 
-/// Whether an outcome code is one the trail writes (for the test below).
+/// Every outcome code the trail writes (for the test below).
 #[cfg(test)]
 fn outcome_codes() -> [&'static str; 5] {
+    use super::Outcome;
     [Outcome::Ok, Outcome::Denied, Outcome::Conflict, Outcome::Invalid, Outcome::Error].map(Outcome::as_str)
 }
 

@@ -133,8 +133,11 @@ pub async fn search_back(
     if !actor.has(Role::Auditor) {
         return vault.finish(&event, Err(ServiceError::Forbidden("auditors only"))).await;
     }
-    let result =
-        vault.store().audit_search_back(filter, before, limit.clamp(1, 1000)).await.map_err(ServiceError::from);
+    let result = vault
+        .store()
+        .audit_search_back(filter, before, limit.clamp(1, 1000))
+        .await
+        .map_err(ServiceError::from);
     vault.finish(&event, result).await
 }
 

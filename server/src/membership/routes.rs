@@ -112,7 +112,8 @@ async fn certified_notice(
     let name = entry.profile.username.as_str();
     let mut offers = Vec::new();
     for team in Team::ALL {
-        if entry.profile.roles.contains(&super::team_role(team)) && !super::is_member(&state.vault, team, target).await?
+        if entry.profile.roles.contains(&super::team_role(team))
+            && !super::is_member(&state.vault, team, target).await?
         {
             let label = match team {
                 Team::Coordinators => EN.admit_offer_coordinators,

@@ -71,7 +71,11 @@ async fn render(
     errors: FormErrors,
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    let done = if status == StatusCode::OK { notice::take::<ShelterDone>(&user.session, "/shelters").await? } else { None };
+    let done = if status == StatusCode::OK {
+        notice::take::<ShelterDone>(&user.session, "/shelters").await?
+    } else {
+        None
+    };
     let shelters = list(&state.vault, &user.actor).await?;
     let notice = done.and_then(|done| {
         let (id, text) = match done {

@@ -411,9 +411,7 @@ pub struct Messages {
     pub lockdown_engaged: &'static str,
     pub shelter_added_notice: &'static str,
     pub shelter_saved_notice: &'static str,
-
     // -- performance
-
 }
 
 pub static EN: Messages = Messages {
@@ -844,9 +842,7 @@ pub static EN: Messages = Messages {
     lockdown_engaged: "Lockdown engaged: every session has ended, and no one can log in until it is lifted at the command line.",
     shelter_added_notice: "Shelter {shelter} added.",
     shelter_saved_notice: "Shelter {shelter} saved.",
-
     // -- performance
-
 };
 
 #[cfg(test)]

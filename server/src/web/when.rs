@@ -79,7 +79,10 @@ impl Zone {
             return Some(Zone::UTC);
         }
         let bytes = text.as_bytes();
-        if bytes.len() != 6 || bytes[3] != b':' || !bytes.iter().enumerate().all(|(i, b)| matches!(i, 0 | 3) || b.is_ascii_digit()) {
+        if bytes.len() != 6
+            || bytes[3] != b':'
+            || !bytes.iter().enumerate().all(|(i, b)| matches!(i, 0 | 3) || b.is_ascii_digit())
+        {
             return None;
         }
         let sign: i32 = match bytes[0] {
@@ -207,13 +210,7 @@ pub fn typed(text: &str, zone: UtcOffset, bound: Bound) -> Option<OffsetDateTime
 /// second; an end at `:59Z` sorts after every fraction of its last.
 pub fn stored_bound(at: OffsetDateTime, bound: Bound) -> String {
     let at = at.to_offset(UtcOffset::UTC);
-    let base = format!(
-        "{}T{:02}:{:02}:{:02}",
-        at.date(),
-        at.hour(),
-        at.minute(),
-        at.second()
-    );
+    let base = format!("{}T{:02}:{:02}:{:02}", at.date(), at.hour(), at.minute(), at.second());
     match bound {
         Bound::Start => base,
         Bound::End => format!("{base}Z"),
@@ -230,18 +227,36 @@ mod tests {
         assert_eq!(minute(at, UtcOffset::UTC), "2026-12-01 23:45");
         assert_eq!(minute(at, time::macros::offset!(+9)), "2026-12-02 08:45");
         assert_eq!(day(at, time::macros::offset!(+9)), "2026-12-02");
-        assert_eq!(minute_of_stored("2026-12-01T23:45:59.25Z", time::macros::offset!(+9)), "2026-12-02 08:45");
+        assert_eq!(
+            minute_of_stored("2026-12-01T23:45:59.25Z", time::macros::offset!(+9)),
+            "2026-12-02 08:45"
+        );
         assert_eq!(minute_of_stored("not a time", UtcOffset::UTC), "not a time");
     }
 
     #[test]
     fn zones_parse_from_their_codes_and_back() {
-        for (text, minutes) in [("+09:00", 540), ("-03:30", -210), ("+00:00", 0), ("Z", 0), ("+05:45", 345), ("+14:00", 840)] {
+        for (text, minutes) in
+            [("+09:00", 540), ("-03:30", -210), ("+00:00", 0), ("Z", 0), ("+05:45", 345), ("+14:00", 840)]
+        {
             let zone = Zone::parse(text).unwrap_or_else(|| panic!("{text}"));
             assert_eq!(zone.offset().whole_minutes(), minutes, "{text}");
             assert_eq!(Zone::parse(&zone.code()), Some(zone));
         }
-        for bad in ["", "9", "+9", "+9:00", "09:00", "+09:10", "+15:00", "-13:00", "+09:60", "+0a:00", "Asia/Tokyo", "+09:00x"] {
+        for bad in [
+            "",
+            "9",
+            "+9",
+            "+9:00",
+            "09:00",
+            "+09:10",
+            "+15:00",
+            "-13:00",
+            "+09:60",
+            "+0a:00",
+            "Asia/Tokyo",
+            "+09:00x",
+        ] {
             assert_eq!(Zone::parse(bad), None, "{bad:?}");
         }
         assert_eq!(Zone::parse("+09:00").unwrap().label(), "UTC+09:00");
@@ -263,9 +278,17 @@ mod tests {
         assert_eq!(stored_bound(to, Bound::End), "2026-12-02T14:59:59Z");
         let at = typed("2026-12-02 08:30", tokyo, Bound::End).unwrap();
         assert_eq!(stored_bound(at, Bound::End), "2026-12-01T23:30:59Z");
-        assert_eq!(typed("2026-12-02T08:30", tokyo, Bound::Start), typed("2026-12-02 08:30", tokyo, Bound::Start));
+        assert_eq!(
+            typed("2026-12-02T08:30", tokyo, Bound::Start),
+            typed("2026-12-02 08:30", tokyo, Bound::Start)
+        );
         let (low, high) = (stored_bound(from, Bound::Start), stored_bound(to, Bound::End));
-        for inside in ["2026-12-01T15:00:00Z", "2026-12-01T15:00:00.001Z", "2026-12-02T14:59:59Z", "2026-12-02T14:59:59.999999Z"] {
+        for inside in [
+            "2026-12-01T15:00:00Z",
+            "2026-12-01T15:00:00.001Z",
+            "2026-12-02T14:59:59Z",
+            "2026-12-02T14:59:59.999999Z",
+        ] {
             assert!(inside >= low.as_str() && inside <= high.as_str(), "{inside}");
         }
         for outside in ["2026-12-01T14:59:59.999Z", "2026-12-02T15:00:00Z"] {
