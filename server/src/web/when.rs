@@ -78,20 +78,18 @@ impl Zone {
         if text.eq_ignore_ascii_case("z") || text.eq_ignore_ascii_case("utc") {
             return Some(Zone::UTC);
         }
-        let bytes = text.as_bytes();
-        if bytes.len() != 6
-            || bytes[3] != b':'
-            || !bytes.iter().enumerate().all(|(i, b)| matches!(i, 0 | 3) || b.is_ascii_digit())
-        {
-            return None;
-        }
-        let sign: i32 = match bytes[0] {
-            b'+' => 1,
-            b'-' => -1,
+        let (sign, rest) = match text.split_at_checked(1) {
+            Some(("+", rest)) => (1, rest),
+            Some(("-", rest)) => (-1, rest),
             _ => return None,
         };
-        let hours: i32 = text[1..3].parse().ok()?;
-        let minutes: i32 = text[4..6].parse().ok()?;
+        let (hours, minutes) = rest.split_once(':')?;
+        let two_digits = |t: &str| t.len() == 2 && t.bytes().all(|b| b.is_ascii_digit());
+        if !two_digits(hours) || !two_digits(minutes) {
+            return None;
+        }
+        let hours: i32 = hours.parse().ok()?;
+        let minutes: i32 = minutes.parse().ok()?;
         if minutes % 15 != 0 || minutes >= 60 {
             return None;
         }
