@@ -335,6 +335,7 @@ async fn a_coordinator_freezes_a_caseworker_from_the_team_page() {
     assert!(page.contains(&format!("/team/{uid}/freeze")));
     let csrf = k.csrf("/team").await;
     let frozen = k.post(&format!("/team/{uid}/freeze"), &[("csrf", &csrf), ("confirm", "yes")]).await;
+    let frozen = k.follow(frozen).await;
     assert_eq!(frozen.status(), 200);
     assert!(frozen.text().await.unwrap().contains("case.detained frozen: 1 case grant removed"));
     assert_eq!(w.get("/").await.status(), 303, "their session ended at once");

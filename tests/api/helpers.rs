@@ -636,6 +636,16 @@ impl Client {
         response
     }
 
+    /// Where a 303 answer sends the browser, visited (any other answer as it
+    /// came): the page a user lands on after an action.
+    pub async fn follow(&mut self, response: reqwest::Response) -> reqwest::Response {
+        if response.status() != 303 {
+            return response;
+        }
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        self.get(&location).await
+    }
+
     /// The CSRF token from a page's forms.
     pub async fn csrf(&mut self, path: &str) -> String {
         let body = self.get(path).await.text().await.unwrap();
@@ -821,6 +831,8 @@ pub async fn page_certify(coordinator: &mut Client, username: &str, fingerprint:
     let csrf = page_between(&page, "name=\"csrf\" value=\"", "\"").to_owned();
     let answer =
         coordinator.post(&format!("/certify/{id}"), &[("csrf", &csrf), ("fingerprint", fingerprint)]).await;
+    assert_eq!(answer.status(), 303, "{username} certified");
+    let answer = coordinator.follow(answer).await;
     assert_eq!(answer.status(), 200, "{username} certified");
     answer.text().await.unwrap()
 }
@@ -836,6 +848,7 @@ pub async fn page_team_action(coordinator: &mut Client, path: &str, username: &s
     assert!(confirm.contains(&format!("action=\"{path}\"")), "the confirmation posts to {path}");
     let csrf = page_between(&confirm, "name=\"csrf\" value=\"", "\"").to_owned();
     let answer = coordinator.post(path, &[("csrf", &csrf), ("confirm", "yes")]).await;
+    let answer = coordinator.follow(answer).await;
     let status = answer.status().as_u16();
     (status, answer.text().await.unwrap())
 }

@@ -4,11 +4,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 mod audit;
+mod audit_pages;
 mod case_list;
 mod case_page;
 mod casework;
 mod clear_columns;
 mod cli;
+mod feedback;
 mod foundation;
 mod helpers;
 mod login;

@@ -129,6 +129,7 @@ async fn a_new_caseworker_is_activated_enrolled_and_certified() {
     assert_eq!(wrong.status(), 422);
     assert!(wrong.text().await.unwrap().contains("does not match"));
     let ok = k.post(&format!("/certify/{id}"), &[("csrf", &csrf), ("fingerprint", &fingerprint)]).await;
+    let ok = k.follow(ok).await;
     assert_eq!(ok.status(), 200);
     assert!(ok.text().await.unwrap().contains("Certified."));
     assert!(worker.get("/account").await.text().await.unwrap().contains("Your key is certified."));

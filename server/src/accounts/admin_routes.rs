@@ -8,7 +8,7 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::model::{Role, Roles, UserState, Username};
 use super::service;
@@ -19,6 +19,7 @@ use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::guards::{CurrentUser, check_csrf, require_recent};
 use crate::web::messages::{EN, Messages};
+use crate::web::notice;
 use crate::web::templates::{FormErrors, Nav};
 
 struct UserLine {
@@ -117,7 +118,34 @@ pub(crate) async fn users_page(
     user: CurrentUser,
 ) -> Result<Response, AppError> {
     admin_only(&user)?;
-    render_users(&state, &user, View::default()).await
+    let notice = match notice::take::<AdminDone>(&user.session, "/admin/users").await? {
+        Some(done) => done.text(&state).await?,
+        None => None,
+    };
+    render_users(&state, &user, View { notice, ..View::default() }).await
+}
+
+/// What the users page says once after an action: which, on whom. (A new
+/// account's or a reset's activation code is shown in the answer itself:
+/// a secret is never kept for later.)
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct AdminDone {
+    action: String,
+    user: UserId,
+}
+
+impl AdminDone {
+    async fn text(&self, state: &AppState) -> Result<Option<String>, AppError> {
+        let name = service::entry(&state.vault, self.user).await?.profile.username;
+        let text = match AdminAction::parse(&self.action) {
+            Some(AdminAction::Disable) => EN.disabled_notice,
+            Some(AdminAction::Enable) => EN.enabled_notice,
+            Some(AdminAction::Reset2fa) => EN.reset_2fa_notice,
+            Some(AdminAction::ResetPassword) => EN.reset_password_notice,
+            None => return Ok(None),
+        };
+        Ok(Some(fill(text, name.as_str())))
+    }
 }
 
 #[derive(Deserialize)]
@@ -308,31 +336,32 @@ pub(crate) async fn user_action(
     }
     let vault = &state.vault;
     let name = service::entry(vault, target).await?.profile.username.as_str().to_owned();
+    // Only a reset of the password has something to show once (its code).
+    let mut activation = None;
     let done = match action {
-        AdminAction::Disable => service::set_disabled(vault, &user.actor, target, true)
+        AdminAction::Disable => service::set_disabled(vault, &user.actor, target, true).await,
+        AdminAction::Enable => service::set_disabled(vault, &user.actor, target, false).await,
+        AdminAction::ResetPassword => service::reset_password(vault, &user.actor, target)
             .await
-            .map(|()| View { notice: Some(fill(EN.disabled_notice, &name)), ..View::default() }),
-        AdminAction::Enable => service::set_disabled(vault, &user.actor, target, false)
-            .await
-            .map(|()| View { notice: Some(fill(EN.enabled_notice, &name)), ..View::default() }),
-        AdminAction::ResetPassword => {
-            service::reset_password(vault, &user.actor, target).await.map(|token| View {
-                activation: Some(token.expose().to_owned()),
-                notice: Some(fill(EN.reset_password_notice, &name)),
-                ..View::default()
-            })
-        }
-        AdminAction::Reset2fa => service::reset_2fa(vault, &user.actor, target)
-            .await
-            .map(|()| View { notice: Some(fill(EN.reset_2fa_notice, &name)), ..View::default() }),
+            .map(|token| activation = Some(token.expose().to_owned())),
+        AdminAction::Reset2fa => service::reset_2fa(vault, &user.actor, target).await,
     };
     match done {
-        Ok(view) => {
+        Ok(()) => {
             if action != AdminAction::Enable {
                 // The bumped generation already refuses them; this drops the rows.
                 state.sessions.delete_owner(target).await?;
             }
-            render_users(&state, &user, view).await
+            let done = AdminDone { action: action.as_str().to_owned(), user: target };
+            match activation {
+                // The code is shown in this answer and kept nowhere.
+                Some(code) => {
+                    let view =
+                        View { activation: Some(code), notice: done.text(&state).await?, ..View::default() };
+                    render_users(&state, &user, view).await
+                }
+                None => notice::leave(&user.session, "/admin/users", done).await,
+            }
         }
         // Refused by the service, and recorded there: only a coordinator
         // lifts a freeze.

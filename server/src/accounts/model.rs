@@ -105,6 +105,10 @@ pub struct Profile {
     pub username: Username,
     pub roles: Roles,
     pub state: UserState,
+    /// The zone the user reads times in; none: the organisation's. Absent
+    /// from profiles sealed before it existed, which load as none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<crate::web::when::Zone>,
 }
 
 /// A password exactly as typed: 12..=128 characters, no composition rules,

@@ -7,7 +7,7 @@ use axum::Form;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use secrecy::SecretString;
@@ -25,7 +25,9 @@ use crate::web::client_address::client_address;
 use crate::web::error::AppError;
 use crate::web::guards::{CurrentUser, EnrollingUser, check_csrf};
 use crate::web::messages::{EN, Messages};
+use crate::web::notice;
 use crate::web::templates::{FormErrors, Nav};
+use crate::web::when;
 
 #[derive(Template)]
 #[template(path = "accounts/login.html")]
@@ -50,11 +52,22 @@ pub struct LoginQuery {
 
 /// Where a session ended by too many wrong re-authentications lands.
 const ENDED_BY_REAUTH: &str = "/login?ended=reauth";
+/// Where logging out, everywhere or here, lands; lockdown's is in sessions.
+const ENDED_BY_LOGOUT: &str = "/login?ended=logout";
+const ENDED_EVERYWHERE: &str = "/login?ended=everywhere";
 
 pub(crate) async fn login_page(
     axum::extract::Query(q): axum::extract::Query<LoginQuery>,
 ) -> Result<Response, AppError> {
-    let notice = (q.ended == "reauth").then_some(EN.reauth_ended);
+    // Why the last session ended, said once on the page it lands on: the
+    // session is gone by then, so a code from a closed list says it.
+    let notice = match q.ended.as_str() {
+        "reauth" => Some(EN.reauth_ended),
+        "logout" => Some(EN.logged_out),
+        "everywhere" => Some(EN.logged_out_everywhere),
+        "lockdown" => Some(EN.lockdown_engaged),
+        _ => None,
+    };
     let page = LoginPage { t: &EN, nav: None, username: String::new(), problem: None, notice };
     Ok(render(&page)?.into_response())
 }
@@ -140,12 +153,9 @@ pub struct CsrfForm {
     csrf: String,
 }
 
-/// To the login page, telling the browser to drop every cookie of ours.
-fn logged_out() -> Response {
-    logged_out_to("/login")
-}
-
-fn logged_out_to(location: &str) -> Response {
+/// To the login page (which says why), telling the browser to drop every
+/// cookie of ours.
+pub(crate) fn logged_out_to(location: &str) -> Response {
     let mut response = Redirect::to(location).into_response();
     response
         .headers_mut()
@@ -171,7 +181,7 @@ pub(crate) async fn logout(
     let event = user.actor.event(Action::Logout).on(user.actor.user_id());
     user.session.flush().await?;
     state.vault.record(&event, crate::audit::Outcome::Ok).await?;
-    Ok(logged_out())
+    Ok(logged_out_to(ENDED_BY_LOGOUT))
 }
 
 // ---------------------------------------------------------------------------
@@ -231,7 +241,7 @@ fn new_password(form: &NewPasswordForm, context: &[&str]) -> Result<Password, Fo
 struct CodesPage {
     t: &'static Messages,
     nav: Option<Nav>,
-    notice: Option<&'static str>,
+    notice: Option<String>,
     codes: Vec<String>,
     fingerprint: String,
     next: &'static str,
@@ -239,7 +249,7 @@ struct CodesPage {
 
 fn codes_page(
     nav: Option<Nav>,
-    notice: Option<&'static str>,
+    notice: Option<String>,
     issued: &KeyIssued,
     next: &'static str,
 ) -> Result<Response, AppError> {
@@ -269,7 +279,10 @@ pub(crate) async fn activate_submit(
     };
     auth::begin(&state, &session, &issued.actor, true, 0).await?;
     let csrf: String = session.get(auth::CSRF_KEY).await?.unwrap_or_default();
-    codes_page(Some(Nav::enrolling(&csrf)), None, &issued, "/enrol")
+    let name = service::entry(&state.vault, issued.actor.user_id()).await?.profile.username;
+    let notice = EN.activated_notice.replace("{user}", name.as_str());
+    // Shown with the codes, which are never kept anywhere to show later.
+    codes_page(Some(Nav::enrolling(&csrf)), Some(notice), &issued, "/enrol")
 }
 
 #[derive(Template)]
@@ -344,7 +357,7 @@ pub(crate) async fn enrol_submit(
     let mut auth = user.auth.clone();
     auth.enrolling = false;
     user.session.insert(AUTH_KEY, &auth).await?;
-    Ok(Redirect::to("/account").into_response())
+    notice::leave(&user.session, "/account", AccountNotice::Enrolled).await
 }
 
 // ---------------------------------------------------------------------------
@@ -357,10 +370,24 @@ struct AccountPage {
     t: &'static Messages,
     nav: Option<Nav>,
     nav_csrf: String,
+    notice: Option<String>,
     fingerprint: String,
     certified: bool,
     sessions: i64,
     errors: FormErrors,
+    zone_intro: String,
+    zone_now: String,
+    organisation_zone: String,
+    /// The user's own choice, as a code; empty: the organisation's.
+    chosen_zone: String,
+    zone_choices: Vec<(String, String)>,
+}
+
+/// What the account page says once after an action there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+enum AccountNotice {
+    Enrolled,
+    ZoneSaved,
 }
 
 pub(crate) async fn account_view(
@@ -370,14 +397,34 @@ pub(crate) async fn account_view(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let uid = user.actor.user_id();
+    let zone = user.zone();
+    let organisation = when::zone_label(state.display_zone);
+    let chosen = service::entry(&state.vault, uid).await?.profile.zone;
+    let notice = match notice::take::<AccountNotice>(&user.session, "/account").await? {
+        Some(AccountNotice::Enrolled) => Some(EN.enrolled_notice.to_owned()),
+        Some(AccountNotice::ZoneSaved) => Some(match chosen {
+            Some(z) => EN.zone_saved.replace("{zone}", &z.label()),
+            None => EN.zone_saved_organisation.replace("{zone}", &organisation),
+        }),
+        None => None,
+    };
     let page = AccountPage {
         t: &EN,
         nav: Some(Nav::of(user)),
         nav_csrf: user.csrf.clone(),
+        notice,
         fingerprint: crate::crypto::fingerprint(&user.actor.identity().recipient()),
         certified: crate::membership::is_self_certified(&state.vault, &user.actor).await?,
         sessions: state.sessions.count_owner(uid).await?,
         errors,
+        zone_intro: EN.zone_intro.replace("{zone}", &organisation),
+        zone_now: EN
+            .zone_now
+            .replace("{time}", &when::minute(state.vault.clock.now(), zone))
+            .replace("{zone}", &when::zone_label(zone)),
+        zone_choices: when::Zone::choices(),
+        chosen_zone: chosen.map(|z| z.code()).unwrap_or_default(),
+        organisation_zone: EN.zone_organisation.replace("{zone}", &organisation),
     };
     Ok((status, render(&page)?).into_response())
 }
@@ -387,6 +434,43 @@ pub(crate) async fn account_page(
     user: CurrentUser,
 ) -> Result<Response, AppError> {
     account_view(&state, &user, FormErrors::default(), StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+pub struct ZoneForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    zone: String,
+}
+
+/// Save the zone the user reads times in; empty: the organisation's.
+pub(crate) async fn set_zone(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(form): Form<ZoneForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&user, &form.csrf)?;
+    let zone = match form.zone.trim() {
+        "" => None,
+        code => match when::Zone::parse(code)
+            .filter(|z| when::Zone::choices().iter().any(|(c, _)| *c == z.code()))
+        {
+            Some(zone) => Some(zone),
+            None => {
+                let errors = FormErrors::from(FieldError { field: "zone", message: EN.zone_invalid.into() });
+                return account_view(&state, &user, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+            }
+        },
+    };
+    match service::set_zone(&state.vault, &user.actor, zone).await {
+        Ok(()) => notice::leave(&user.session, "/account", AccountNotice::ZoneSaved).await,
+        Err(ServiceError::Conflict) => {
+            let errors = FormErrors::from(FieldError { field: "zone", message: EN.zone_conflict.into() });
+            account_view(&state, &user, errors, StatusCode::CONFLICT).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub(crate) async fn change_password(
@@ -409,7 +493,7 @@ pub(crate) async fn change_password(
     };
     // Other sessions ended with the new generation; this one carries on.
     auth::rebind(&state, &user, &issued.actor).await?;
-    codes_page(Some(Nav::of(&user)), Some(EN.password_changed), &issued, "/account")
+    codes_page(Some(Nav::of(&user)), Some(EN.password_changed.to_owned()), &issued, "/account")
 }
 
 pub(crate) async fn end_sessions(
@@ -420,7 +504,7 @@ pub(crate) async fn end_sessions(
     check_csrf(&user, &form.csrf)?;
     crate::sessions::service::log_out_everywhere(&state.vault, &state.sessions, &user.actor).await?;
     let _ = user.session.flush().await;
-    Ok(logged_out())
+    Ok(logged_out_to(ENDED_EVERYWHERE))
 }
 
 // ---------------------------------------------------------------------------
@@ -471,7 +555,7 @@ pub(crate) async fn recover_submit(
         Ok(issued) => {
             // The new generation ends the other sessions; their rows go now.
             state.sessions.delete_owner(issued.actor.user_id()).await?;
-            codes_page(None, Some(EN.password_changed), &issued, "/login")
+            codes_page(None, Some(EN.password_changed.to_owned()), &issued, "/login")
         }
         Err(LoginError::Failed) => {
             again(Some(EN.recover_failed), FormErrors::default(), StatusCode::UNPROCESSABLE_ENTITY)

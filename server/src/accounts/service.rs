@@ -140,7 +140,7 @@ async fn create(vault: &Vault, event: Event, username: &Username, roles: Roles) 
         let refused = Err(FieldError { field: "roles", message: "Choose at least one role.".into() }.into());
         return vault.finish(&event, refused).await;
     }
-    let profile = Profile { username: username.clone(), roles, state: UserState::Pending };
+    let profile = Profile { username: username.clone(), roles, state: UserState::Pending, zone: None };
     let activation = ActivationToken::generate();
     let expires_at = (vault.clock.now() + ACTIVATION_LIFETIME).unix_timestamp();
     let writes = vec![
@@ -551,6 +551,28 @@ pub async fn reset_2fa(vault: &Vault, admin: &Actor, user_id: UserId) -> Service
             Write::DeleteTotp { user_id: user_id.to_string() },
             Write::BumpGeneration { user_id: user_id.to_string() },
         ])
+    }
+    .await;
+    vault.write(&event, prepared).await
+}
+
+/// A user chooses the zone their pages show times in (none: the
+/// organisation's). Kept in their sealed profile; a change made to the
+/// profile at the same moment wins, and this one is a conflict to retry.
+pub async fn set_zone(
+    vault: &Vault,
+    actor: &Actor,
+    zone: Option<crate::web::when::Zone>,
+) -> ServiceResult<()> {
+    let event = actor.event(Action::ZoneChange).on(actor.user_id());
+    let prepared = async {
+        let entry = entry(vault, actor.user_id()).await?;
+        if entry.profile.zone == zone {
+            return Ok(Vec::new());
+        }
+        let mut profile = entry.profile.clone();
+        profile.zone = zone;
+        Ok(vec![profile_write(vault, &entry, &profile)?])
     }
     .await;
     vault.write(&event, prepared).await

@@ -51,6 +51,8 @@ actions! {
     PasswordReset => "password.reset",
     TotpEnrol => "totp.enrol",
     TotpReset => "totp.reset",
+    // A user chose the zone their pages show times in.
+    ZoneChange => "account.zone",
     Logout => "logout",
     RecoveryCodeUse => "recovery_code.use",
     ShelterCreate => "shelter.create",

@@ -120,6 +120,27 @@ pub async fn search(
     vault.finish(&event, result).await
 }
 
+/// A filtered page of the trail read backwards, for auditors: entries
+/// below `before`, newest first, at most `limit`.
+pub async fn search_back(
+    vault: &Vault,
+    actor: &Actor,
+    filter: &crate::storage::AuditFilter,
+    before: i64,
+    limit: i64,
+) -> ServiceResult<Vec<AuditRow>> {
+    let event = actor.event(Action::AuditRead).as_role(Role::Auditor);
+    if !actor.has(Role::Auditor) {
+        return vault.finish(&event, Err(ServiceError::Forbidden("auditors only"))).await;
+    }
+    let result = vault
+        .store()
+        .audit_search_back(filter, before, limit.clamp(1, 1000))
+        .await
+        .map_err(ServiceError::from);
+    vault.finish(&event, result).await
+}
+
 /// A CSV cell that a spreadsheet will not run as a formula.
 pub fn csv_cell(value: &str) -> String {
     let guarded = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
@@ -159,8 +180,38 @@ pub async fn verify(
     .await
 }
 
-/// Record a verification run (by the command line or an auditor).
-pub async fn record_verification(vault: &Vault, request_id: &str, ok: bool) -> ServiceResult<()> {
-    let event = Event::system(Action::AuditVerify, request_id);
-    vault.record(&event, if ok { Outcome::Ok } else { Outcome::Error }).await
+/// Record a verification run: by an auditor on the web (`by`, role
+/// auditor) or by the command line (`by` none: actor "system"). The target
+/// is the seq, in decimal, of the head that was verified; after a break,
+/// of the first entry found wrong (none if the trail could not be read).
+/// The outcome says which: `ok` or `error`.
+pub async fn record_verification(
+    vault: &Vault,
+    by: Option<&Actor>,
+    request_id: &str,
+    result: &Result<Verified, Break>,
+) -> ServiceResult<()> {
+    let event = match by {
+        Some(actor) => {
+            let event = actor.event(Action::AuditVerify).as_role(Role::Auditor);
+            if !actor.has(Role::Auditor) {
+                return vault.finish(&event, Err(ServiceError::Forbidden("auditors only"))).await;
+            }
+            event
+        }
+        None => Event::system(Action::AuditVerify, request_id),
+    };
+    let seq = match result {
+        Ok(verified) => verified.head.as_ref().map(|h| h.seq),
+        Err(Break::Mac { seq } | Break::Gap { seq, .. } | Break::Link { seq } | Break::Rewritten { seq }) => {
+            Some(*seq)
+        }
+        Err(Break::Cut { head, .. }) => Some(*head),
+        Err(Break::OtherInstance(_) | Break::Store(_)) => None,
+    };
+    let event = match seq {
+        Some(seq) => event.on(seq),
+        None => event,
+    };
+    vault.record(&event, if result.is_ok() { Outcome::Ok } else { Outcome::Error }).await
 }

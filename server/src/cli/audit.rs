@@ -72,6 +72,14 @@ pub async fn run(config: &Config, command: AuditCommand) -> Result<()> {
                 eprintln!();
             }
             let request_id = crate::audit::model::new_request_id();
+            if !matches!(result, Err(Break::Store(_))) {
+                // Recording a failed check extends a broken chain; the
+                // break itself stays where verify found it.
+                let recorded = audit::record_verification(&vault, None, &request_id, &result).await;
+                if result.is_ok() {
+                    recorded?;
+                }
+            }
             match result {
                 Ok(verified) => {
                     println!(
@@ -84,16 +92,10 @@ pub async fn run(config: &Config, command: AuditCommand) -> Result<()> {
                     if let Some(head) = verified.head {
                         println!("{}", head.to_line());
                     }
-                    audit::record_verification(&vault, &request_id, true).await?;
                     Ok(())
                 }
                 Err(Break::Store(cause)) => bail!("cannot read the audit log to verify it: {cause}"),
-                Err(broken) => {
-                    // Recording the failed check extends a broken chain; the
-                    // break itself stays where verify found it.
-                    let _ = audit::record_verification(&vault, &request_id, false).await;
-                    bail!("audit chain broken: {broken}")
-                }
+                Err(broken) => bail!("audit chain broken: {broken}"),
             }
         }
     }

@@ -17,6 +17,7 @@ pub async fn run(config: &Config) -> Result<()> {
     state.trusted_proxies = config.trusted_proxies.clone().into();
     state.policy.idle = time::Duration::minutes(config.session_idle_minutes);
     state.policy.absolute = time::Duration::hours(config.session_absolute_hours);
+    state.display_zone = config.display_zone.offset();
     let app = Application::bind(config.listen, state)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;

@@ -27,6 +27,7 @@ pub const KNOWN_ENV: &[&str] = &[
     "SAFEHOUSE_TRUSTED_PROXIES",
     "SAFEHOUSE_SESSION_IDLE_MINUTES",
     "SAFEHOUSE_SESSION_ABSOLUTE_HOURS",
+    "SAFEHOUSE_DISPLAY_ZONE",
     "SAFEHOUSE_BULK_READ_MINUTES",
     // Used by single commands, never stored.
     "SAFEHOUSE_COORDINATOR_PASSWORD_FILE",
@@ -103,6 +104,9 @@ pub struct Config {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     pub session_idle_minutes: i64,
     pub session_absolute_hours: i64,
+    /// The organisation's zone for times on pages, a fixed offset from UTC
+    /// ("+09:00"); a user may choose another on their account page.
+    pub display_zone: crate::web::when::Zone,
 }
 
 impl std::fmt::Debug for Config {
@@ -121,6 +125,7 @@ impl std::fmt::Debug for Config {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("session_idle_minutes", &self.session_idle_minutes)
             .field("session_absolute_hours", &self.session_absolute_hours)
+            .field("display_zone", &self.display_zone.code())
             .finish()
     }
 }
@@ -141,6 +146,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             session_idle_minutes: 30,
             session_absolute_hours: 12,
+            display_zone: crate::web::when::Zone::UTC,
         }
     }
 }
@@ -164,6 +170,7 @@ struct FileConfig {
     trusted_proxies: Option<Vec<String>>,
     session_idle_minutes: Option<u32>,
     session_absolute_hours: Option<u32>,
+    display_zone: Option<String>,
 }
 
 impl Config {
@@ -270,6 +277,12 @@ impl Config {
         if let Some(v) = env.get("SAFEHOUSE_SESSION_ABSOLUTE_HOURS") {
             absolute = Some(parse_u32("SAFEHOUSE_SESSION_ABSOLUTE_HOURS", v)?);
         }
+        if let Some(v) = &from_file.display_zone {
+            config.display_zone = parse_zone("display_zone", v)?;
+        }
+        if let Some(v) = env.get("SAFEHOUSE_DISPLAY_ZONE") {
+            config.display_zone = parse_zone("SAFEHOUSE_DISPLAY_ZONE", v)?;
+        }
         // Bounded: a session that never idles out defeats the point.
         config.session_idle_minutes = i64::from(idle.unwrap_or(30).clamp(1, 240));
         config.session_absolute_hours = i64::from(absolute.unwrap_or(12).clamp(1, 24));
@@ -333,6 +346,18 @@ fn parse_bool(name: &str, value: &str) -> Result<bool, ConfigError> {
         "0" | "false" | "no" => Ok(false),
         _ => Err(ConfigError::Invalid { name: name.to_owned(), message: "expected true or false".into() }),
     }
+}
+
+/// A fixed offset such as "+09:00"; a zone name is refused with the reason
+/// (no daylight saving rules are kept: docs/accounts.md, "Times and zones").
+fn parse_zone(name: &str, value: &str) -> Result<crate::web::when::Zone, ConfigError> {
+    crate::web::when::Zone::parse(value).ok_or_else(|| ConfigError::Invalid {
+        name: name.to_owned(),
+        message: format!(
+            "{value:?} is not a UTC offset: write it as +HH:MM or -HH:MM in quarter hours from -12:00 to +14:00, \
+             such as +09:00 (zone names are not accepted)"
+        ),
+    })
 }
 
 fn parse_u32(name: &str, value: &str) -> Result<u32, ConfigError> {
@@ -443,6 +468,21 @@ mod tests {
         assert!(!Config::from_sources(Some(&path), &off).unwrap().database_allow_insecure, "env wins");
         let vague = Config::from_sources(None, &env(&[("SAFEHOUSE_DATABASE_ALLOW_INSECURE", "maybe")]));
         assert!(vague.unwrap_err().to_string().contains("SAFEHOUSE_DATABASE_ALLOW_INSECURE"));
+    }
+
+    #[test]
+    fn the_display_zone_is_a_fixed_offset_utc_unless_set() {
+        assert_eq!(Config::from_sources(None, &env(&[])).unwrap().display_zone, crate::web::when::Zone::UTC);
+        let c = Config::from_sources(None, &env(&[("SAFEHOUSE_DISPLAY_ZONE", "+09:00")])).unwrap();
+        assert_eq!(c.display_zone.offset().whole_minutes(), 540);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "display_zone = \"+08:00\"\n").unwrap();
+        assert_eq!(Config::from_sources(Some(&path), &env(&[])).unwrap().display_zone.code(), "+08:00");
+        for bad in ["Asia/Tokyo", "+9", "+09:07", "+15:00"] {
+            let err = Config::from_sources(None, &env(&[("SAFEHOUSE_DISPLAY_ZONE", bad)])).unwrap_err();
+            assert!(err.to_string().contains("SAFEHOUSE_DISPLAY_ZONE"), "{err}");
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::accounts::model::{Role, UserState};
 use crate::error::ServiceError;
@@ -19,6 +19,7 @@ use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::guards::{CurrentUser, check_csrf, require_recent};
 use crate::web::messages::{EN, Messages};
+use crate::web::notice;
 use crate::web::templates::Nav;
 
 struct WaitingLine {
@@ -88,7 +89,40 @@ pub(crate) async fn certify_page(
     if let Some(redirect) = require_recent(&state, &user, "/certify") {
         return Ok(redirect);
     }
-    render(&state, &user, None, Vec::new(), None, StatusCode::OK).await
+    let (notice, offers) = match notice::take::<Certified>(&user.session, "/certify").await? {
+        Some(done) => certified_notice(&state, done.user).await?,
+        None => (None, Vec::new()),
+    };
+    render(&state, &user, notice, offers, None, StatusCode::OK).await
+}
+
+/// What the certification page says once after a certification: whose key.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Certified {
+    user: UserId,
+}
+
+/// The notice naming the person certified, and the admissions their roles
+/// call for.
+async fn certified_notice(
+    state: &AppState,
+    target: UserId,
+) -> Result<(Option<String>, Vec<(String, String)>), AppError> {
+    let entry = crate::accounts::service::entry(&state.vault, target).await?;
+    let name = entry.profile.username.as_str();
+    let mut offers = Vec::new();
+    for team in Team::ALL {
+        if entry.profile.roles.contains(&super::team_role(team))
+            && !super::is_member(&state.vault, team, target).await?
+        {
+            let label = match team {
+                Team::Coordinators => EN.admit_offer_coordinators,
+                Team::Communications => EN.admit_offer_communications,
+            };
+            offers.push((format!("/team/{target}/admit-{}", team.as_str()), fill(label, name)));
+        }
+    }
+    Ok((Some(fill(EN.certified_notice, name)), offers))
 }
 
 #[derive(Deserialize)]
@@ -114,24 +148,7 @@ pub(crate) async fn certify_submit(
     }
     let target = UserId::parse(&id).ok_or(AppError::NotFound)?;
     match super::certify(&state.vault, &user.actor, target, &form.fingerprint).await {
-        Ok(()) => {
-            let entry = crate::accounts::service::entry(&state.vault, target).await?;
-            let name = entry.profile.username.as_str();
-            let mut offers = Vec::new();
-            for team in Team::ALL {
-                if entry.profile.roles.contains(&super::team_role(team))
-                    && !super::is_member(&state.vault, team, target).await?
-                {
-                    let label = match team {
-                        Team::Coordinators => EN.admit_offer_coordinators,
-                        Team::Communications => EN.admit_offer_communications,
-                    };
-                    offers.push((format!("/team/{target}/admit-{}", team.as_str()), fill(label, name)));
-                }
-            }
-            let notice = Some(fill(EN.certified_notice, name));
-            render(&state, &user, notice, offers, None, StatusCode::OK).await
-        }
+        Ok(()) => notice::leave(&user.session, "/certify", Certified { user: target }).await,
         Err(ServiceError::Invalid(e)) => {
             let typed: String = form.fingerprint.chars().take(40).collect();
             let problem = Some((target, typed, e.message));
@@ -223,7 +240,39 @@ pub(crate) async fn team_page(
     State(state): State<AppState>,
     user: CurrentUser,
 ) -> Result<Response, AppError> {
-    team_view(&state, &user, None, None, StatusCode::OK).await
+    let notice = match notice::take::<TeamDone>(&user.session, "/team").await? {
+        Some(done) => done.text(&state).await?,
+        None => None,
+    };
+    team_view(&state, &user, notice, None, StatusCode::OK).await
+}
+
+/// What the team page says once after an action: which, on whom, and for
+/// a freeze how many case grants went.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct TeamDone {
+    action: String,
+    user: UserId,
+    grants: usize,
+}
+
+impl TeamDone {
+    async fn text(&self, state: &AppState) -> Result<Option<String>, AppError> {
+        let Some(action) = TeamAction::parse(&self.action) else { return Ok(None) };
+        let entry = crate::accounts::service::entry(&state.vault, self.user).await?;
+        let name = entry.profile.username.as_str();
+        Ok(Some(match action {
+            TeamAction::Freeze => {
+                let text = if self.grants == 1 { EN.frozen_notice_one } else { EN.frozen_notice_many };
+                fill(text, name).replace("{grants}", &self.grants.to_string())
+            }
+            TeamAction::Unfreeze => fill(EN.unfrozen_notice_named, name),
+            TeamAction::Admit(Team::Coordinators) => fill(EN.admitted_coordinators_notice, name),
+            TeamAction::Admit(Team::Communications) => fill(EN.admitted_communications_notice, name),
+            TeamAction::Remove(Team::Coordinators) => fill(EN.removed_coordinators_notice, name),
+            TeamAction::Remove(Team::Communications) => fill(EN.removed_communications_notice, name),
+        }))
+    }
 }
 
 /// What a team page link or form asks for, parsed from the path.
@@ -450,13 +499,13 @@ pub(crate) async fn team_action(
     }
     let name =
         crate::accounts::service::entry(&state.vault, target).await?.profile.username.as_str().to_owned();
-    match run(&state, &user, action, target, &name).await {
-        Ok(notice) => {
+    match run(&state, &user, action, target).await {
+        Ok(done) => {
             if action == TeamAction::Freeze {
                 // The bumped generation already refuses them; this drops the rows.
                 state.sessions.delete_owner(target).await?;
             }
-            team_view(&state, &user, Some(notice), None, StatusCode::OK).await
+            notice::leave(&user.session, "/team", done).await
         }
         // Refused by the service (and recorded there): the page says why,
         // and nothing changed.
@@ -478,47 +527,23 @@ pub(crate) async fn team_action(
     }
 }
 
-/// Run a confirmed action; the notice names its object and what changed.
+/// Run a confirmed action; what it did, for the notice that names its
+/// object and what changed.
 async fn run(
     state: &AppState,
     user: &CurrentUser,
     action: TeamAction,
     target: UserId,
-    name: &str,
-) -> Result<String, ServiceError> {
+) -> Result<TeamDone, ServiceError> {
     let vault = &state.vault;
-    let notice = match action {
-        TeamAction::Freeze => {
-            let took = super::freeze(vault, &user.actor, target).await?;
-            let text = if took.grants == 1 { EN.frozen_notice_one } else { EN.frozen_notice_many };
-            fill(text, name).replace("{grants}", &took.grants.to_string())
-        }
-        TeamAction::Unfreeze => {
-            super::unfreeze(vault, &user.actor, target).await?;
-            fill(EN.unfrozen_notice_named, name)
-        }
-        TeamAction::Admit(team) => {
-            super::admit(vault, &user.actor, team, target).await?;
-            fill(
-                match team {
-                    Team::Coordinators => EN.admitted_coordinators_notice,
-                    Team::Communications => EN.admitted_communications_notice,
-                },
-                name,
-            )
-        }
-        TeamAction::Remove(team) => {
-            super::remove(vault, &user.actor, team, target).await?;
-            fill(
-                match team {
-                    Team::Coordinators => EN.removed_coordinators_notice,
-                    Team::Communications => EN.removed_communications_notice,
-                },
-                name,
-            )
-        }
-    };
-    Ok(notice)
+    let mut grants = 0;
+    match action {
+        TeamAction::Freeze => grants = super::freeze(vault, &user.actor, target).await?.grants,
+        TeamAction::Unfreeze => super::unfreeze(vault, &user.actor, target).await?,
+        TeamAction::Admit(team) => super::admit(vault, &user.actor, team, target).await?,
+        TeamAction::Remove(team) => super::remove(vault, &user.actor, team, target).await?,
+    }
+    Ok(TeamDone { action: action.as_str().to_owned(), user: target, grants })
 }
 
 #[cfg(test)]

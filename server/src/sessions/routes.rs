@@ -66,7 +66,8 @@ pub(crate) async fn engage(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
     }
     super::service::lock_down(&state.vault, &state.sessions, Some(&user.actor)).await?;
-    let mut response = Redirect::to("/login").into_response();
+    // Every session is gone, this one too: the login page says what happened.
+    let mut response = Redirect::to("/login?ended=lockdown").into_response();
     response
         .headers_mut()
         .insert(header::HeaderName::from_static("clear-site-data"), HeaderValue::from_static("\"cookies\""));

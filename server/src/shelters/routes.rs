@@ -5,16 +5,18 @@ use askama::Template;
 use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use serde::Deserialize;
+use axum::response::{Html, IntoResponse, Response};
+use serde::{Deserialize, Serialize};
 
 use super::{ShelterDetails, create, get, list, update};
 use crate::cases::model::ShelterCode;
 use crate::error::ServiceError;
+use crate::ids::ShelterId;
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::guards::{CurrentUser, check_csrf};
 use crate::web::messages::{EN, Messages};
+use crate::web::notice;
 use crate::web::templates::{FormErrors, Nav};
 
 pub struct Line {
@@ -47,9 +49,19 @@ struct RegisterPage {
     t: &'static Messages,
     nav: Option<Nav>,
     csrf: String,
+    /// Shown once after an add or a save: "Shelter North-3 added."
+    notice: Option<String>,
     lines: Vec<Line>,
     form: ShelterForm,
     errors: FormErrors,
+}
+
+/// What the register says once after a change: which shelter, by id (its
+/// code name is read from the register the page shows anyway).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+enum ShelterDone {
+    Added(ShelterId),
+    Saved(ShelterId),
 }
 
 async fn render(
@@ -59,8 +71,20 @@ async fn render(
     errors: FormErrors,
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    let lines = list(&state.vault, &user.actor)
-        .await?
+    let done = if status == StatusCode::OK {
+        notice::take::<ShelterDone>(&user.session, "/shelters").await?
+    } else {
+        None
+    };
+    let shelters = list(&state.vault, &user.actor).await?;
+    let notice = done.and_then(|done| {
+        let (id, text) = match done {
+            ShelterDone::Added(id) => (id, EN.shelter_added_notice),
+            ShelterDone::Saved(id) => (id, EN.shelter_saved_notice),
+        };
+        shelters.iter().find(|s| s.id == id).map(|s| text.replace("{shelter}", s.code.as_str()))
+    });
+    let lines = shelters
         .into_iter()
         .map(|s| {
             let details = s.details.unwrap_or(ShelterDetails {
@@ -77,8 +101,15 @@ async fn render(
             }
         })
         .collect();
-    let page =
-        RegisterPage { t: &EN, nav: Some(Nav::of(user)), csrf: user.csrf.clone(), lines, form, errors };
+    let page = RegisterPage {
+        t: &EN,
+        nav: Some(Nav::of(user)),
+        csrf: user.csrf.clone(),
+        notice,
+        lines,
+        form,
+        errors,
+    };
     Ok((status, Html(page.render()?)).into_response())
 }
 
@@ -100,7 +131,7 @@ pub(crate) async fn add(
         return render(&state, &user, form, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
     match create(&state.vault, &user.actor, code, details).await {
-        Ok(_) => Ok(Redirect::to("/shelters").into_response()),
+        Ok(id) => notice::leave(&user.session, "/shelters", ShelterDone::Added(id)).await,
         Err(ServiceError::Invalid(e)) => {
             render(&state, &user, form, e.into(), StatusCode::UNPROCESSABLE_ENTITY).await
         }
@@ -177,7 +208,7 @@ pub(crate) async fn save(
         return again(form, errors, StatusCode::UNPROCESSABLE_ENTITY);
     };
     match update(&state.vault, &user.actor, shelter_id, version, code, details).await {
-        Ok(_) => Ok(Redirect::to("/shelters").into_response()),
+        Ok(_) => notice::leave(&user.session, "/shelters", ShelterDone::Saved(shelter_id)).await,
         Err(ServiceError::Invalid(e)) => again(form, e.into(), StatusCode::UNPROCESSABLE_ENTITY),
         Err(ServiceError::Conflict) => {
             let errors = FormErrors::from(crate::cases::model::FieldError::new("version", EN.case_conflict));

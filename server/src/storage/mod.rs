@@ -459,6 +459,14 @@ pub trait Store: Send + Sync + 'static {
         after: i64,
         limit: i64,
     ) -> Result<Vec<AuditRow>, StoreError>;
+    /// Entries matching `filter` with `seq < before`, newest first, at most
+    /// `limit` (the trail page reads backwards from the head).
+    async fn audit_search_back(
+        &self,
+        filter: &AuditFilter,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>, StoreError>;
     /// Distinct case ids `actor` read (outcome ok) since `since` (RFC 3339),
     /// counted up to `cap`.
     async fn distinct_reads_since(&self, actor: &str, since: &str, cap: i64) -> Result<i64, StoreError>;

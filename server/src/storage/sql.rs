@@ -555,6 +555,35 @@ macro_rules! sql_store {
                 .await?)
             }
 
+            async fn audit_search_back(
+                &self,
+                f: &AuditFilter,
+                before: i64,
+                limit: i64,
+            ) -> Result<Vec<AuditRow>, StoreError> {
+                // Backwards along the primary key from `before`: a page near
+                // the head costs the same however long the trail is.
+                Ok(sqlx::query_as(
+                    "SELECT seq, at, actor, role, action, target, outcome, request_id, prev_mac, mac FROM audit_log \
+                     WHERE seq < $1 AND ($2 = '' OR actor = $3) AND ($4 = '' OR action = $5) AND ($6 = '' OR target = $7) \
+                     AND ($8 = '' OR at >= $9) AND ($10 = '' OR at <= $11) ORDER BY seq DESC LIMIT $12",
+                )
+                .bind(before)
+                .bind(&f.actor)
+                .bind(&f.actor)
+                .bind(&f.action)
+                .bind(&f.action)
+                .bind(&f.target)
+                .bind(&f.target)
+                .bind(&f.from)
+                .bind(&f.from)
+                .bind(&f.to)
+                .bind(&f.to)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
             async fn audit_of_target(&self, target: &str, before: i64, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
                 // Newest first, through the (target, seq) index: a case's
                 // history costs the same however long the whole trail is.

@@ -34,6 +34,9 @@ pub struct CurrentUser {
     /// Whether the coordinators team key opened with the user's key in this
     /// request: what every coordinator power needs besides the role.
     pub coordinators_team: bool,
+    /// The zone pages show this user times in (see `web::when`): their
+    /// own choice, else the organisation's.
+    pub(crate) zone: time::UtcOffset,
 }
 
 /// A logged-in user who may still be enrolling their second factor.
@@ -106,7 +109,8 @@ async fn current(
         Some(identity) => actor.with_coordinators(identity),
         None => actor,
     };
-    let user = CurrentUser { actor, auth, session, csrf, certified, coordinators_team };
+    let zone = entry.profile.zone.map_or(state.display_zone, |z| z.offset());
+    let user = CurrentUser { actor, auth, session, csrf, certified, coordinators_team, zone };
     // Checked in full above: an error page for this request may show the menu.
     if let Some(slot) = parts.extensions.get::<NavSlot>() {
         slot.fill(if user.auth.enrolling { Nav::enrolling(&user.csrf) } else { Nav::of(&user) });

@@ -9,6 +9,7 @@ pub mod error;
 pub mod guards;
 pub mod messages;
 pub mod middleware;
+pub mod notice;
 pub mod routes;
 pub mod templates;
 pub mod when;
@@ -55,6 +56,9 @@ pub struct AppState {
     pub vault: Vault,
     pub sessions: SealedStore,
     pub policy: SessionPolicy,
+    /// The organisation's zone for times on pages, unless a user chose
+    /// their own (`display_zone` in the configuration).
+    pub display_zone: time::UtcOffset,
     /// Send HSTS: only when served over TLS (at a reverse proxy).
     pub hsts: bool,
     /// See [`crate::config::Config::trusted_proxies`].
@@ -140,7 +144,14 @@ pub async fn state(vault: Vault, sessions: &SessionsAt) -> Result<AppState, sqlx
     let policy = SessionPolicy::default();
     let sessions =
         SealedStore::open(sessions, owner_key).await?.with_lifetime(vault.clock.clone(), policy.lifetime());
-    Ok(AppState { vault, sessions, policy, hsts: false, trusted_proxies: std::sync::Arc::from(Vec::new()) })
+    Ok(AppState {
+        vault,
+        sessions,
+        policy,
+        display_zone: time::UtcOffset::UTC,
+        hsts: false,
+        trusted_proxies: std::sync::Arc::from(Vec::new()),
+    })
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

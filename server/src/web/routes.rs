@@ -46,6 +46,7 @@ pub fn table() -> Vec<Route> {
         route(g.clone(), "/", Authenticated, get(account::home)),
         route(g.clone(), "/account", Authenticated, get(account::account_page)),
         route(p.clone(), "/account/password", Authenticated, post(account::change_password)),
+        route(p.clone(), "/account/zone", Authenticated, post(account::set_zone)),
         route(g.clone(), "/reauth", Authenticated, get(account::reauth_page)),
         route(p.clone(), "/reauth", Authenticated, post(account::reauth_submit)),
         route(g.clone(), "/cases", CASEWORK, get(cases::list)),
