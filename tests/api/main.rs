@@ -6,9 +6,11 @@
 mod audit;
 mod casework;
 mod clear_columns;
+mod dashboards;
 mod cli;
 mod foundation;
 mod helpers;
+mod index_cache;
 mod login;
 mod migrations;
 mod nodes;

@@ -2,6 +2,7 @@
 //! that dashboards read.
 
 pub mod index;
+pub mod index_cache;
 pub mod model;
 pub mod routes;
 pub mod service;
