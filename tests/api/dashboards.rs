@@ -7,9 +7,9 @@
 
 use safehouse::accounts::model::{Role, Username};
 use safehouse::accounts::service as accounts;
+use safehouse::cases::model::ShelterCode;
 use safehouse::cases::model::{EventDate, MilestoneKind, Note, Outcome, Stage, Status};
 use safehouse::cases::service::{self as cases, Case, MilestoneDraft};
-use safehouse::cases::model::ShelterCode;
 use safehouse::ids::{CaseId, ShelterId, UserId};
 use safehouse::membership;
 use safehouse::shelters::{self, ShelterDetails};
@@ -18,10 +18,10 @@ use time::Duration;
 use crate::helpers::*;
 
 /// The numbers of every `<a href="HREF">N</a>` of a page, in order (the
-/// href as the page writes it: `&` as `&amp;`); links in words (the menu's)
-/// are not figures.
+/// href as the page writes it: askama writes `&` as `&#38;`); links in
+/// words (the menu's) are not figures.
 fn figures(body: &str, href: &str) -> Vec<usize> {
-    let needle = format!("<a href=\"{}\">", href.replace('&', "&amp;"));
+    let needle = format!("<a href=\"{}\">", href.replace('&', "&#38;"));
     body.match_indices(&needle)
         .filter_map(|(i, _)| {
             let rest = &body[i + needle.len()..];
@@ -58,9 +58,11 @@ async fn world() -> World {
     let mut shelter_ids = Vec::new();
     for (code, capacity) in [("NORTH-01", "4"), ("SOUTH-02", "30")] {
         let details = ShelterDetails::parse("Province", capacity, "").unwrap();
-        shelter_ids.push(shelters::create(vault, k, ShelterCode::parse(code).unwrap(), details).await.unwrap());
+        shelter_ids
+            .push(shelters::create(vault, k, ShelterCode::parse(code).unwrap(), details).await.unwrap());
     }
-    let workers = vec![t.web_user("case.anna", Role::Caseworker).await, t.web_user("case.bo", Role::Caseworker).await];
+    let workers =
+        vec![t.web_user("case.anna", Role::Caseworker).await, t.web_user("case.bo", Role::Caseworker).await];
     let mut ids = Vec::new();
     for i in 0..33usize {
         if i == 11 || i == 22 {
@@ -100,19 +102,34 @@ async fn world() -> World {
     // long ago: counted only where they fall.
     let first = today.replace_day(1).unwrap();
     cases::add_milestone(vault, k, ids[1], milestone(MilestoneKind::ContactMade, first)).await.unwrap();
-    cases::add_milestone(vault, k, ids[2], milestone(MilestoneKind::ContactMade, today - Duration::days(400)))
-        .await
-        .unwrap();
+    cases::add_milestone(
+        vault,
+        k,
+        ids[2],
+        milestone(MilestoneKind::ContactMade, today - Duration::days(400)),
+    )
+    .await
+    .unwrap();
+    // An assignment after a milestone change keeps the case's last update.
+    membership::assign(vault, k, ids[0], workers[1].actor.user_id()).await.unwrap();
     World { t, ids, shelters: shelter_ids, workers }
 }
 
 /// Every case read in full through the case service (its own key path, not
-/// the index), with its holders.
+/// the index), with its holders; its last update is the time of the latest
+/// write to it in the audit trail (a milestone change updates a case
+/// without rewriting its placement field).
 async fn truth(w: &World) -> Vec<(Case, Vec<UserId>)> {
+    let writes = ["case.create", "case.update", "milestone.add", "milestone.edit"];
     let mut out = Vec::new();
     for id in &w.ids {
-        let case = cases::read(&w.t.app.vault, &w.t.app.coordinator, *id).await.unwrap();
-        let (holders, _) = membership::case_assignees(&w.t.app.vault, &w.t.app.coordinator, *id).await.unwrap();
+        let mut case = cases::read(&w.t.app.vault, &w.t.app.coordinator, *id).await.unwrap();
+        let (holders, _) =
+            membership::case_assignees(&w.t.app.vault, &w.t.app.coordinator, *id).await.unwrap();
+        let trail = w.t.app.vault.store().audit_of_target(&id.to_string(), i64::MAX, 1000).await.unwrap();
+        let last = trail.iter().find(|r| r.outcome == "ok" && writes.contains(&r.action.as_str())).unwrap();
+        case.updated_at =
+            time::OffsetDateTime::parse(&last.at, &time::format_description::well_known::Rfc3339).unwrap();
         out.push((case, holders.into_iter().map(|(u, _)| u).collect()));
     }
     out
@@ -127,17 +144,29 @@ async fn dashboards_every_coordinator_figure_equals_an_independent_count_and_lin
     let body = k.get("/").await.text().await.unwrap();
 
     let count = |f: &dyn Fn(&Case, &[UserId]) -> bool| all.iter().filter(|(c, h)| f(c, h)).count();
-    let people = |f: &dyn Fn(&Case) -> bool| all.iter().filter(|(c, _)| f(c)).map(|(c, _)| c.group.len()).sum::<usize>();
+    let people = |f: &dyn Fn(&Case) -> bool| {
+        all.iter().filter(|(c, _)| f(c)).map(|(c, _)| c.group.len()).sum::<usize>()
+    };
 
     assert_eq!(figures(&body, "/cases"), vec![33], "all cases");
     // The pipeline: all eleven stages, cases and people, then by status.
     for stage in Stage::ALL {
         let s = stage.as_str();
         let at = |c: &Case| c.stage == stage;
-        assert_eq!(figures(&body, &format!("/cases?stage={s}")), vec![count(&|c, _| at(c)), people(&at)], "{s}");
-        for (code, status) in [("open", Some(Status::Open)), ("on_hold", Some(Status::OnHold)), ("closed", None)] {
+        assert_eq!(
+            figures(&body, &format!("/cases?stage={s}")),
+            vec![count(&|c, _| at(c)), people(&at)],
+            "{s}"
+        );
+        for (code, status) in
+            [("open", Some(Status::Open)), ("on_hold", Some(Status::OnHold)), ("closed", None)]
+        {
             let expected = count(&|c, _| at(c) && status.map_or(c.status.is_closed(), |st| c.status == st));
-            assert_eq!(figures(&body, &format!("/cases?stage={s}&status={code}")), vec![expected], "{s} {code}");
+            assert_eq!(
+                figures(&body, &format!("/cases?stage={s}&status={code}")),
+                vec![expected],
+                "{s} {code}"
+            );
         }
     }
     // Status: open, on hold, and each outcome.
@@ -155,7 +184,11 @@ async fn dashboards_every_coordinator_figure_equals_an_independent_count_and_lin
     for (id, key) in w.shelters.iter().map(|s| (Some(*s), s.to_string())).chain([(None, "none".to_owned())]) {
         for (code, status) in [("open", Status::Open), ("on_hold", Status::OnHold)] {
             let expected = people(&|c| c.shelter == id && c.status == status);
-            assert_eq!(figures(&body, &format!("/cases?shelter={key}&status={code}")), vec![expected], "{key} {code}");
+            assert_eq!(
+                figures(&body, &format!("/cases?shelter={key}&status={code}")),
+                vec![expected],
+                "{key} {code}"
+            );
         }
         assert!(body.contains(&format!("<a href=\"/cases?shelter={key}\">")), "the shelter's whole list");
     }
@@ -167,7 +200,11 @@ async fn dashboards_every_coordinator_figure_equals_an_independent_count_and_lin
     for days in [14i64, 30, 60] {
         for (code, status) in [("open", Status::Open), ("on_hold", Status::OnHold)] {
             let expected = count(&|c, _| c.status == status && (now - c.updated_at).whole_days() >= days);
-            assert_eq!(figures(&body, &format!("/cases?stale_days={days}&status={code}")), vec![expected], "{days} {code}");
+            assert_eq!(
+                figures(&body, &format!("/cases?stale_days={days}&status={code}")),
+                vec![expected],
+                "{days} {code}"
+            );
         }
     }
     assert_ne!(
@@ -179,7 +216,12 @@ async fn dashboards_every_coordinator_figure_equals_an_independent_count_and_lin
     for worker in &w.workers {
         let uid = worker.actor.user_id();
         let expected = count(&|c, h| c.status == Status::Open && h.contains(&uid));
-        assert_eq!(figures(&body, &format!("/cases?assignee={uid}&status=open")), vec![expected], "{}", worker.username);
+        assert_eq!(
+            figures(&body, &format!("/cases?assignee={uid}&status=open")),
+            vec![expected],
+            "{}",
+            worker.username
+        );
         assert!(body.contains(&format!("<th scope=\"row\">{}</th>", worker.username)));
     }
     let unheld = count(&|c, h| c.status == Status::Open && h.is_empty());
@@ -190,10 +232,15 @@ async fn dashboards_every_coordinator_figure_equals_an_independent_count_and_lin
     let monday = today - Duration::days(i64::from(today.weekday().number_days_from_monday()));
     let first = today.replace_day(1).unwrap();
     for (period, from) in [("week", monday), ("month", first)] {
-        let within = |c: &Case| c.milestones.iter().filter(|m| (from..=today).contains(&m.draft.date.date())).count();
+        let within =
+            |c: &Case| c.milestones.iter().filter(|m| (from..=today).contains(&m.draft.date.date())).count();
         let milestones: usize = all.iter().map(|(c, _)| within(c)).sum();
         let with = count(&|c, _| within(c) > 0);
-        assert_eq!(figures(&body, &format!("/cases?milestones={period}")), vec![milestones, with], "{period}");
+        assert_eq!(
+            figures(&body, &format!("/cases?milestones={period}")),
+            vec![milestones, with],
+            "{period}"
+        );
     }
     // Certification: nothing waits in this world; the counts say so.
     assert_eq!(figures(&body, "/certify"), vec![0, 0]);
@@ -212,12 +259,16 @@ async fn dashboards_every_coordinator_figure_equals_an_independent_count_and_lin
 async fn dashboards_a_certification_waiting_shows_on_the_coordinators_home() {
     let t = spawn_app().await;
     let k = &t.app.coordinator;
-    let worker = t.app.user("case.waits", Role::Caseworker, false).await;
+    // A caseworker holding a case has their password reset: the grant
+    // waits for their new key's certification.
+    let worker = t.app.user("case.waits", Role::Caseworker, true).await;
     let id = cases::create(&t.app.vault, k, draft(&["Tern"], "x")).await.unwrap();
     membership::assign(&t.app.vault, k, id, worker.user_id()).await.unwrap();
+    let token = accounts::reset_password(&t.app.vault, &t.app.admin, worker.user_id()).await.unwrap();
+    accounts::activate(&t.app.vault, token.expose(), &password("a new test passphrase 2")).await.unwrap();
     let mut c = t.login_coordinator().await;
     let body = c.get("/").await.text().await.unwrap();
-    assert_eq!(figures(&body, "/certify"), vec![1, 1], "one key, one grant waiting");
+    assert_eq!(figures(&body, "/certify"), vec![1, 1], "one key, one grant waiting: {body}");
 }
 
 #[tokio::test]
@@ -248,7 +299,13 @@ async fn dashboards_a_caseworkers_home_counts_only_their_cases_and_names_changes
     // Two of mine are fresh again.
     for id in [seen, changed] {
         let case = cases::read(vault, k, id).await.unwrap();
-        let d = cases::CaseDraft { group: case.group, shelter: None, stage: Stage::Assessment, status: Status::Open, notes: case.notes };
+        let d = cases::CaseDraft {
+            group: case.group,
+            shelter: None,
+            stage: Stage::Assessment,
+            status: Status::Open,
+            notes: case.notes,
+        };
         cases::update(vault, k, id, case.version, d).await.unwrap();
     }
     let mut c = t.login(&me).await;
@@ -257,14 +314,21 @@ async fn dashboards_a_caseworkers_home_counts_only_their_cases_and_names_changes
         assert_eq!(c.get(&format!("/cases/{id}")).await.status(), 200);
     }
     let case = cases::read(vault, k, changed).await.unwrap();
-    let d = cases::CaseDraft { group: case.group, shelter: None, stage: Stage::Sheltered, status: Status::Open, notes: case.notes };
+    let d = cases::CaseDraft {
+        group: case.group,
+        shelter: None,
+        stage: Stage::Sheltered,
+        status: Status::Open,
+        notes: case.notes,
+    };
     cases::update(vault, k, changed, case.version, d).await.unwrap();
 
     let body = c.get("/").await.text().await.unwrap();
     assert!(body.contains("Your cases needing action"), "{body}");
-    assert_eq!(figures(&body, "/cases?stale_days=14&status=open"), vec![1], "only my stale case");
+    assert_eq!(figures(&body, "/cases?stale_days=14&status=open"), vec![1], "only my stale case: {body}");
     assert_eq!(figures(&body, "/cases?status=on_hold"), vec![1], "only my case on hold");
     assert!(body.contains("Changed by someone else since you looked: 1"), "{body}");
+    assert!(body.contains("Not opened by you yet: 2"), "{body}");
     let line = |id: CaseId| {
         let at = body.find(&format!("<a href=\"/cases/{id}\">")).unwrap_or_else(|| panic!("{id} listed"));
         body[at..at + body[at..].find("</li>").unwrap()].to_owned()
@@ -272,6 +336,10 @@ async fn dashboards_a_caseworkers_home_counts_only_their_cases_and_names_changes
     assert!(line(changed).contains("changed by someone else since you looked"), "{}", line(changed));
     assert!(line(stale).contains("not updated for 14 days or more"), "{}", line(stale));
     assert!(line(waiting).contains("on hold"), "{}", line(waiting));
+    for never in [stale, waiting] {
+        assert!(line(never).contains("not opened by you yet"), "{}", line(never));
+        assert!(!line(never).contains("since you looked"), "{}", line(never));
+    }
     assert!(!body.contains(&format!("/cases/{seen}")), "a case I saw last needs nothing");
     for not_mine in ["Otherheron", "Nobodyswift"] {
         assert!(!body.contains(not_mine), "{not_mine} is not mine");
@@ -322,7 +390,9 @@ async fn dashboards_the_administrators_home_counts_accounts_waiting_disabled_and
     let vault = &t.app.vault;
     let admin = &t.app.admin;
     for name in ["new.one", "new.two"] {
-        accounts::create_account(vault, admin, &Username::parse(name).unwrap(), [Role::Caseworker].into()).await.unwrap();
+        accounts::create_account(vault, admin, &Username::parse(name).unwrap(), [Role::Caseworker].into())
+            .await
+            .unwrap();
     }
     let off = t.app.user("case.off", Role::Caseworker, true).await;
     accounts::set_disabled(vault, admin, off.user_id(), true).await.unwrap();
@@ -333,11 +403,13 @@ async fn dashboards_the_administrators_home_counts_accounts_waiting_disabled_and
     let secret = t.enrol(admin).await;
     let mut c = t.client();
     let code = oath_code(&secret, t.now());
-    let login = c.post("/login", &[("username", "admin.first"), ("password", PASSWORD), ("code", &code)]).await;
+    let login =
+        c.post("/login", &[("username", "admin.first"), ("password", PASSWORD), ("code", &code)]).await;
     assert_eq!(login.status(), 303);
     let body = c.get("/").await.text().await.unwrap();
     let entries = accounts::list(vault, admin).await.unwrap();
-    let by_state = |s: safehouse::accounts::model::UserState| entries.iter().filter(|e| e.profile.state == s).count();
+    let by_state =
+        |s: safehouse::accounts::model::UserState| entries.iter().filter(|e| e.profile.state == s).count();
     use safehouse::accounts::model::UserState::{Disabled, Frozen, Pending};
     assert_eq!((by_state(Pending), by_state(Disabled), by_state(Frozen)), (2, 1, 2));
     assert_eq!(figures(&body, "/admin/users"), vec![2, 1, 2], "{body}");

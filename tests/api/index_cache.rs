@@ -17,6 +17,22 @@ async fn with_cases(t: &TestApp, n: usize) {
     }
 }
 
+/// The first coordinator's TOTP secret (enrolled once).
+async fn enrolled(t: &TestApp) -> String {
+    t.enrol(&t.app.coordinator).await
+}
+
+/// The first coordinator, logged in on one more device.
+async fn coordinator_login(t: &TestApp, secret: &str) -> Client {
+    let mut c = t.client();
+    let code = oath_code(secret, t.now());
+    let form =
+        [("username", "coord.first"), ("password", "first coordinator passphrase"), ("code", code.as_str())];
+    assert_eq!(c.post("/login", &form).await.status(), 303);
+    t.next_step();
+    c
+}
+
 fn intake_cases(body: &str) -> usize {
     let needle = "<a href=\"/cases?stage=intake\">";
     let at = body.find(needle).expect("the intake figure") + needle.len();
@@ -40,6 +56,7 @@ async fn index_cache_the_copy_follows_writes_through_the_counter() {
     assert_eq!(cache.entries(), 5);
     // A change of an existing case replaces its record, and the list reads
     // the same copy.
+    t.clock.advance(Duration::minutes(1));
     let id = cases::list_visible(&t.app.vault, &t.app.coordinator).await.unwrap()[0].id;
     let case = cases::read(&t.app.vault, &t.app.coordinator, id).await.unwrap();
     let mut d = draft(&["Renamed"], "x");
@@ -97,9 +114,10 @@ async fn index_cache_the_sweep_drops_a_copy_after_another_nodes_lockdown() {
 async fn index_cache_the_last_coordinators_logout_drops_the_copy() {
     let t = spawn_app().await;
     with_cases(&t, 2).await;
-    let mut first = t.login_coordinator().await;
-    // The same coordinator on a second device.
-    let mut second = t.login_coordinator().await;
+    // The same coordinator on two devices.
+    let secret = enrolled(&t).await;
+    let mut first = coordinator_login(&t, &secret).await;
+    let mut second = coordinator_login(&t, &secret).await;
     first.get("/").await;
     assert_eq!(t.state.vault.index_cache.entries(), 2);
     let csrf = first.csrf("/account").await;
@@ -114,17 +132,23 @@ async fn index_cache_the_last_coordinators_logout_drops_the_copy() {
 async fn index_cache_the_copy_idles_out_with_the_sessions() {
     let t = spawn_app().await;
     with_cases(&t, 2).await;
-    let mut k = t.login_coordinator().await;
-    k.get("/").await;
+    let secret = enrolled(&t).await;
+    let mut sessions = [coordinator_login(&t, &secret).await, coordinator_login(&t, &secret).await];
+    sessions[0].get("/").await;
     let cache = &t.state.vault.index_cache;
     cache.sweep(&t.state.vault, |_| async { Some(1) }).await;
     assert_eq!(cache.entries(), 2, "in use: kept");
     t.clock.advance(t.state.policy.idle + Duration::seconds(1));
     cache.sweep(&t.state.vault, |_| async { Some(1) }).await;
     assert_eq!(cache.entries(), 0, "no coordinator used it for the idle time");
-    // And a copy whose coordinators have no session left goes at the sweep.
-    let mut k = t.login_coordinator().await;
+    // And a copy whose coordinators have no session left goes at the sweep
+    // (a freeze, "log out everywhere", an expiry seen by the session store).
+    sessions[1].get("/").await;
+    assert_eq!(cache.entries(), 0, "the idle session ended: no copy made for it");
+    let mut k = coordinator_login(&t, &secret).await;
     k.get("/").await;
+    assert_eq!(cache.entries(), 2);
+    cache.sweep(&t.state.vault, |_| async { Some(1) }).await;
     assert_eq!(cache.entries(), 2);
     cache.sweep(&t.state.vault, |_| async { Some(0) }).await;
     assert_eq!(cache.entries(), 0);

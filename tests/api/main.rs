@@ -6,8 +6,8 @@
 mod audit;
 mod casework;
 mod clear_columns;
-mod dashboards;
 mod cli;
+mod dashboards;
 mod foundation;
 mod helpers;
 mod index_cache;

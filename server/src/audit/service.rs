@@ -94,7 +94,11 @@ pub async fn flags(vault: &Vault, actor: &Actor) -> ServiceResult<Vec<FlagRow>> 
 
 /// The flags raised since `since`, for the homes of auditors and
 /// coordinators; recorded like a view of the flags page.
-pub async fn flags_since(vault: &Vault, actor: &Actor, since: time::OffsetDateTime) -> ServiceResult<Vec<FlagRow>> {
+pub async fn flags_since(
+    vault: &Vault,
+    actor: &Actor,
+    since: time::OffsetDateTime,
+) -> ServiceResult<Vec<FlagRow>> {
     let role = if actor.has(Role::Auditor) {
         Role::Auditor
     } else if actor.has(Role::Coordinator) {

@@ -107,7 +107,8 @@ fn record_bytes(s: &Summary) -> usize {
 
 fn newest_first(by_case: &HashMap<String, Arc<Summary>>) -> Newest {
     let mut all: Vec<Arc<Summary>> = by_case.values().cloned().collect();
-    all.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then_with(|| a.id.cmp(&b.id)));
+    // Ties broken by id: a total order, so an unstable sort is exact.
+    all.sort_unstable_by(|a, b| b.updated_at.cmp(&a.updated_at).then_with(|| a.id.cmp(&b.id)));
     Arc::new(all)
 }
 
@@ -153,9 +154,10 @@ impl IndexCache {
             return Err(ServiceError::Forbidden("locked down"));
         }
         let mut held = self.held.lock().await;
-        if held.as_ref().is_some_and(|h| {
-            h.key_check != check || h.epoch != epoch || now - h.last_used > self.idle()
-        }) {
+        if held
+            .as_ref()
+            .is_some_and(|h| h.key_check != check || h.epoch != epoch || now - h.last_used > self.idle())
+        {
             *held = None;
         }
         let newest = match held.as_mut() {
@@ -174,8 +176,9 @@ impl IndexCache {
                 }
                 h.last_used = now;
                 let newest = h.newest.clone();
-                if h.by_case.len() > MAX_ENTRIES || h.bytes > MAX_BYTES {
-                    self.too_large(h.by_case.len());
+                let (n, bytes) = (h.by_case.len(), h.bytes);
+                if n > MAX_ENTRIES || bytes > MAX_BYTES {
+                    self.too_large(n);
                     *held = None;
                 }
                 newest
@@ -193,7 +196,15 @@ impl IndexCache {
                 if by_case.len() > MAX_ENTRIES || bytes > MAX_BYTES {
                     self.too_large(by_case.len());
                 } else {
-                    *held = Some(Held { key_check: check, epoch, revision, by_case, newest: newest.clone(), bytes, last_used: now });
+                    *held = Some(Held {
+                        key_check: check,
+                        epoch,
+                        revision,
+                        by_case,
+                        newest: newest.clone(),
+                        bytes,
+                        last_used: now,
+                    });
                 }
                 newest
             }
@@ -280,7 +291,9 @@ impl IndexCache {
         }
         match vault.store().lockdown().await {
             Ok((epoch, locked)) => self.observe_lockdown(epoch, locked).await,
-            Err(e) => tracing::warn!(target: "safehouse::index", error = %e, "cannot read the lockdown state"),
+            Err(e) => {
+                tracing::warn!(target: "safehouse::index", error = %e, "cannot read the lockdown state")
+            }
         }
         let now = vault.clock.now();
         let idle = self.idle();

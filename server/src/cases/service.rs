@@ -244,7 +244,11 @@ fn index_record(
         assignees,
         created_at: placement.created_at,
         updated_at: placement.updated_at,
-        persons: group.persons().iter().map(|p| PersonFacts { age_band: p.age_band, gender: p.gender }).collect(),
+        persons: group
+            .persons()
+            .iter()
+            .map(|p| PersonFacts { age_band: p.age_band, gender: p.gender })
+            .collect(),
         milestones,
     }
 }
@@ -440,7 +444,8 @@ pub async fn update(
         };
         let sealed = seal_case(&key, &cid, version, &draft.group, &placement, &draft.notes)?;
         let milestones = read_milestones(vault, &key, &cid).await?;
-        let facts = milestones.iter().map(|m| MilestoneFacts { kind: m.draft.kind, date: m.draft.date }).collect();
+        let facts =
+            milestones.iter().map(|m| MilestoneFacts { kind: m.draft.kind, date: m.draft.date }).collect();
         let record = index_record(case_id, version, &draft.group, &placement, Vec::new(), facts);
         Ok(vec![
             Write::UpdateCase { expected_version, row: sealed },
@@ -632,14 +637,20 @@ pub async fn index_write_for_team(
     assignees: Vec<crate::ids::UserId>,
 ) -> ServiceResult<Write> {
     let case = read_with_key(vault, case_key, case_id).await?;
+    let index_key = membership::shared_key_for_team(vault, coordinators, SharedKey::Index).await?;
+    // A milestone change moves the index's update time but not the case's
+    // placement: an assignment must not set it back.
+    let indexed = match vault.store().index_row(&case_id.to_string()).await? {
+        Some(row) => Some(index::open(&index_key, &row)?.updated_at),
+        None => None,
+    };
     let placement = Placement {
         shelter: case.shelter,
         stage: case.stage,
         status: case.status,
         created_at: case.created_at,
-        updated_at: case.updated_at,
+        updated_at: indexed.map_or(case.updated_at, |at| at.max(case.updated_at)),
     };
-    let index_key = membership::shared_key_for_team(vault, coordinators, SharedKey::Index).await?;
     let facts = case.milestone_facts();
     index::seal(&index_key, &index_record(case_id, case.version, &case.group, &placement, assignees, facts))
 }

@@ -129,7 +129,8 @@ mod tests {
 
     #[test]
     fn zero_draws_nothing_and_a_tiny_value_still_shows() {
-        let chart = bars(vec![bar(vec![(0, "a")], None), bar(vec![(1, "a")], None), bar(vec![(10_000, "a")], None)]);
+        let chart =
+            bars(vec![bar(vec![(0, "a")], None), bar(vec![(1, "a")], None), bar(vec![(10_000, "a")], None)]);
         assert!(chart.rows[0].segments.is_empty());
         assert_eq!(chart.rows[1].segments[0].width, 1);
         let empty = bars(Vec::new());

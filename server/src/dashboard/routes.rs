@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
 
 use super::charts::{self, Bar, Chart};
-use super::service::{self, CoordinatorFigures};
+use super::service::{self, CoordinatorFigures, Looked};
 use crate::accounts::model::Role;
 use crate::cases::model::Status;
 use crate::cases::service::{self as cases, Summary};
@@ -66,8 +66,10 @@ pub struct ShelterLine {
     pub open: Cell,
     pub on_hold: Cell,
     pub people: usize,
-    /// Places left (negative: over capacity).
+    /// Places left, when within capacity.
     pub free: Option<i64>,
+    /// People beyond capacity, when over it.
+    pub over: Option<i64>,
 }
 
 pub struct StaleLine {
@@ -124,6 +126,7 @@ pub struct CaseworkerView {
     pub stale_days: u16,
     pub stale: Cell,
     pub changed: usize,
+    pub never_opened: usize,
     pub on_hold: Cell,
     pub lines: Vec<AttentionLine>,
 }
@@ -185,9 +188,7 @@ pub(crate) async fn home(State(state): State<AppState>, user: CurrentUser) -> Re
 
     // The independent reads go together: their audit entries share a commit.
     let (lines, flags, chain) = tokio::join!(
-        async {
-            if team || casework { cases::list_visible(vault, actor).await.map(Some) } else { Ok(None) }
-        },
+        async { if team || casework { cases::list_visible(vault, actor).await.map(Some) } else { Ok(None) } },
         async { if flags_wanted { service::open_flags(vault, actor).await.map(Some) } else { Ok(None) } },
         async {
             if actor.has(Role::Auditor) { service::chain_state(vault).await.map(Some) } else { Ok(None) }
@@ -372,7 +373,9 @@ async fn coordinator_view(
             label: name.clone(),
             parts: vec![(open, "chart-open"), (on_hold, "chart-hold")],
             value: match capacity {
-                Some(c) => EN.dash_of_capacity.replace("{n}", &people.to_string()).replace("{c}", &c.to_string()),
+                Some(c) => {
+                    EN.dash_of_capacity.replace("{n}", &people.to_string()).replace("{c}", &c.to_string())
+                }
                 None => people.to_string(),
             },
             marker: capacity.map(usize::from),
@@ -384,7 +387,8 @@ async fn coordinator_view(
             open: cell(open, &[("shelter", &key), ("status", "open")]),
             on_hold: cell(on_hold, &[("shelter", &key), ("status", "on_hold")]),
             people,
-            free: capacity.map(|c| i64::from(c) - people as i64),
+            free: capacity.map(|c| i64::from(c) - people as i64).filter(|f| *f >= 0),
+            over: capacity.map(|c| people as i64 - i64::from(c)).filter(|o| *o > 0),
         });
     };
     for shelter in &shelters {
@@ -424,16 +428,26 @@ async fn coordinator_view(
     for (id, n) in &f.load {
         if let Some(id) = id {
             if !seen.contains(id) {
-                let name = names.get(&id.to_string()).cloned().unwrap_or_else(|| EN.dash_unknown_account.to_owned());
+                let name =
+                    names.get(&id.to_string()).cloned().unwrap_or_else(|| EN.dash_unknown_account.to_owned());
                 load_lines.push((name, id.to_string(), *n));
             }
         }
     }
-    load_lines.push((EN.dash_no_caseworker.to_owned(), "none".to_owned(), f.load.get(&None).copied().unwrap_or(0)));
+    load_lines.push((
+        EN.dash_no_caseworker.to_owned(),
+        "none".to_owned(),
+        f.load.get(&None).copied().unwrap_or(0),
+    ));
     let load_chart = charts::bars(
         load_lines
             .iter()
-            .map(|(name, _, n)| Bar { label: name.clone(), parts: vec![(*n, "chart-open")], value: n.to_string(), marker: None })
+            .map(|(name, _, n)| Bar {
+                label: name.clone(),
+                parts: vec![(*n, "chart-open")],
+                value: n.to_string(),
+                marker: None,
+            })
             .collect(),
     );
     let load = load_lines
@@ -484,14 +498,17 @@ async fn caseworker_view(
     let stale_days = vault.stale_days.first().copied().unwrap_or(14);
     let attention = service::attention(vault, &user.actor, own, now, stale_days).await?;
     let days = stale_days.to_string();
-    let stale = own.iter().filter(|s| s.status == Status::Open && service::is_stale(s, now, stale_days)).count();
+    let stale =
+        own.iter().filter(|s| s.status == Status::Open && service::is_stale(s, now, stale_days)).count();
     let on_hold = own.iter().filter(|s| s.status == Status::OnHold).count();
     let lines = attention
         .iter()
         .map(|a| {
             let mut reasons = Vec::new();
-            if a.changed {
-                reasons.push(EN.dash_changed_since_you_looked.to_owned());
+            match a.looked {
+                Looked::ChangedByOther => reasons.push(EN.dash_changed_since_you_looked.to_owned()),
+                Looked::NeverOpened => reasons.push(EN.dash_never_opened.to_owned()),
+                Looked::Current => {}
             }
             if a.stale {
                 reasons.push(EN.dash_not_updated_for.replace("{n}", &days));
@@ -510,7 +527,8 @@ async fn caseworker_view(
     Ok(CaseworkerView {
         stale_days,
         stale: cell(stale, &[("stale_days", &days), ("status", "open")]),
-        changed: attention.iter().filter(|a| a.changed).count(),
+        changed: attention.iter().filter(|a| a.looked == Looked::ChangedByOther).count(),
+        never_opened: attention.iter().filter(|a| a.looked == Looked::NeverOpened).count(),
         on_hold: cell(on_hold, &[("status", "on_hold")]),
         lines,
     })

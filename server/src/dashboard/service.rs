@@ -126,7 +126,8 @@ pub fn coordinator_figures(
     let mut statuses: Vec<StatusRow> =
         Status::ALL.iter().map(|&status| StatusRow { status, cases: 0, people: 0 }).collect();
     let mut occupancy: BTreeMap<Option<ShelterId>, OccupancyRow> = BTreeMap::new();
-    let mut stale: Vec<StaleRow> = stale_days.iter().map(|&days| StaleRow { days, open: 0, on_hold: 0 }).collect();
+    let mut stale: Vec<StaleRow> =
+        stale_days.iter().map(|&days| StaleRow { days, open: 0, on_hold: 0 }).collect();
     let mut load: BTreeMap<Option<UserId>, usize> = BTreeMap::new();
     let (week, month) = (week_of(now, zone), month_of(now, zone));
     let mut figures_week = PeriodCount::default();
@@ -201,48 +202,62 @@ pub struct Attention {
     pub case: Arc<Summary>,
     /// Open and not updated for the first stale threshold.
     pub stale: bool,
-    /// Someone else wrote to it after the caseworker last read it.
-    pub changed: bool,
+    pub looked: Looked,
     pub on_hold: bool,
 }
 
+/// What the trail says of a case since its caseworker last looked at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Looked {
+    /// Nothing written by anyone else since their latest read or write.
+    Current,
+    /// Someone else wrote to it after the caseworker's latest read or write.
+    ChangedByOther,
+    /// The caseworker never read nor wrote it (a case given to them).
+    NeverOpened,
+}
+
 /// The actions that change a case, in the trail.
-const WRITES: [Action; 4] = [Action::CaseCreate, Action::CaseUpdate, Action::MilestoneAdd, Action::MilestoneEdit];
+const WRITES: [Action; 4] =
+    [Action::CaseCreate, Action::CaseUpdate, Action::MilestoneAdd, Action::MilestoneEdit];
 
 /// How far back a case's trail is read for "changed since you looked".
 const TRAIL_PAGE: i64 = 100;
 const TRAIL_PAGES: usize = 5;
 
-/// Whether someone other than `me` changed the case after my latest read of
-/// it (or at all, if I never read it), from the trail by target (newest
-/// first, through its index): read until my latest read is found, at most
-/// `TRAIL_PAGE * TRAIL_PAGES` entries back.
-pub async fn changed_since_looked(vault: &Vault, me: UserId, case: CaseId) -> ServiceResult<bool> {
+/// Whether someone other than `me` changed the case after I last looked at
+/// it (my latest read of it, or my own latest write), from the trail by
+/// target (newest first, through its index), at most
+/// `TRAIL_PAGE * TRAIL_PAGES` entries back; past that, an entry by someone
+/// else counts as a change.
+pub async fn looked(vault: &Vault, me: UserId, case: CaseId) -> ServiceResult<Looked> {
     let (target, me) = (case.to_string(), me.to_string());
     let mut before = i64::MAX;
+    let mut changed = false;
     for _ in 0..TRAIL_PAGES {
         let page: Vec<AuditRow> = vault.store().audit_of_target(&target, before, TRAIL_PAGE).await?;
         for row in &page {
             if row.outcome != "ok" {
                 continue;
             }
-            if row.actor == me && row.action == Action::CaseRead.as_str() {
-                return Ok(false);
+            let is_write = WRITES.iter().any(|a| a.as_str() == row.action);
+            if row.actor == me && (is_write || row.action == Action::CaseRead.as_str()) {
+                return Ok(if changed { Looked::ChangedByOther } else { Looked::Current });
             }
-            if row.actor != me && WRITES.iter().any(|a| a.as_str() == row.action) {
-                return Ok(true);
-            }
+            changed |= is_write;
         }
         match page.last() {
             Some(last) if page.len() as i64 == TRAIL_PAGE => before = last.seq,
-            _ => break,
+            // The whole trail of the case, and no look of mine in it.
+            _ => return Ok(Looked::NeverOpened),
         }
     }
-    Ok(false)
+    Ok(if changed { Looked::ChangedByOther } else { Looked::Current })
 }
 
 /// A caseworker's own cases that need action: not closed, and stale (by the
-/// first threshold), changed by someone else since they looked, or on hold.
+/// first threshold), changed by someone else since they looked, never
+/// opened by them, or on hold.
 pub async fn attention(
     vault: &Vault,
     actor: &Actor,
@@ -257,9 +272,9 @@ pub async fn attention(
         }
         let stale = case.status == Status::Open && is_stale(case, now, stale_days);
         let on_hold = case.status == Status::OnHold;
-        let changed = changed_since_looked(vault, actor.user_id(), case.id).await?;
-        if stale || on_hold || changed {
-            out.push(Attention { case: case.clone(), stale, changed, on_hold });
+        let looked = looked(vault, actor.user_id(), case.id).await?;
+        if stale || on_hold || looked != Looked::Current {
+            out.push(Attention { case: case.clone(), stale, looked, on_hold });
         }
     }
     Ok(out)
@@ -334,18 +349,23 @@ mod tests {
     fn the_week_starts_on_monday_in_the_viewers_zone() {
         // Sunday 23:30 UTC is already Monday in Tokyo.
         let now = datetime!(2026-11-29 23:30 UTC);
-        assert_eq!(week_of(now, UtcOffset::UTC).0, time::macros::date!(2026-11-23));
-        assert_eq!(week_of(now, time::macros::offset!(+9)).0, time::macros::date!(2026-11-30));
-        assert_eq!(month_of(now, time::macros::offset!(+9)).0, time::macros::date!(2026-11-01));
-        assert_eq!(month_of(datetime!(2026-11-30 23:30 UTC), time::macros::offset!(+9)).0, time::macros::date!(2026-12-01));
+        assert_eq!(week_of(now, UtcOffset::UTC).0, time::macros::date!(2026 - 11 - 23));
+        assert_eq!(week_of(now, time::macros::offset!(+9)).0, time::macros::date!(2026 - 11 - 30));
+        assert_eq!(month_of(now, time::macros::offset!(+9)).0, time::macros::date!(2026 - 11 - 01));
+        assert_eq!(
+            month_of(datetime!(2026-11-30 23:30 UTC), time::macros::offset!(+9)).0,
+            time::macros::date!(2026 - 12 - 01)
+        );
     }
 
     #[test]
     fn figures_count_cases_and_people_per_stage_and_status() {
         let now = datetime!(2026-12-01 12:00 UTC);
         let mut stale_one = line(Stage::Intake, Status::Open, 3, now - Duration::days(31));
-        Arc::get_mut(&mut stale_one).unwrap().milestones =
-            vec![MilestoneFacts { kind: MilestoneKind::Moved, date: EventDate::from_stored("2026-12-01").unwrap() }];
+        Arc::get_mut(&mut stale_one).unwrap().milestones = vec![MilestoneFacts {
+            kind: MilestoneKind::Moved,
+            date: EventDate::from_stored("2026-12-01").unwrap(),
+        }];
         let cases = vec![
             stale_one,
             line(Stage::Intake, Status::OnHold, 1, now - Duration::days(14)),
@@ -356,12 +376,18 @@ mod tests {
         let intake = &f.pipeline[0];
         assert_eq!((intake.open, intake.on_hold, intake.closed, intake.people), (1, 1, 0, 4));
         assert_eq!(f.pipeline.len(), 11);
-        assert_eq!(f.statuses.iter().find(|r| r.status == Status::Closed(Outcome::Resettled)).unwrap().people, 2);
-        assert_eq!(f.stale, vec![
-            StaleRow { days: 14, open: 1, on_hold: 1 },
-            StaleRow { days: 30, open: 1, on_hold: 0 },
-            StaleRow { days: 60, open: 0, on_hold: 0 },
-        ]);
+        assert_eq!(
+            f.statuses.iter().find(|r| r.status == Status::Closed(Outcome::Resettled)).unwrap().people,
+            2
+        );
+        assert_eq!(
+            f.stale,
+            vec![
+                StaleRow { days: 14, open: 1, on_hold: 1 },
+                StaleRow { days: 30, open: 1, on_hold: 0 },
+                StaleRow { days: 60, open: 0, on_hold: 0 },
+            ]
+        );
         assert_eq!(f.occupancy[&None].people(), 4, "closed cases occupy no place");
         assert_eq!(f.load.get(&None), Some(&1), "one open case held by no one");
         assert_eq!(f.week, PeriodCount { milestones: 1, cases: 1 });

@@ -425,6 +425,8 @@ pub struct Messages {
     pub dash_changed_count: &'static str,
     pub dash_on_hold_own: &'static str,
     pub dash_nothing_needed: &'static str,
+    pub dash_never_opened_count: &'static str,
+    pub dash_never_opened: &'static str,
     pub dash_changed_since_you_looked: &'static str,
     pub dash_not_updated_for: &'static str,
     pub dash_waiting_on_hold: &'static str,
@@ -448,13 +450,11 @@ pub struct Messages {
     pub dash_frozen: &'static str,
     pub dash_communications_heading: &'static str,
     pub dash_no_stories: &'static str,
-
     // -- case list and case page
 
     // -- audit pages, times and feedback
 
     // -- performance
-
 }
 
 pub static EN: Messages = Messages {
@@ -851,6 +851,8 @@ pub static EN: Messages = Messages {
     dash_changed_count: "Changed by someone else since you looked",
     dash_on_hold_own: "On hold, waiting",
     dash_nothing_needed: "None of your cases needs action now.",
+    dash_never_opened_count: "Not opened by you yet",
+    dash_never_opened: "not opened by you yet",
     dash_changed_since_you_looked: "changed by someone else since you looked",
     dash_not_updated_for: "not updated for {n} days or more",
     dash_waiting_on_hold: "on hold, waiting",
@@ -874,13 +876,11 @@ pub static EN: Messages = Messages {
     dash_frozen: "Frozen",
     dash_communications_heading: "Stories",
     dash_no_stories: "No approved stories yet.",
-
     // -- case list and case page
 
     // -- audit pages, times and feedback
 
     // -- performance
-
 };
 
 #[cfg(test)]

@@ -113,7 +113,10 @@ impl Application {
             loop {
                 every.tick().await;
                 let sessions = &sessions;
-                vault.index_cache.sweep(&vault, |user| async move { sessions.count_owner(user).await.ok() }).await;
+                vault
+                    .index_cache
+                    .sweep(&vault, |user| async move { sessions.count_owner(user).await.ok() })
+                    .await;
             }
         });
         let purge = state.sessions.clone();
