@@ -10,6 +10,7 @@ use crate::audit::chain::ChainKey;
 use crate::audit::service::BulkReadPolicy;
 use crate::audit::writer::AuditWriter;
 use crate::audit::{Event, Outcome};
+use crate::cases::index_cache::IndexCache;
 use crate::clock::Clock;
 use crate::config::KdfParams;
 use crate::crypto::Key32;
@@ -28,6 +29,11 @@ pub struct Vault {
     pub clock: Arc<dyn Clock>,
     pub kdf: KdfParams,
     pub bulk_read: BulkReadPolicy,
+    /// The decrypted index between coordinator requests (bounded; see
+    /// `cases::index_cache` and SECURITY.md).
+    pub index_cache: Arc<IndexCache>,
+    /// The dashboard's "not updated for" thresholds, in days, ascending.
+    pub stale_days: Arc<[u16]>,
     kdf_permits: Arc<Semaphore>,
     chain: Arc<ChainKey>,
     audit: AuditWriter,
@@ -50,6 +56,8 @@ impl Vault {
             clock,
             kdf,
             bulk_read: BulkReadPolicy::default(),
+            index_cache: Arc::new(IndexCache::default()),
+            stale_days: Arc::from(crate::config::DEFAULT_STALE_DAYS.as_slice()),
             kdf_permits: Arc::new(Semaphore::new(KDF_CONCURRENCY)),
             chain,
             audit,
@@ -58,6 +66,11 @@ impl Vault {
 
     pub fn with_bulk_read(mut self, policy: BulkReadPolicy) -> Self {
         self.bulk_read = policy;
+        self
+    }
+
+    pub fn with_stale_days(mut self, days: &[u16]) -> Self {
+        self.stale_days = Arc::from(days);
         self
     }
 

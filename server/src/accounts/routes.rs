@@ -121,31 +121,9 @@ pub(crate) async fn login_submit(
     }
 }
 
-#[derive(Template)]
-#[template(path = "home.html")]
-struct HomePage {
-    t: &'static Messages,
-    nav: Option<Nav>,
-    failed_codes: i64,
-    recovered: bool,
-}
-
 /// Set in the session by a login after a recovery, until the home page
 /// has said so.
-const RECOVERED_KEY: &str = "recovered";
-
-pub(crate) async fn home(user: CurrentUser) -> Result<Response, AppError> {
-    let failed_codes = user.auth.failed_codes;
-    if failed_codes > 0 {
-        // Shown once.
-        let mut auth = user.auth.clone();
-        auth.failed_codes = 0;
-        user.session.insert(AUTH_KEY, &auth).await?;
-    }
-    let recovered = user.session.remove::<bool>(RECOVERED_KEY).await?.unwrap_or(false);
-    let page = HomePage { t: &EN, nav: Some(Nav::of(&user)), failed_codes, recovered };
-    Ok(render(&page)?.into_response())
-}
+pub(crate) const RECOVERED_KEY: &str = "recovered";
 
 #[derive(Deserialize)]
 pub struct CsrfForm {
@@ -181,6 +159,7 @@ pub(crate) async fn logout(
     let event = user.actor.event(Action::Logout).on(user.actor.user_id());
     user.session.flush().await?;
     state.vault.record(&event, crate::audit::Outcome::Ok).await?;
+    index_user_left(&state, &user).await;
     Ok(logged_out_to(ENDED_BY_LOGOUT))
 }
 
@@ -504,7 +483,19 @@ pub(crate) async fn end_sessions(
     check_csrf(&user, &form.csrf)?;
     crate::sessions::service::log_out_everywhere(&state.vault, &state.sessions, &user.actor).await?;
     let _ = user.session.flush().await;
+    index_user_left(&state, &user).await;
     Ok(logged_out_to(ENDED_EVERYWHERE))
+}
+
+/// After a coordinator's session ended: if it was their last, the
+/// in-memory index forgets them, and goes if no coordinator is left.
+async fn index_user_left(state: &AppState, user: &CurrentUser) {
+    if user.actor.has(crate::accounts::model::Role::Coordinator) {
+        let uid = user.actor.user_id();
+        // On a store error, assume sessions remain: the sweep decides later.
+        let live = state.sessions.count_owner(uid).await.unwrap_or(1);
+        state.vault.index_cache.session_ended(uid, live).await;
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -92,6 +92,26 @@ pub async fn flags(vault: &Vault, actor: &Actor) -> ServiceResult<Vec<FlagRow>> 
     vault.finish(&event, result).await
 }
 
+/// The flags raised since `since`, for the homes of auditors and
+/// coordinators; recorded like a view of the flags page.
+pub async fn flags_since(
+    vault: &Vault,
+    actor: &Actor,
+    since: time::OffsetDateTime,
+) -> ServiceResult<Vec<FlagRow>> {
+    let role = if actor.has(Role::Auditor) {
+        Role::Auditor
+    } else if actor.has(Role::Coordinator) {
+        Role::Coordinator
+    } else {
+        let event = actor.event(Action::AuditRead);
+        return vault.finish(&event, Err(ServiceError::Forbidden("auditors and coordinators only"))).await;
+    };
+    let event = actor.event(Action::AuditRead).as_role(role).on("flags");
+    let result = vault.store().flags_since(&rfc3339(since)).await.map_err(ServiceError::from);
+    vault.finish(&event, result).await
+}
+
 /// A page of the trail, for auditors: entries after `after`, at most `limit`.
 pub async fn entries(vault: &Vault, actor: &Actor, after: i64, limit: i64) -> ServiceResult<Vec<AuditRow>> {
     let event = actor.event(Action::AuditRead).as_role(Role::Auditor);

@@ -7,6 +7,7 @@
 //! the filter, and the rest applies: the page never pretends a bad value
 //! was understood, and never silently drops it.
 
+use std::borrow::Borrow;
 use std::cmp::Ordering;
 
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
@@ -408,16 +409,22 @@ impl CaseFilter {
 
     /// Sort in the filter's order; ties go to the latest update, then the
     /// id, so a page never moves between requests over the same data.
-    pub fn sort(&self, list: &mut [Summary]) {
-        let alias_key = |s: &Summary| s.aliases.join(", ").to_lowercase();
-        let tie = |a: &Summary, b: &Summary| b.updated_at.cmp(&a.updated_at).then_with(|| a.id.cmp(&b.id));
+    pub fn sort<S: Borrow<Summary>>(&self, list: &mut [S]) {
+        let alias_key = |s: &S| s.borrow().aliases.join(", ").to_lowercase();
+        let tie = |a: &S, b: &S| {
+            let (a, b) = (a.borrow(), b.borrow());
+            b.updated_at.cmp(&a.updated_at).then_with(|| a.id.cmp(&b.id))
+        };
         let dir = self.dir;
         let ordered = |o: Ordering| if dir == Dir::Asc { o } else { o.reverse() };
         match self.sort {
-            SortKey::Updated => {
-                list.sort_by(|a, b| ordered(a.updated_at.cmp(&b.updated_at)).then_with(|| a.id.cmp(&b.id)))
+            SortKey::Updated => list.sort_by(|a, b| {
+                let (a, b) = (a.borrow(), b.borrow());
+                ordered(a.updated_at.cmp(&b.updated_at)).then_with(|| a.id.cmp(&b.id))
+            }),
+            SortKey::Stage => {
+                list.sort_by(|a, b| ordered(a.borrow().stage.cmp(&b.borrow().stage)).then_with(|| tie(a, b)))
             }
-            SortKey::Stage => list.sort_by(|a, b| ordered(a.stage.cmp(&b.stage)).then_with(|| tie(a, b))),
             SortKey::Alias => {
                 // Stable: equal aliases keep the order of the ties.
                 list.sort_by(tie);

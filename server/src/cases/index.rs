@@ -75,7 +75,11 @@ pub fn seal(index_key: &Key32, record: &IndexRecord) -> ServiceResult<Write> {
     let json = zeroize::Zeroizing::new(
         serde_json::to_vec(record).map_err(|_| ServiceError::Internal("index encoding"))?,
     );
-    Ok(Write::PutIndex(IndexRow { sealed: crypto::seal(index_key, &place(&case_id), &json), case_id }))
+    Ok(Write::PutIndex(IndexRow {
+        sealed: crypto::seal(index_key, &place(&case_id), &json),
+        case_id,
+        revision: 0,
+    }))
 }
 
 pub fn open(index_key: &Key32, row: &IndexRow) -> ServiceResult<IndexRecord> {

@@ -3,6 +3,7 @@
 
 pub mod filter;
 pub mod index;
+pub mod index_cache;
 pub mod model;
 pub mod routes;
 pub mod service;

@@ -245,12 +245,13 @@ pub(crate) async fn list(
     }
     let now = state.vault.clock.now();
     let today = now.to_offset(user.zone()).date();
-    let mut picked: Vec<Summary> = summaries.into_iter().filter(|s| filter.matches(s, now, today)).collect();
+    let mut picked: Vec<std::sync::Arc<Summary>> =
+        summaries.into_iter().filter(|s| filter.matches(s, now, today)).collect();
     filter.sort(&mut picked);
     let (window, beyond) = Window::of(picked.len(), filter.page);
     problems.extend(beyond);
     filter.page = window.page;
-    let shown: Vec<Summary> = picked.into_iter().skip(window.skip).take(window.shown).collect();
+    let shown: Vec<std::sync::Arc<Summary>> = picked.into_iter().skip(window.skip).take(window.shown).collect();
 
     let caseworkers = if coordinator {
         crate::membership::caseworkers(&state.vault, &user.actor).await?

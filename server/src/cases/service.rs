@@ -2,6 +2,8 @@
 //! listing. Access is checked twice: by role and assignment here, and by
 //! keys (a user without a wrap row simply cannot open the case key).
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
@@ -91,6 +93,16 @@ pub struct Summary {
     pub persons: Vec<PersonFacts>,
     /// Kind and date of each milestone, never its place or note.
     pub milestones: Vec<MilestoneFacts>,
+}
+
+/// Aliases leave memory with the line: lines live in the in-memory index
+/// (`index_cache`) until it is dropped.
+impl Drop for Summary {
+    fn drop(&mut self) {
+        for alias in &mut self.aliases {
+            zeroize::Zeroize::zeroize(alias);
+        }
+    }
 }
 
 impl From<IndexRecord> for Summary {
@@ -544,14 +556,19 @@ pub async fn edit_milestone(
 }
 
 /// The cases the actor may see: every case for a coordinator (from the
-/// index, after folding the inbox), the assigned ones for a caseworker.
-/// Recorded as one list entry.
-pub async fn list_visible(vault: &Vault, actor: &Actor) -> ServiceResult<Vec<Summary>> {
+/// index, after folding the inbox), the assigned ones for a caseworker,
+/// newest update first. Recorded as one list entry.
+pub async fn list_visible(vault: &Vault, actor: &Actor) -> ServiceResult<Vec<Arc<Summary>>> {
     Ok(dashboard(vault, actor).await?.1)
 }
 
 /// As `list_visible`, with what a coordinator's request folded for others.
-pub async fn dashboard(vault: &Vault, actor: &Actor) -> ServiceResult<(FoldReport, Vec<Summary>)> {
+///
+/// A coordinator's lines come from the in-memory index (`index_cache`):
+/// this request opens the index key with the coordinators key it proved,
+/// and the copy is brought up to the index counter before it is read, so
+/// the answer is as current as a scan of the table would be.
+pub async fn dashboard(vault: &Vault, actor: &Actor) -> ServiceResult<(FoldReport, Vec<Arc<Summary>>)> {
     let event = actor.event(Action::CaseList).as_role(case_role(actor));
     if actor.has(Role::Coordinator) {
         let prepared = async {
@@ -568,12 +585,8 @@ pub async fn dashboard(vault: &Vault, actor: &Actor) -> ServiceResult<(FoldRepor
         // case data is read for the answer.
         vault.commit(&event, writes).await?;
         let index_key = membership::shared_key_for_team(vault, &coordinators, SharedKey::Index).await?;
-        let mut out = Vec::new();
-        for row in vault.store().index_rows().await? {
-            out.push(Summary::from(index::open(&index_key, &row)?));
-        }
-        out.sort_by_key(|s| std::cmp::Reverse(s.updated_at));
-        return Ok((report, out));
+        let newest = vault.index_cache.read(vault, &index_key, actor.user_id()).await?;
+        return Ok((report, newest.as_ref().clone()));
     }
     if !actor.has(Role::Caseworker) {
         return vault.finish(&event, Err(ServiceError::Forbidden("no case list for this role"))).await;
@@ -588,7 +601,7 @@ pub async fn dashboard(vault: &Vault, actor: &Actor) -> ServiceResult<(FoldRepor
             let Some(id) = CaseId::parse(&grant.object_id) else { continue };
             let key = Key32::from_slice(&wrap::unwrap(actor.identity(), &grant.wrapped)?)?;
             let case = read_with_key(vault, &key, id).await?;
-            out.push(Summary {
+            out.push(Arc::new(Summary {
                 id,
                 version: case.version,
                 aliases: case.group.persons().iter().map(|p| p.alias.as_str().to_owned()).collect(),
@@ -605,9 +618,9 @@ pub async fn dashboard(vault: &Vault, actor: &Actor) -> ServiceResult<(FoldRepor
                     .map(|p| PersonFacts { age_band: p.age_band, gender: p.gender })
                     .collect(),
                 milestones: case.milestone_facts(),
-            });
+            }));
         }
-        out.sort_by_key(|s| std::cmp::Reverse(s.updated_at));
+        out.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then_with(|| a.id.cmp(&b.id)));
         Ok((FoldReport::default(), out))
     }
     .await;
@@ -624,14 +637,20 @@ pub async fn index_write_for_team(
     assignees: Vec<crate::ids::UserId>,
 ) -> ServiceResult<Write> {
     let case = read_with_key(vault, case_key, case_id).await?;
+    let index_key = membership::shared_key_for_team(vault, coordinators, SharedKey::Index).await?;
+    // A milestone change moves the index's update time but not the case's
+    // placement: an assignment must not set it back.
+    let indexed = match vault.store().index_row(&case_id.to_string()).await? {
+        Some(row) => Some(index::open(&index_key, &row)?.updated_at),
+        None => None,
+    };
     let placement = Placement {
         shelter: case.shelter,
         stage: case.stage,
         status: case.status,
         created_at: case.created_at,
-        updated_at: case.updated_at,
+        updated_at: indexed.map_or(case.updated_at, |at| at.max(case.updated_at)),
     };
-    let index_key = membership::shared_key_for_team(vault, coordinators, SharedKey::Index).await?;
     let facts = case.milestone_facts();
     index::seal(&index_key, &index_record(case_id, case.version, &case.group, &placement, assignees, facts))
 }

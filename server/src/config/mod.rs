@@ -29,6 +29,7 @@ pub const KNOWN_ENV: &[&str] = &[
     "SAFEHOUSE_SESSION_ABSOLUTE_HOURS",
     "SAFEHOUSE_DISPLAY_ZONE",
     "SAFEHOUSE_BULK_READ_MINUTES",
+    "SAFEHOUSE_STALE_DAYS",
     // Used by single commands, never stored.
     "SAFEHOUSE_COORDINATOR_PASSWORD_FILE",
     "SAFEHOUSE_RECOVERY_IDENTITY_FILE",
@@ -97,6 +98,9 @@ pub struct Config {
     /// one user within `bulk_read_minutes` raises a flag.
     pub bulk_read_cases: i64,
     pub bulk_read_minutes: i64,
+    /// The dashboard's "not updated for at least N days" figures: whole
+    /// days from 1 to 3650, ascending, at least one.
+    pub stale_days: Vec<u16>,
     /// Browsers reach this server over TLS (at a reverse proxy): send HSTS.
     pub tls: bool,
     /// Reverse proxies whose `X-Forwarded-For` names the client (for the
@@ -121,6 +125,7 @@ impl std::fmt::Debug for Config {
             .field("kdf", &self.kdf)
             .field("bulk_read_cases", &self.bulk_read_cases)
             .field("bulk_read_minutes", &self.bulk_read_minutes)
+            .field("stale_days", &self.stale_days)
             .field("tls", &self.tls)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("session_idle_minutes", &self.session_idle_minutes)
@@ -142,6 +147,7 @@ impl Default for Config {
             kdf: KdfParams::FLOOR,
             bulk_read_cases: 25,
             bulk_read_minutes: 10,
+            stale_days: DEFAULT_STALE_DAYS.to_vec(),
             tls: false,
             trusted_proxies: Vec::new(),
             session_idle_minutes: 30,
@@ -166,6 +172,7 @@ struct FileConfig {
     argon2_iterations: Option<u32>,
     bulk_read_cases: Option<u32>,
     bulk_read_minutes: Option<u32>,
+    stale_days: Option<Vec<i64>>,
     tls: Option<bool>,
     trusted_proxies: Option<Vec<String>>,
     session_idle_minutes: Option<u32>,
@@ -254,6 +261,19 @@ impl Config {
         if let Some(v) = env.get("SAFEHOUSE_BULK_READ_MINUTES") {
             bulk_minutes = Some(parse_u32("SAFEHOUSE_BULK_READ_MINUTES", v)?);
         }
+        if let Some(list) = &from_file.stale_days {
+            config.stale_days = parse_stale_days("stale_days", list)?;
+        }
+        if let Some(v) = env.get("SAFEHOUSE_STALE_DAYS") {
+            let mut list = Vec::new();
+            for item in v.split(',').map(str::trim) {
+                list.push(item.parse::<i64>().map_err(|_| ConfigError::Invalid {
+                    name: "SAFEHOUSE_STALE_DAYS".into(),
+                    message: format!("{item:?} is not a whole number of days (write them as 14,30,60)"),
+                })?);
+            }
+            config.stale_days = parse_stale_days("SAFEHOUSE_STALE_DAYS", &list)?;
+        }
         config.tls = from_file.tls.unwrap_or(false);
         if let Some(v) = env.get("SAFEHOUSE_TLS") {
             config.tls = parse_bool("SAFEHOUSE_TLS", v)?;
@@ -316,6 +336,31 @@ impl Config {
     pub fn database_url_exposed(&self) -> Option<&str> {
         self.database_url.as_ref().map(|s| s.expose_secret())
     }
+}
+
+/// The dashboard's staleness thresholds when none are set.
+pub const DEFAULT_STALE_DAYS: [u16; 3] = [14, 30, 60];
+
+/// At least one threshold, each a whole number of days from 1 to 3650 (the
+/// case list's own range), strictly ascending: the dashboard shows them in
+/// that order, and a repeat would be the same figure twice.
+fn parse_stale_days(name: &str, list: &[i64]) -> Result<Vec<u16>, ConfigError> {
+    let invalid = |message: String| ConfigError::Invalid { name: name.to_owned(), message };
+    if list.is_empty() {
+        return Err(invalid("name at least one number of days, such as 14,30,60".into()));
+    }
+    let mut out: Vec<u16> = Vec::with_capacity(list.len());
+    for &days in list {
+        let days = u16::try_from(days)
+            .ok()
+            .filter(|d| (1..=3650).contains(d))
+            .ok_or_else(|| invalid(format!("{days} is not a number of days from 1 to 3650")))?;
+        if out.last().is_some_and(|last| *last >= days) {
+            return Err(invalid("list the days in ascending order, each once, such as 14,30,60".into()));
+        }
+        out.push(days);
+    }
+    Ok(out)
 }
 
 fn parse_listen(name: &str, value: &str) -> Result<SocketAddr, ConfigError> {
@@ -483,6 +528,24 @@ mod tests {
             let err = Config::from_sources(None, &env(&[("SAFEHOUSE_DISPLAY_ZONE", bad)])).unwrap_err();
             assert!(err.to_string().contains("SAFEHOUSE_DISPLAY_ZONE"), "{err}");
         }
+    }
+
+    #[test]
+    fn stale_days_are_an_ascending_list_of_whole_days() {
+        assert_eq!(Config::from_sources(None, &env(&[])).unwrap().stale_days, vec![14, 30, 60]);
+        let c = Config::from_sources(None, &env(&[("SAFEHOUSE_STALE_DAYS", "7, 21")])).unwrap();
+        assert_eq!(c.stale_days, vec![7, 21]);
+        for bad in ["", "30,14", "14,14", "0", "3651", "abc", "14,,30", "-1"] {
+            let err = Config::from_sources(None, &env(&[("SAFEHOUSE_STALE_DAYS", bad)])).unwrap_err();
+            assert!(err.to_string().contains("SAFEHOUSE_STALE_DAYS"), "{bad:?}: {err}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "stale_days = [10, 20, 90]\n").unwrap();
+        assert_eq!(Config::from_sources(Some(&path), &env(&[])).unwrap().stale_days, vec![10, 20, 90]);
+        std::fs::write(&path, "stale_days = []\n").unwrap();
+        let err = Config::from_sources(Some(&path), &env(&[])).unwrap_err();
+        assert!(err.to_string().contains("stale_days"), "{err}");
     }
 
     #[test]

@@ -31,6 +31,9 @@ pub async fn lock_down(vault: &Vault, sessions: &SealedStore, by: Option<&Actor>
         None => Event::system(Action::Lockdown, &new_request_id()),
     };
     vault.commit(&event.on("engage"), vec![Write::SetLockdown { locked: true }]).await?;
+    // This node's decrypted index goes now; other nodes drop theirs at
+    // their next request or sweep.
+    vault.index_cache.clear().await;
     sessions.delete_all().await.map_err(|_| ServiceError::Internal("sessions store"))?;
     Ok(())
 }

@@ -197,7 +197,9 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> Result<Vault, Setup
         cases: config.bulk_read_cases,
         minutes: config.bulk_read_minutes,
     };
-    Ok(Vault::new(store, Arc::new(keyring), clock, config.kdf).with_bulk_read(policy))
+    Ok(Vault::new(store, Arc::new(keyring), clock, config.kdf)
+        .with_bulk_read(policy)
+        .with_stale_days(&config.stale_days))
 }
 
 fn is_postgres(url: &str) -> bool {

@@ -161,6 +161,9 @@ pub struct MilestoneRow {
 pub struct IndexRow {
     pub case_id: String,
     pub sealed: Vec<u8>,
+    /// The index counter's number when the row was last written (set by
+    /// the store; ignored on a write).
+    pub revision: i64,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -472,6 +475,10 @@ pub trait Store: Send + Sync + 'static {
     async fn distinct_reads_since(&self, actor: &str, since: &str, cap: i64) -> Result<i64, StoreError>;
     async fn flags(&self) -> Result<Vec<FlagRow>, StoreError>;
     async fn latest_flag(&self, actor: &str) -> Result<Option<FlagRow>, StoreError>;
+    /// Flags raised at or after `since` (RFC 3339), newest first.
+    async fn flags_since(&self, since: &str) -> Result<Vec<FlagRow>, StoreError>;
+    /// The newest `audit.verify` entry (a verification of the chain).
+    async fn latest_verification(&self) -> Result<Option<AuditRow>, StoreError>;
 
     async fn instance(&self) -> Result<Option<InstanceRow>, StoreError>;
     async fn system_key(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
@@ -512,6 +519,10 @@ pub trait Store: Send + Sync + 'static {
     async fn milestone(&self, id: &str) -> Result<Option<MilestoneRow>, StoreError>;
     async fn index_rows(&self) -> Result<Vec<IndexRow>, StoreError>;
     async fn index_row(&self, case_id: &str) -> Result<Option<IndexRow>, StoreError>;
+    /// The index counter: how many index writes were ever committed.
+    async fn index_revision(&self) -> Result<i64, StoreError>;
+    /// The index rows written after the counter stood at `revision`.
+    async fn index_rows_after(&self, revision: i64) -> Result<Vec<IndexRow>, StoreError>;
     async fn inbox(&self) -> Result<Vec<InboxRow>, StoreError>;
     async fn pending_grants(&self) -> Result<Vec<(String, String)>, StoreError>;
 

@@ -280,11 +280,21 @@ macro_rules! sql_store {
                     done
                 }
                 Write::PutIndex(row) => {
-                    query("INSERT INTO case_index (case_id, sealed) VALUES ($1, $2) ON CONFLICT (case_id) DO UPDATE SET sealed = EXCLUDED.sealed")
-                        .bind(row.case_id)
-                        .bind(row.sealed)
+                    // The next number of the index counter stamps the row
+                    // (migration 0009): the counter's row lock, held to
+                    // commit, orders the numbers as the commits.
+                    query("UPDATE index_revision SET revision = revision + 1 WHERE singleton = 1")
                         .execute(&mut *conn)
-                        .await?
+                        .await?;
+                    query(
+                        "INSERT INTO case_index (case_id, sealed, revision) \
+                         VALUES ($1, $2, (SELECT revision FROM index_revision WHERE singleton = 1)) \
+                         ON CONFLICT (case_id) DO UPDATE SET sealed = EXCLUDED.sealed, revision = EXCLUDED.revision",
+                    )
+                    .bind(row.case_id)
+                    .bind(row.sealed)
+                    .execute(&mut *conn)
+                    .await?
                 }
                 Write::InsertInbox { case_id, sealed } => {
                     query("INSERT INTO index_inbox (case_id, sealed) VALUES ($1, $2)")
@@ -651,6 +661,27 @@ macro_rules! sql_store {
                 .await?)
             }
 
+            async fn latest_verification(&self) -> Result<Option<AuditRow>, StoreError> {
+                // The action is a literal, so both planners can use the
+                // partial index of migration 0009.
+                Ok(sqlx::query_as(
+                    "SELECT seq, at, actor, role, action, target, outcome, request_id, prev_mac, mac FROM audit_log \
+                     WHERE action = 'audit.verify' ORDER BY seq DESC LIMIT 1",
+                )
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn flags_since(&self, since: &str) -> Result<Vec<FlagRow>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT id, actor, raised_at, distinct_cases, window_minutes FROM audit_flags \
+                     WHERE raised_at >= $1 ORDER BY id DESC",
+                )
+                .bind(since)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
             async fn totp(&self, user_id: &str) -> Result<Option<TotpRow>, StoreError> {
                 Ok(sqlx::query_as("SELECT user_id, sealed_secret, confirmed, sealed_last_step FROM totp WHERE user_id = $1")
                     .bind(user_id)
@@ -924,16 +955,33 @@ macro_rules! sql_store {
             }
 
             async fn index_rows(&self) -> Result<Vec<IndexRow>, StoreError> {
-                Ok(sqlx::query_as("SELECT case_id, sealed FROM case_index ORDER BY case_id")
+                Ok(sqlx::query_as("SELECT case_id, sealed, revision FROM case_index ORDER BY case_id")
                     .fetch_all(&self.pool)
                     .await?)
             }
 
             async fn index_row(&self, case_id: &str) -> Result<Option<IndexRow>, StoreError> {
-                Ok(sqlx::query_as("SELECT case_id, sealed FROM case_index WHERE case_id = $1")
+                Ok(sqlx::query_as("SELECT case_id, sealed, revision FROM case_index WHERE case_id = $1")
                     .bind(case_id)
                     .fetch_optional(&self.pool)
                     .await?)
+            }
+
+            async fn index_revision(&self) -> Result<i64, StoreError> {
+                let (revision,): (i64,) =
+                    sqlx::query_as("SELECT revision FROM index_revision WHERE singleton = 1")
+                        .fetch_one(&self.pool)
+                        .await?;
+                Ok(revision)
+            }
+
+            async fn index_rows_after(&self, revision: i64) -> Result<Vec<IndexRow>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT case_id, sealed, revision FROM case_index WHERE revision > $1 ORDER BY revision",
+                )
+                .bind(revision)
+                .fetch_all(&self.pool)
+                .await?)
             }
 
             async fn inbox(&self) -> Result<Vec<InboxRow>, StoreError> {

@@ -71,6 +71,8 @@ async fn current(
     let store = state.vault.store();
     let uid = auth.user_id.to_string();
     let (epoch, locked) = store.lockdown().await?;
+    // A lockdown seen here drops this node's in-memory index at once.
+    state.vault.index_cache.observe_lockdown(epoch, locked).await;
     if locked || epoch != auth.epoch || store.generation(&uid).await? != auth.generation {
         return Err(end(&session).await);
     }

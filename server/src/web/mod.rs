@@ -107,6 +107,22 @@ impl Application {
         let listener = TcpListener::bind(addr).await?;
         state.sessions =
             state.sessions.clone().with_lifetime(state.vault.clock.clone(), state.policy.lifetime());
+        // The in-memory index idles out with the sessions, and every few
+        // seconds each node checks it against the lockdown state and the
+        // sessions of the coordinators who used it (cases::index_cache).
+        state.vault.index_cache.set_idle(state.policy.idle);
+        let (vault, sessions) = (state.vault.clone(), state.sessions.clone());
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
+            loop {
+                every.tick().await;
+                let sessions = &sessions;
+                vault
+                    .index_cache
+                    .sweep(&vault, |user| async move { sessions.count_owner(user).await.ok() })
+                    .await;
+            }
+        });
         let purge = state.sessions.clone();
         tokio::spawn(async move {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(600));

@@ -43,7 +43,7 @@ pub fn table() -> Vec<Route> {
         route(p.clone(), "/recover", Public, post(account::recover_submit)),
         route(g.clone(), "/enrol", Enrolling, get(account::enrol_page)),
         route(p.clone(), "/enrol", Enrolling, post(account::enrol_submit)),
-        route(g.clone(), "/", Authenticated, get(account::home)),
+        route(g.clone(), "/", Authenticated, get(crate::dashboard::routes::home)),
         route(g.clone(), "/account", Authenticated, get(account::account_page)),
         route(p.clone(), "/account/password", Authenticated, post(account::change_password)),
         route(p.clone(), "/account/zone", Authenticated, post(account::set_zone)),
