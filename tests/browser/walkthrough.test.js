@@ -191,7 +191,24 @@ describe('Safehouse in a real browser', () => {
     await page.fill('#code', totp(u.totp_secret));
     await submit(page, page.locator('main form button[type=submit]'));
     assert.equal(pathOf(page), '/', `${username} should land on the start page`);
-    await page.locator('main p', { hasText: 'You are logged in.' }).waitFor();
+    await page.locator('main h1', { hasText: 'Safehouse' }).waitFor();
+  }
+
+
+  /** Whether the page scrolls sideways (it must not, on a phone). */
+  async function scrollsSideways(page) {
+    return page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+  }
+
+  /** Log in on a phone-sized page, check the home's section for the role, picture it. */
+  async function homeOnPhone(username, heading, picture) {
+    const context = await newContext(PHONE);
+    const page = await context.newPage();
+    await logIn(page, username);
+    await page.locator('main h2', { hasText: heading }).waitFor();
+    assert.equal(await scrollsSideways(page), false, `${username}'s home fits a phone`);
+    await screenshot(page, picture);
+    return page;
   }
 
   // Shared between steps.
@@ -430,7 +447,7 @@ describe('Safehouse in a real browser', () => {
     // The newcomer's own browser now opens the case.
     const response = await newbiePage.goto(`/cases/${caseId}`);
     assert.equal(response.status(), 200);
-    assert.equal(await newbiePage.locator('h1').textContent(), 'Case');
+    assert.match((await newbiePage.locator('h1').innerText()).replace(/\s+/g, ' '), /^Kestrel ref [0-9a-f]{8}$/);
     assert.equal(await newbiePage.locator('table tbody tr td').first().textContent(), 'Kestrel');
     await newbiePage.goto('/account');
     assert.match(await newbiePage.locator('main').textContent(), /Your key is certified\./);
@@ -474,6 +491,46 @@ describe('Safehouse in a real browser', () => {
     assert.equal(await rows.count(), 1);
     assert.match(await rows.textContent(), /coord\.amber/);
     await screenshot(page, 'audit.png');
+  });
+
+  step('each role lands on its own home, which fits a phone', async () => {
+    const coordinator = await homeOnPhone('coord.amber', 'Cases and people', 'home-coordinator.png');
+    const main = coordinator.locator('main');
+    // The pipeline names all eleven stages, each figure a link to the list.
+    for (const stage of ['Intake', 'In transit', 'Arrived', 'Follow-up']) {
+      assert.match(await main.textContent(), new RegExp(stage));
+    }
+    assert.ok((await main.locator('svg').count()) >= 1, 'charts drawn on the server');
+    assert.ok((await main.locator('table').count()) >= (await main.locator('svg').count()), 'a table beside each chart');
+    const link = main.locator('a[href^="/cases?stage="]').first();
+    await Promise.all([coordinator.waitForNavigation({ waitUntil: 'load' }), link.click()]);
+    assert.equal(pathOf(coordinator), '/cases');
+    assert.match(await coordinator.locator('.list-count').textContent(), /\d+ cases?|1 case|No case/);
+
+    const pine = await homeOnPhone('case.pine', 'Your cases needing action', 'home-caseworker.png');
+    assert.ok((await pine.locator('main a[href^="/cases/"]').count()) >= 1, 'the caseworker home lists own cases');
+    await homeOnPhone('audit.fern', 'The audit chain', 'home-auditor.png');
+    await homeOnPhone('admin.slate', 'Accounts', 'home-admin.png');
+    await homeOnPhone('comms.wren', 'Stories', 'home-communications.png');
+  });
+
+  step('the coordinator pages through the case list on a phone', async () => {
+    const context = await newContext(PHONE);
+    const page = await context.newPage();
+    await logIn(page, 'coord.amber');
+    await page.goto('/cases');
+    const count = await page.locator('.list-count').textContent();
+    assert.match(count, /^\d+ cases, 1–50 shown/);
+    assert.equal(await page.locator('table.case-list tbody tr').count(), 50);
+    assert.equal(await scrollsSideways(page), false, 'the case list fits a phone');
+    await screenshot(page, 'case-list-phone.png');
+    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.getByRole('link', { name: /Next/ }).click()]);
+    assert.match(await page.locator('.list-count').textContent(), /51–100 shown/);
+    // A bad filter value is named beside its field, the rest kept.
+    await page.goto('/cases?stale_days=abc&stage=in_transit');
+    assert.match(await page.locator('main').textContent(), /whole number/);
+    assert.equal(await page.locator('#stage').inputValue(), 'in_transit');
+    assert.equal(await scrollsSideways(page), false, 'the list with an error fits a phone');
   });
 
   step('communications has no case pages yet', async () => {
