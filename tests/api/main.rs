@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 mod audit;
+mod case_reads;
 mod casework;
 mod clear_columns;
 mod cli;

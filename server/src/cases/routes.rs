@@ -108,6 +108,21 @@ async fn shelter_codes(state: &AppState, user: &CurrentUser) -> BTreeMap<Shelter
     }
 }
 
+/// The code name of the case's own shelter, for the case page: one row and
+/// one key, read under the case read's entry (SECURITY.md, "Case page
+/// reads"), not the whole register under an entry of its own.
+async fn case_shelter_code(
+    state: &AppState,
+    user: &CurrentUser,
+    shelter: Option<ShelterId>,
+) -> BTreeMap<ShelterId, String> {
+    let Some(id) = shelter else { return BTreeMap::new() };
+    match shelters::code_for_case_page(&state.vault, &user.actor, id).await {
+        Ok(Some(code)) => BTreeMap::from([(id, code.as_str().to_owned())]),
+        Ok(None) | Err(_) => BTreeMap::new(),
+    }
+}
+
 // ---------------------------------------------------------------------------
 // The case list
 // ---------------------------------------------------------------------------
@@ -604,7 +619,7 @@ async fn show_page(
     } else {
         None
     };
-    let codes = shelter_codes(state, user).await;
+    let codes = case_shelter_code(state, user, case.shelter).await;
     let milestones = case
         .milestones
         .iter()
