@@ -29,11 +29,11 @@ use safehouse::cases::service::{self as cases, CaseDraft};
 use safehouse::clock::SystemClock;
 use safehouse::config::KdfParams;
 use safehouse::crypto::{self, Aad, Identity, Key32, RecordKind};
-use safehouse::ids::{CaseId, ShelterId, UserId};
+use safehouse::ids::{CaseId, ShelterId};
 use safehouse::membership::{self, SharedKey};
 use safehouse::setup::{self, InitOptions};
 use safehouse::shelters::{self, ShelterDetails};
-use safehouse::storage::{AuditedWrite, HolderKind, ObjectKind, Write};
+use safehouse::storage::{AuditedWrite, HolderKind, ObjectKind};
 use safehouse::vault::Vault;
 use secrecy::SecretString;
 
@@ -175,9 +175,12 @@ const ALIASES: [&str; 8] = ["Gannet", "Heron", "Willow", "Pine", "Sparrow", "Mag
 /// the shelters or none.
 fn draft(n: usize, shelters: &[ShelterId]) -> CaseDraft {
     let mut rng = rand::thread_rng();
-    let persons = (0..rng.gen_range(1..=4))
-        .map(|_| Person {
-            alias: Alias::parse(ALIASES.choose(&mut rng).unwrap()).expect("alias"),
+    let size = rng.gen_range(1..=4);
+    let aliases: Vec<&str> = ALIASES.choose_multiple(&mut rng, size).copied().collect();
+    let persons = aliases
+        .into_iter()
+        .map(|alias| Person {
+            alias: Alias::parse(alias).expect("alias"),
             age_band: *AgeBand::ALL.choose(&mut rng).unwrap(),
             gender: [None, Some(Gender::Female), Some(Gender::Male), Some(Gender::Other)]
                 .choose(&mut rng)
