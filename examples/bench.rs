@@ -792,6 +792,9 @@ async fn main() -> anyhow::Result<()> {
     // The list, cold: after a restart, so nothing the dashboard did helps.
     server.stop();
     let server = Server::start(&bin, &env).await?;
+    // A new port: the sessions survive the restart (they live in the database).
+    coord.base.clone_from(&server.base);
+    worker.base.clone_from(&server.base);
     let (cold, warm) = cold_and_warm(&coord, "/cases", 30).await?;
     table.once("case list GET /cases, cold (first after start)", cold, &format!("{:.1}x the scan floor", cold.as_secs_f64() / scan_floor.as_secs_f64()));
     table.latency("case list GET /cases, warm", &warm, "30 requests, one at a time");
@@ -815,6 +818,7 @@ async fn main() -> anyhow::Result<()> {
     let filled = fill_audit(&vault, &caseworker, &assigned, args.audit).await?;
     table.once(&format!("append {} audit entries (batches of {AUDIT_BATCH})", args.audit), filled, &format!("{:.0} entries/s", args.audit as f64 / filled.as_secs_f64()));
     let server = Server::start(&bin, &env).await?;
+    worker.base.clone_from(&server.base);
     table.once(&format!("start-up, {} cases, {} entries", args.cases, args.audit), server.started_in, "");
     pages(&mut table, &worker, measured, args.seconds, &format!(", {} entries", args.audit)).await;
     server.stop();
