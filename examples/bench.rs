@@ -123,7 +123,13 @@ impl Table {
 
     fn latency(&mut self, name: &str, s: &Sample, note: &str) {
         let note = if s.errors > 0 { format!("{note}; {} errors", s.errors) } else { note.to_owned() };
-        self.rows.push((name.to_owned(), format!("{:.2}", s.pct(0.5)), format!("{:.2}", s.pct(0.99)), "-".into(), note));
+        self.rows.push((
+            name.to_owned(),
+            format!("{:.2}", s.pct(0.5)),
+            format!("{:.2}", s.pct(0.99)),
+            "-".into(),
+            note,
+        ));
     }
 
     fn once(&mut self, name: &str, took: Duration, note: &str) {
@@ -219,7 +225,12 @@ async fn add_user(
 }
 
 /// Create `n` cases from `tasks` concurrent callers, with a progress bar.
-async fn create_cases(vault: &Vault, actor: &Arc<Actor>, shelters: &[ShelterId], n: usize) -> anyhow::Result<Vec<CaseId>> {
+async fn create_cases(
+    vault: &Vault,
+    actor: &Arc<Actor>,
+    shelters: &[ShelterId],
+    n: usize,
+) -> anyhow::Result<Vec<CaseId>> {
     let bar = bar(n, "cases");
     let next = Arc::new(AtomicUsize::new(0));
     let shelters: Arc<[ShelterId]> = shelters.into();
@@ -248,7 +259,11 @@ async fn create_cases(vault: &Vault, actor: &Arc<Actor>, shelters: &[ShelterId],
 }
 
 /// `n` caseworkers for the login storm, each with their own TOTP secret.
-async fn storm_accounts(vault: &Vault, coordinator: &Arc<Actor>, n: usize) -> anyhow::Result<Vec<(String, String)>> {
+async fn storm_accounts(
+    vault: &Vault,
+    coordinator: &Arc<Actor>,
+    n: usize,
+) -> anyhow::Result<Vec<(String, String)>> {
     let bar = bar(n, "storm accounts");
     let mut handles = Vec::new();
     for i in 0..n {
@@ -329,7 +344,8 @@ async fn case_read_floor(vault: &Vault, reader: &Actor, case: CaseId) -> anyhow:
     let wrap = vault.store().wrap(ObjectKind::Case, &cid, HolderKind::User, &uid).await?.context("wrap")?;
     let key = Key32::from_slice(&crypto::wrap::unwrap(reader.identity(), &wrap.wrapped)?)?;
     let row = vault.store().case(&cid).await?.context("case")?;
-    for (field, sealed) in [("group", &row.sealed_group), ("placement", &row.sealed_placement), ("notes", &row.sealed_notes)]
+    for (field, sealed) in
+        [("group", &row.sealed_group), ("placement", &row.sealed_placement), ("notes", &row.sealed_notes)]
     {
         crypto::open(&key, &case_place(&cid, field, row.version), sealed)?;
     }
@@ -437,7 +453,12 @@ impl Browser {
         Ok(self.request(self.http.get(format!("{}{path}", self.base))).send().await?)
     }
 
-    async fn post(&mut self, path: &str, form: &[(String, String)], from: Option<&str>) -> anyhow::Result<reqwest::Response> {
+    async fn post(
+        &mut self,
+        path: &str,
+        form: &[(String, String)],
+        from: Option<&str>,
+    ) -> anyhow::Result<reqwest::Response> {
         let mut request =
             self.http.post(format!("{}{path}", self.base)).header("sec-fetch-site", "same-origin").form(form);
         if let Some(address) = from {
@@ -449,7 +470,13 @@ impl Browser {
     }
 
     /// Log in with the password and the current TOTP code.
-    async fn login(&mut self, username: &str, password: &str, secret: &str, from: Option<&str>) -> anyhow::Result<()> {
+    async fn login(
+        &mut self,
+        username: &str,
+        password: &str,
+        secret: &str,
+        from: Option<&str>,
+    ) -> anyhow::Result<()> {
         let form = [
             ("username".to_owned(), username.to_owned()),
             ("password".to_owned(), password.to_owned()),
@@ -534,7 +561,11 @@ async fn cold_and_warm(browser: &Browser, path: &str, n: usize) -> anyhow::Resul
 }
 
 fn unescape(s: &str) -> String {
-    s.replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    s.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 fn attribute(tag: &str, name: &str) -> Option<String> {
@@ -685,9 +716,9 @@ async fn pages(table: &mut Table, caseworker: &Browser, case: CaseId, seconds: f
 }
 
 fn server_bin() -> PathBuf {
-    std::env::var_os("BENCH_SERVER").map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/safehouse")
-    })
+    std::env::var_os("BENCH_SERVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/safehouse"))
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -701,7 +732,10 @@ async fn main() -> anyhow::Result<()> {
     let database_url = std::env::var("BENCH_DATABASE_URL").ok();
     let backend = if database_url.is_some() { "PostgreSQL" } else { "SQLite" };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    println!("{cores} cores; {backend}; {} cases; {} audit entries; {} s per load point", args.cases, args.audit, args.seconds);
+    println!(
+        "{cores} cores; {backend}; {} cases; {} audit entries; {} s per load point",
+        args.cases, args.audit, args.seconds
+    );
 
     // --- The instance and its data.
     let report = setup::init(
@@ -726,8 +760,10 @@ async fn main() -> anyhow::Result<()> {
         add_user(&vault, &coordinator, Role::Caseworker, "case.bench", true).await?;
     let mut shelter_ids = Vec::new();
     for (i, region) in ["Jilin", "Yanbian", "Bangkok", "Vientiane", "Ulaanbaatar"].iter().enumerate() {
-        let details = ShelterDetails::parse(region, "40", "Bench shelter.").map_err(|e| anyhow::anyhow!("{}", e.message))?;
-        let code = ShelterCode::parse(&format!("BEN-{i:02}")).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        let details = ShelterDetails::parse(region, "40", "Bench shelter.")
+            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        let code =
+            ShelterCode::parse(&format!("BEN-{i:02}")).map_err(|e| anyhow::anyhow!("{}", e.message))?;
         shelter_ids.push(shelters::create(&vault, &coordinator, code, details).await?);
     }
     let generated = Instant::now();
@@ -745,7 +781,11 @@ async fn main() -> anyhow::Result<()> {
     let storm_users = storm_accounts(&vault, &coordinator, args.storm).await?;
 
     let mut table = Table::default();
-    table.once("generate cases (in process, 16 callers)", generated_in, &format!("{:.0} cases/s", args.cases as f64 / generated_in.as_secs_f64()));
+    table.once(
+        "generate cases (in process, 16 callers)",
+        generated_in,
+        &format!("{:.0} cases/s", args.cases as f64 / generated_in.as_secs_f64()),
+    );
 
     // --- The floor, in this process.
     let (scan, rows) = index_scan(&vault, &coordinator).await?;
@@ -756,7 +796,11 @@ async fn main() -> anyhow::Result<()> {
     for _ in 0..200 {
         reads.push(case_read_floor(&vault, &caseworker, measured).await?);
     }
-    table.latency("floor: one case read (unwrap, open)", &Sample::of(reads, Duration::from_secs(1), 0), "200 reads, no entry");
+    table.latency(
+        "floor: one case read (unwrap, open)",
+        &Sample::of(reads, Duration::from_secs(1), 0),
+        "200 reads, no entry",
+    );
     let mut appends = Vec::new();
     let event = Event::system(Action::AuditRead, "bench");
     for _ in 0..200 {
@@ -764,7 +808,11 @@ async fn main() -> anyhow::Result<()> {
         vault.record(&event, Outcome::Ok).await?;
         appends.push(t.elapsed());
     }
-    table.latency("floor: one durable audit append", &Sample::of(appends, Duration::from_secs(1), 0), "200 appends, one at a time");
+    table.latency(
+        "floor: one durable audit append",
+        &Sample::of(appends, Duration::from_secs(1), 0),
+        "200 appends, one at a time",
+    );
 
     // --- The real server.
     let mut env: HashMap<String, String> = [
@@ -787,7 +835,11 @@ async fn main() -> anyhow::Result<()> {
     worker.login("case.bench", PASSWORD, &caseworker_secret, None).await?;
 
     let (cold, warm) = cold_and_warm(&coord, "/", 30).await?;
-    table.once("dashboard GET /, cold (first after start)", cold, &format!("{:.1}x the scan floor", cold.as_secs_f64() / scan_floor.as_secs_f64()));
+    table.once(
+        "dashboard GET /, cold (first after start)",
+        cold,
+        &format!("{:.1}x the scan floor", cold.as_secs_f64() / scan_floor.as_secs_f64()),
+    );
     table.latency("dashboard GET /, warm", &warm, "30 requests, one at a time");
     // The list, cold: after a restart, so nothing the dashboard did helps.
     server.stop();
@@ -796,7 +848,11 @@ async fn main() -> anyhow::Result<()> {
     coord.base.clone_from(&server.base);
     worker.base.clone_from(&server.base);
     let (cold, warm) = cold_and_warm(&coord, "/cases", 30).await?;
-    table.once("case list GET /cases, cold (first after start)", cold, &format!("{:.1}x the scan floor", cold.as_secs_f64() / scan_floor.as_secs_f64()));
+    table.once(
+        "case list GET /cases, cold (first after start)",
+        cold,
+        &format!("{:.1}x the scan floor", cold.as_secs_f64() / scan_floor.as_secs_f64()),
+    );
     table.latency("case list GET /cases, warm", &warm, "30 requests, one at a time");
 
     pages(&mut table, &worker, measured, args.seconds, "").await;
@@ -805,7 +861,11 @@ async fn main() -> anyhow::Result<()> {
 
     let before = server.peak_mib();
     let (logins, during) = storm(&server.base, &storm_users, (&worker, &format!("/cases/{measured}"))).await;
-    table.latency(&format!("login storm: {} logins at once", args.storm), &logins, &format!("all done in {:.1} s", logins.wall.as_secs_f64()));
+    table.latency(
+        &format!("login storm: {} logins at once", args.storm),
+        &logins,
+        &format!("all done in {:.1} s", logins.wall.as_secs_f64()),
+    );
     table.latency("case page during the storm, 16 clients", &during, "");
     table.value(
         "server peak memory (VmHWM), MiB",
@@ -816,7 +876,11 @@ async fn main() -> anyhow::Result<()> {
     // --- A long trail, then the case page again.
     server.stop();
     let filled = fill_audit(&vault, &caseworker, &assigned, args.audit).await?;
-    table.once(&format!("append {} audit entries (batches of {AUDIT_BATCH})", args.audit), filled, &format!("{:.0} entries/s", args.audit as f64 / filled.as_secs_f64()));
+    table.once(
+        &format!("append {} audit entries (batches of {AUDIT_BATCH})", args.audit),
+        filled,
+        &format!("{:.0} entries/s", args.audit as f64 / filled.as_secs_f64()),
+    );
     let server = Server::start(&bin, &env).await?;
     worker.base.clone_from(&server.base);
     table.once(&format!("start-up, {} cases, {} entries", args.cases, args.audit), server.started_in, "");

@@ -16,9 +16,17 @@ use safehouse::shelters::{self, ShelterDetails};
 
 use crate::helpers::*;
 
-async fn flags_of(app: &Instance, reader: &safehouse::accounts::model::Actor) -> Vec<safehouse::storage::FlagRow> {
+async fn flags_of(
+    app: &Instance,
+    reader: &safehouse::accounts::model::Actor,
+) -> Vec<safehouse::storage::FlagRow> {
     let reader = reader.user_id().to_string();
-    audit::flags(&app.vault, &app.coordinator).await.unwrap().into_iter().filter(|f| f.actor == reader).collect()
+    audit::flags(&app.vault, &app.coordinator)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|f| f.actor == reader)
+        .collect()
 }
 
 #[tokio::test]
@@ -27,8 +35,9 @@ async fn a_case_page_writes_exactly_one_entry_and_shows_its_shelter_code() {
     let vault = &t.app.vault;
     let worker = t.web_user("case.pager", Role::Caseworker).await;
     let details = ShelterDetails::parse("Jilin", "8", "Private notes.").unwrap();
-    let shelter =
-        shelters::create(vault, &t.app.coordinator, ShelterCode::parse("PGE-07").unwrap(), details).await.unwrap();
+    let shelter = shelters::create(vault, &t.app.coordinator, ShelterCode::parse("PGE-07").unwrap(), details)
+        .await
+        .unwrap();
     let mut d = draft(&["Smew"], "page");
     d.shelter = Some(shelter);
     let id = cases::create(vault, &t.app.coordinator, d).await.unwrap();
@@ -44,7 +53,12 @@ async fn a_case_page_writes_exactly_one_entry_and_shows_its_shelter_code() {
 
     let log = t.app.audit_log().await;
     let new: Vec<_> = log.iter().filter(|r| r.seq > before).collect();
-    assert_eq!(new.len(), 1, "one entry per case page: {:?}", new.iter().map(|r| &r.action).collect::<Vec<_>>());
+    assert_eq!(
+        new.len(),
+        1,
+        "one entry per case page: {:?}",
+        new.iter().map(|r| &r.action).collect::<Vec<_>>()
+    );
     assert_eq!(new[0].action, "case.read");
     assert_eq!(new[0].target, id.to_string());
     assert_eq!(new[0].actor, worker.actor.user_id().to_string());

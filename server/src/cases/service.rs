@@ -232,7 +232,11 @@ fn index_record(
         assignees,
         created_at: placement.created_at,
         updated_at: placement.updated_at,
-        persons: group.persons().iter().map(|p| PersonFacts { age_band: p.age_band, gender: p.gender }).collect(),
+        persons: group
+            .persons()
+            .iter()
+            .map(|p| PersonFacts { age_band: p.age_band, gender: p.gender })
+            .collect(),
         milestones,
     }
 }
@@ -437,7 +441,8 @@ pub async fn update(
         };
         let sealed = seal_case(&key, &cid, version, &draft.group, &placement, &draft.notes)?;
         let milestones = read_milestones(vault, &key, &cid).await?;
-        let facts = milestones.iter().map(|m| MilestoneFacts { kind: m.draft.kind, date: m.draft.date }).collect();
+        let facts =
+            milestones.iter().map(|m| MilestoneFacts { kind: m.draft.kind, date: m.draft.date }).collect();
         let record = index_record(case_id, version, &draft.group, &placement, Vec::new(), facts);
         Ok(vec![
             Write::UpdateCase { expected_version, row: sealed },

@@ -149,7 +149,11 @@ async fn codes_key(vault: &Vault, actor: &Actor) -> ServiceResult<Key32> {
 /// which the caller has just read: covered by that read's `case.read`
 /// entry, not an entry of its own (SECURITY.md, "Case page reads"). Only the
 /// code, never the details; `None` if the shelter is gone.
-pub async fn code_for_case_page(vault: &Vault, actor: &Actor, id: ShelterId) -> ServiceResult<Option<ShelterCode>> {
+pub async fn code_for_case_page(
+    vault: &Vault,
+    actor: &Actor,
+    id: ShelterId,
+) -> ServiceResult<Option<ShelterCode>> {
     let key = codes_key(vault, actor).await?;
     let Some(row) = vault.store().shelter(&id.to_string()).await? else { return Ok(None) };
     let code = crypto::open(&key, &place(&row.id, "code", row.version), &row.sealed_code)?;

@@ -15,8 +15,8 @@ use tower_sessions::Session;
 
 use super::AppState;
 use super::error::AppError;
-use crate::accounts::model::{Actor, Role, UserState};
 use crate::accounts::directory;
+use crate::accounts::model::{Actor, Role, UserState};
 use crate::crypto::Identity;
 use crate::sessions::auth::{AUTH_KEY, AuthState, CSRF_KEY};
 use crate::web::templates::{Nav, NavSlot};
