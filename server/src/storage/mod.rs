@@ -458,12 +458,7 @@ pub trait Store: Send + Sync + 'static {
     async fn audit_rows(&self, after: i64, limit: i64) -> Result<Vec<AuditRow>, StoreError>;
     /// Entries about one target (a case, a user), newest first, with a
     /// sequence number below `before` (`i64::MAX` for the newest).
-    async fn audit_of_target(
-        &self,
-        target: &str,
-        before: i64,
-        limit: i64,
-    ) -> Result<Vec<AuditRow>, StoreError>;
+    async fn audit_of_target(&self, target: &str, before: i64, limit: i64) -> Result<Vec<AuditRow>, StoreError>;
     async fn audit_head(&self) -> Result<Option<AuditRow>, StoreError>;
     /// Entries matching `filter` with `seq > after`, in order, at most `limit`.
     async fn audit_search(

@@ -368,6 +368,7 @@ pub struct Messages {
     pub notice_case_unassigned: &'static str,
     pub notice_someone: &'static str,
     pub nav_coordination: &'static str,
+
     // -- dashboards
 
     // -- case list and case page
@@ -375,6 +376,7 @@ pub struct Messages {
     // -- audit pages, times and feedback
 
     // -- performance
+
 }
 
 pub static EN: Messages = Messages {
@@ -714,6 +716,7 @@ pub static EN: Messages = Messages {
     notice_case_unassigned: "{user} no longer holds the case of {case}.",
     notice_someone: "A caseworker",
     nav_coordination: "Coordination",
+
     // -- dashboards
 
     // -- case list and case page
@@ -721,6 +724,7 @@ pub static EN: Messages = Messages {
     // -- audit pages, times and feedback
 
     // -- performance
+
 };
 
 #[cfg(test)]
