@@ -162,7 +162,7 @@ pub async fn build(clock: Arc<dyn Clock>) -> Result<Demo, SetupError> {
 
     let mut shelter_ids = Vec::new();
     for (code, region, capacity) in
-        [("JRL-01", "Jilin", "8"), ("YAN-02", "Yanbian", "12"), ("BKK-01", "Bangkok", "20")]
+        [("JRL-01", "Jilin", "60"), ("YAN-02", "Yanbian", "80"), ("BKK-01", "Bangkok", "50")]
     {
         let details = field(ShelterDetails::parse(region, capacity, "Sample shelter for the demo."))?;
         shelter_ids

@@ -351,9 +351,8 @@ async fn the_history_query_reads_the_partial_index_of_changes() {
         return;
     }
     let t = instance().await;
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(t.data_dir().join("safehouse.db"))
-        .read_only(true);
+    let options =
+        sqlx::sqlite::SqliteConnectOptions::new().filename(t.data_dir().join("safehouse.db")).read_only(true);
     let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
     let plan: Vec<(i64, i64, i64, String)> =
         sqlx::query_as(&format!("EXPLAIN QUERY PLAN {}", safehouse::storage::CASE_CHANGES_SQL))

@@ -7,6 +7,7 @@ mod audit;
 mod audit_pages;
 mod case_list;
 mod case_page;
+mod case_reads;
 mod casework;
 mod clear_columns;
 mod cli;

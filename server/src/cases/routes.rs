@@ -110,6 +110,21 @@ async fn shelter_codes(state: &AppState, user: &CurrentUser) -> BTreeMap<Shelter
     }
 }
 
+/// The code name of the case's own shelter, for the case page: one row and
+/// one key, read under the case read's entry (SECURITY.md, "Case page
+/// reads"), not the whole register under an entry of its own.
+async fn case_shelter_code(
+    state: &AppState,
+    user: &CurrentUser,
+    shelter: Option<ShelterId>,
+) -> BTreeMap<ShelterId, String> {
+    let Some(id) = shelter else { return BTreeMap::new() };
+    match shelters::code_for_case_page(&state.vault, &user.actor, id).await {
+        Ok(Some(code)) => BTreeMap::from([(id, code.as_str().to_owned())]),
+        Ok(None) | Err(_) => BTreeMap::new(),
+    }
+}
+
 // ---------------------------------------------------------------------------
 // The case list
 // ---------------------------------------------------------------------------
@@ -251,7 +266,8 @@ pub(crate) async fn list(
     let (window, beyond) = Window::of(picked.len(), filter.page);
     problems.extend(beyond);
     filter.page = window.page;
-    let shown: Vec<std::sync::Arc<Summary>> = picked.into_iter().skip(window.skip).take(window.shown).collect();
+    let shown: Vec<std::sync::Arc<Summary>> =
+        picked.into_iter().skip(window.skip).take(window.shown).collect();
 
     let caseworkers = if coordinator {
         crate::membership::caseworkers(&state.vault, &user.actor).await?
@@ -903,12 +919,15 @@ async fn show_page(
     before: Option<i64>,
 ) -> Result<Response, AppError> {
     // Taken whatever happens: a notice is shown once, on its own case only.
-    let notice = if status == StatusCode::OK {
+    // Looked at first: removing an absent key still marks the session
+    // changed, and every case page view would rewrite the session row.
+    let pending = user.session.get::<CaseNotice>(NOTICE_KEY).await.ok().flatten().is_some();
+    let notice = if status == StatusCode::OK && pending {
         user.session.remove::<CaseNotice>(NOTICE_KEY).await.ok().flatten().filter(|n| n.case == case.id)
     } else {
         None
     };
-    let codes = shelter_codes(state, user).await;
+    let codes = case_shelter_code(state, user, case.shelter).await;
     let milestones = case
         .milestones
         .iter()

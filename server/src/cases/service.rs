@@ -367,7 +367,16 @@ pub async fn read(vault: &Vault, actor: &Actor, case_id: CaseId) -> ServiceResul
         read_with_key(vault, &key, case_id).await
     }
     .await;
-    let case = vault.finish(&event, result).await?;
+    let case = match result {
+        // The entry and the read's mark for the bulk-reading check in one
+        // job: durable together before any case data is returned.
+        Ok(case) => {
+            let mark = audit::service::case_read_mark(vault, actor, &case_id.to_string());
+            vault.commit(&event, vec![mark]).await?;
+            case
+        }
+        Err(error) => return vault.finish(&event, Err(error)).await,
+    };
     audit::service::check_bulk_reading(vault, actor).await?;
     Ok(case)
 }

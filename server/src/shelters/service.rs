@@ -130,6 +130,37 @@ async fn list_unaudited(vault: &Vault, actor: &Actor) -> ServiceResult<Vec<Shelt
     Ok(out)
 }
 
+/// The codes key alone: what a code name needs, for coordinators and
+/// certified caseworkers alike.
+async fn codes_key(vault: &Vault, actor: &Actor) -> ServiceResult<Key32> {
+    if actor.has(Role::Coordinator) {
+        let coordinators = membership::coordinators_identity(vault, actor).await?;
+        return membership::shared_key_for_team(vault, &coordinators, SharedKey::RegisterCodes).await;
+    }
+    if actor.has(Role::Caseworker) {
+        return membership::shared_key_for_user(vault, actor, SharedKey::RegisterCodes)
+            .await?
+            .ok_or(ServiceError::Uncertified);
+    }
+    Err(ServiceError::Forbidden("the shelter register is for coordinators and caseworkers"))
+}
+
+/// The code name of the one shelter a case names, for that case's page,
+/// which the caller has just read: covered by that read's `case.read`
+/// entry, not an entry of its own (SECURITY.md, "Case page reads"). Only the
+/// code, never the details; `None` if the shelter is gone.
+pub async fn code_for_case_page(
+    vault: &Vault,
+    actor: &Actor,
+    id: ShelterId,
+) -> ServiceResult<Option<ShelterCode>> {
+    let key = codes_key(vault, actor).await?;
+    let Some(row) = vault.store().shelter(&id.to_string()).await? else { return Ok(None) };
+    let code = crypto::open(&key, &place(&row.id, "code", row.version), &row.sealed_code)?;
+    let code = std::str::from_utf8(&code).map_err(|_| ServiceError::Integrity("shelter code"))?;
+    Ok(Some(ShelterCode::parse(code).map_err(|_| ServiceError::Integrity("shelter code"))?))
+}
+
 pub async fn get(vault: &Vault, actor: &Actor, id: ShelterId) -> ServiceResult<Shelter> {
     let event = actor.event(Action::ShelterList).on(id);
     let result = async {

@@ -99,6 +99,21 @@ pub struct UserRow {
     pub sealed_profile: Vec<u8>,
 }
 
+/// Everything the session check reads on every request, in one statement:
+/// the lockdown, the user's session generation, their directory row, the
+/// recipient of their current key and the key numbers of their
+/// certification and voucher.
+#[derive(Debug, Clone)]
+pub struct SessionFacts {
+    pub lockdown_epoch: i64,
+    pub locked: bool,
+    pub generation: i64,
+    pub user: Option<UserRow>,
+    pub recipient: Option<String>,
+    pub certified_key_no: Option<i64>,
+    pub vouched_key_no: Option<i64>,
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UserKeyRow {
     pub user_id: String,
@@ -369,6 +384,13 @@ pub enum Write {
         distinct_cases: i64,
         window_minutes: i64,
     },
+    /// A successful case read, for the bulk-reading check: the reader's
+    /// latest read of this case (one row per reader and case).
+    MarkCaseRead {
+        actor: String,
+        case_id: String,
+        at: String,
+    },
     PutTotp(TotpRow),
     DeleteTotp {
         user_id: String,
@@ -426,6 +448,12 @@ pub const CASE_CHANGES_SQL: &str = "SELECT seq, at, actor, role, action, target,
      AND action IN ('case.create', 'case.update', 'milestone.add', 'milestone.edit', 'case.assign', 'case.unassign') \
      ORDER BY seq DESC LIMIT $3";
 
+/// The bulk-reading count (`Store::distinct_reads_since`): one reader's
+/// rows of `case_reads` read since a time, at most a cap, through the
+/// (actor, last_read) index. Public so a test can check its query plan.
+pub const DISTINCT_READS_SINCE: &str = "SELECT COUNT(*) FROM (SELECT 1 FROM case_reads \
+     WHERE actor = $1 AND last_read >= $2 LIMIT $3) AS distinct_reads";
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Apply every write in one transaction, or none. Unaudited: for
@@ -471,7 +499,8 @@ pub trait Store: Send + Sync + 'static {
         limit: i64,
     ) -> Result<Vec<AuditRow>, StoreError>;
     /// Distinct case ids `actor` read (outcome ok) since `since` (RFC 3339),
-    /// counted up to `cap`.
+    /// counted up to `cap`: at most `cap` rows of `case_reads` through its
+    /// (actor, last_read) index, whatever the size of the trail.
     async fn distinct_reads_since(&self, actor: &str, since: &str, cap: i64) -> Result<i64, StoreError>;
     async fn flags(&self) -> Result<Vec<FlagRow>, StoreError>;
     async fn latest_flag(&self, actor: &str) -> Result<Option<FlagRow>, StoreError>;
@@ -561,4 +590,6 @@ pub trait Store: Send + Sync + 'static {
     async fn generation(&self, user_id: &str) -> Result<i64, StoreError>;
     /// (epoch, locked)
     async fn lockdown(&self) -> Result<(i64, bool), StoreError>;
+    /// What the session check needs, in one round trip (one snapshot).
+    async fn session_facts(&self, user_id: &str) -> Result<SessionFacts, StoreError>;
 }

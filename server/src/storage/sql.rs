@@ -364,6 +364,15 @@ macro_rules! sql_store {
                 .bind(window_minutes)
                 .execute(&mut *conn)
                 .await?,
+                Write::MarkCaseRead { actor, case_id, at } => query(
+                    "INSERT INTO case_reads (actor, case_id, last_read) VALUES ($1, $2, $3) \
+                     ON CONFLICT (actor, case_id) DO UPDATE SET last_read = EXCLUDED.last_read",
+                )
+                .bind(actor)
+                .bind(case_id)
+                .bind(at)
+                .execute(&mut *conn)
+                .await?,
                 Write::PutTotp(row) => query(
                     "INSERT INTO totp (user_id, sealed_secret, confirmed, sealed_last_step) VALUES ($1, $2, $3, $4) \
                      ON CONFLICT (user_id) DO UPDATE SET sealed_secret = EXCLUDED.sealed_secret, \
@@ -630,11 +639,9 @@ macro_rules! sql_store {
 
             async fn distinct_reads_since(&self, actor: &str, since: &str, cap: i64) -> Result<i64, StoreError> {
                 // Counting stops at `cap` distinct cases: enough to decide a flag,
-                // and the cost of a read stays flat however busy the reader is.
-                let (count,): (i64,) = sqlx::query_as(
-                    "SELECT COUNT(*) FROM (SELECT DISTINCT target FROM audit_log \
-                     WHERE actor = $1 AND action = 'case.read' AND outcome = 'ok' AND at >= $2 LIMIT $3) AS distinct_reads",
-                )
+                // and the cost of a read stays flat however busy the reader is
+                // and however long the trail.
+                let (count,): (i64,) = sqlx::query_as(crate::storage::DISTINCT_READS_SINCE)
                 .bind(actor)
                 .bind(since)
                 .bind(cap)
@@ -781,6 +788,60 @@ macro_rules! sql_store {
                         .fetch_optional(&self.pool)
                         .await?;
                 Ok(row.map_or((0, false), |(epoch, locked)| (epoch, locked != 0)))
+            }
+
+            async fn session_facts(&self, user_id: &str) -> Result<SessionFacts, StoreError> {
+                type Facts = (
+                    i64,
+                    i64,
+                    i64,
+                    Option<String>,
+                    Option<Vec<u8>>,
+                    Option<i64>,
+                    Option<Vec<u8>>,
+                    Option<String>,
+                    Option<i64>,
+                    Option<i64>,
+                );
+                let row: Option<Facts> = sqlx::query_as(
+                    "SELECT i.lockdown_epoch, i.locked, \
+                     COALESCE((SELECT g.generation FROM user_generations g WHERE g.user_id = $1), 0), \
+                     u.id, u.lookup, u.version, u.sealed_profile, \
+                     (SELECT k.recipient FROM user_keys k WHERE k.user_id = $1 ORDER BY k.key_no DESC LIMIT 1), \
+                     (SELECT c.key_no FROM certifications c WHERE c.user_id = $1), \
+                     (SELECT v.key_no FROM vouchers v WHERE v.user_id = $1) \
+                     FROM instance i LEFT JOIN users u ON u.id = $1 WHERE i.singleton = 1",
+                )
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some((epoch, locked, generation, id, lookup, version, sealed, recipient, cert, voucher)) = row
+                else {
+                    return Ok(SessionFacts {
+                        lockdown_epoch: 0,
+                        locked: false,
+                        generation: 0,
+                        user: None,
+                        recipient: None,
+                        certified_key_no: None,
+                        vouched_key_no: None,
+                    });
+                };
+                let user = match (id, lookup, version, sealed) {
+                    (Some(id), Some(lookup), Some(version), Some(sealed_profile)) => {
+                        Some(UserRow { id, lookup, version, sealed_profile })
+                    }
+                    _ => None,
+                };
+                Ok(SessionFacts {
+                    lockdown_epoch: epoch,
+                    locked: locked != 0,
+                    generation,
+                    user,
+                    recipient,
+                    certified_key_no: cert,
+                    vouched_key_no: voucher,
+                })
             }
 
             async fn instance(&self) -> Result<Option<InstanceRow>, StoreError> {

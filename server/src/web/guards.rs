@@ -15,8 +15,8 @@ use tower_sessions::Session;
 
 use super::AppState;
 use super::error::AppError;
+use crate::accounts::directory;
 use crate::accounts::model::{Actor, Role, UserState};
-use crate::accounts::service as accounts;
 use crate::crypto::Identity;
 use crate::sessions::auth::{AUTH_KEY, AuthState, CSRF_KEY};
 use crate::web::templates::{Nav, NavSlot};
@@ -68,16 +68,17 @@ async fn current(
     {
         return Err(end(&session).await);
     }
-    let store = state.vault.store();
-    let uid = auth.user_id.to_string();
-    let (epoch, locked) = store.lockdown().await?;
+    // One statement, one snapshot: lockdown, generation, the directory
+    // row, the current key's recipient and the certification's key numbers.
+    let facts = state.vault.store().session_facts(&auth.user_id.to_string()).await?;
     // A lockdown seen here drops this node's in-memory index at once.
-    state.vault.index_cache.observe_lockdown(epoch, locked).await;
-    if locked || epoch != auth.epoch || store.generation(&uid).await? != auth.generation {
+    state.vault.index_cache.observe_lockdown(facts.lockdown_epoch, facts.locked).await;
+    if facts.locked || facts.lockdown_epoch != auth.epoch || facts.generation != auth.generation {
         return Err(end(&session).await);
     }
-    let entry = accounts::entry(&state.vault, auth.user_id).await.map_err(|_| AppError::LoginRequired)?;
-    if entry.profile.state != UserState::Active {
+    let Some(row) = facts.user.as_ref() else { return Err(AppError::LoginRequired) };
+    let entry = directory::open_entry(&state.vault.keyring, row).map_err(|_| AppError::LoginRequired)?;
+    if entry.id != auth.user_id || entry.profile.state != UserState::Active {
         return Err(end(&session).await);
     }
     if auth.enrolling && !allow_enrolling {
@@ -85,9 +86,7 @@ async fn current(
     }
     let Some(id) = session.id() else { return Err(end(&session).await) };
     let Some(identity) = state.sessions.user_key(&id).await? else { return Err(end(&session).await) };
-    if identity.recipient().to_string()
-        != store.user_key(&uid).await?.map(|k| k.recipient).unwrap_or_default()
-    {
+    if identity.recipient().to_string() != facts.recipient.unwrap_or_default() {
         // The key changed (password changed elsewhere): this session is stale.
         return Err(end(&session).await);
     }
@@ -101,7 +100,13 @@ async fn current(
     let actor =
         Actor::new(auth.user_id, entry.profile.roles, auth.key_no, identity).with_request_id(&request_id);
     let needs_key = [Role::Caseworker, Role::Coordinator, Role::Communications].iter().any(|r| actor.has(*r));
-    let certified = needs_key && crate::membership::is_self_certified(&state.vault, &actor).await?;
+    // The rule of `membership::is_self_certified`, on the facts read above:
+    // a certification of this very key, or a certification and a voucher
+    // for this key (a password change carried the certification over).
+    let key_no = actor.key_no();
+    let certified = needs_key
+        && (facts.certified_key_no == Some(key_no)
+            || (facts.certified_key_no.is_some() && facts.vouched_key_no == Some(key_no)));
     // One unwrap, for coordinators only: the route's access check, the menu
     // and the handler's services all use the key it opens.
     let opened =
