@@ -91,17 +91,7 @@ pub async fn check_bulk_reading(vault: &Vault, actor: &Actor) -> ServiceResult<(
 
 /// Bulk-reading flags, for auditors and coordinators.
 pub async fn flags(vault: &Vault, actor: &Actor) -> ServiceResult<Vec<FlagRow>> {
-    let role = if actor.has(Role::Auditor) {
-        Role::Auditor
-    } else if actor.has(Role::Coordinator) {
-        Role::Coordinator
-    } else {
-        let event = actor.event(Action::AuditRead);
-        return vault.finish(&event, Err(ServiceError::Forbidden("auditors and coordinators only"))).await;
-    };
-    let event = actor.event(Action::AuditRead).as_role(role).on("flags");
-    let result = vault.store().flags().await.map_err(ServiceError::from);
-    vault.finish(&event, result).await
+    read_flags(vault, actor, vault.store().flags()).await
 }
 
 /// The flags raised since `since`, for the homes of auditors and
@@ -110,6 +100,17 @@ pub async fn flags_since(
     vault: &Vault,
     actor: &Actor,
     since: time::OffsetDateTime,
+) -> ServiceResult<Vec<FlagRow>> {
+    let since = rfc3339(since);
+    read_flags(vault, actor, vault.store().flags_since(&since)).await
+}
+
+/// One read of the flags, recorded in the reader's auditor or coordinator
+/// role; anyone else is refused (and that is recorded too).
+async fn read_flags(
+    vault: &Vault,
+    actor: &Actor,
+    read: impl std::future::Future<Output = Result<Vec<FlagRow>, crate::storage::StoreError>>,
 ) -> ServiceResult<Vec<FlagRow>> {
     let role = if actor.has(Role::Auditor) {
         Role::Auditor
@@ -120,7 +121,7 @@ pub async fn flags_since(
         return vault.finish(&event, Err(ServiceError::Forbidden("auditors and coordinators only"))).await;
     };
     let event = actor.event(Action::AuditRead).as_role(role).on("flags");
-    let result = vault.store().flags_since(&rfc3339(since)).await.map_err(ServiceError::from);
+    let result = read.await.map_err(ServiceError::from);
     vault.finish(&event, result).await
 }
 
