@@ -34,6 +34,8 @@ pub struct Vault {
     pub index_cache: Arc<IndexCache>,
     /// The dashboard's "not updated for" thresholds, in days, ascending.
     pub stale_days: Arc<[u16]>,
+    /// k, the embargo and the fiscal year of stories and public figures.
+    pub publication: crate::publication::PublicationPolicy,
     kdf_permits: Arc<Semaphore>,
     chain: Arc<ChainKey>,
     audit: AuditWriter,
@@ -58,6 +60,7 @@ impl Vault {
             bulk_read: BulkReadPolicy::default(),
             index_cache: Arc::new(IndexCache::default()),
             stale_days: Arc::from(crate::config::DEFAULT_STALE_DAYS.as_slice()),
+            publication: crate::publication::PublicationPolicy::default(),
             kdf_permits: Arc::new(Semaphore::new(KDF_CONCURRENCY)),
             chain,
             audit,
@@ -71,6 +74,11 @@ impl Vault {
 
     pub fn with_stale_days(mut self, days: &[u16]) -> Self {
         self.stale_days = Arc::from(days);
+        self
+    }
+
+    pub fn with_publication(mut self, policy: crate::publication::PublicationPolicy) -> Self {
+        self.publication = policy;
         self
     }
 

@@ -60,7 +60,15 @@ actions! {
     ShelterList => "shelter.list",
     RecoveryExport => "recovery.export",
     RecoveryImport => "recovery.import",
+    // Stories and figures: their entries name a story, a draft or a table
+    // by its own random id, never a case, and have a request id of their own.
+    StoryDraft => "story.draft",
     StoryApprove => "story.approve",
+    StoryReject => "story.reject",
+    StoryWithdraw => "story.withdraw",
+    StoryRead => "story.read",
+    FiguresApprove => "figures.approve",
+    FiguresRead => "figures.read",
     Export => "export",
     LoginOk => "login.ok",
     LoginFail => "login.fail",

@@ -8,21 +8,6 @@ use super::model::{Action, Event, Outcome};
 use crate::accounts::model::{Actor, Role};
 use crate::error::{ServiceError, ServiceResult};
 use crate::storage::{AuditRow, FlagRow, Write};
-
-#[cfg(test)]
-mod tests {
-    use super::csv_cell;
-
-    #[test]
-    fn csv_cells_are_formula_safe_and_quoted() {
-        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv_cell("+1"), "'+1");
-        assert_eq!(csv_cell("-1"), "'-1");
-        assert_eq!(csv_cell("@SUM"), "'@SUM");
-        assert_eq!(csv_cell("a,b"), "\"a,b\"");
-        assert_eq!(csv_cell("case.read"), "case.read");
-    }
-}
 use crate::vault::Vault;
 
 /// When one user's reading counts as bulk reading.
@@ -174,19 +159,7 @@ pub async fn search_back(
     vault.finish(&event, result).await
 }
 
-/// A CSV cell that a spreadsheet will not run as a formula.
-pub fn csv_cell(value: &str) -> String {
-    let guarded = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}")
-    } else {
-        value.to_owned()
-    };
-    if guarded.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", guarded.replace('"', "\"\""))
-    } else {
-        guarded
-    }
-}
+pub use crate::publication::export::csv_cell;
 
 /// The current head, as a checkpoint to keep off the server.
 pub async fn head(vault: &Vault) -> ServiceResult<Option<Checkpoint>> {

@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::model::{AgeBand, EventDate, Gender, MilestoneKind, Stage, Status};
+use super::model::{AgeBand, CountryCode, EventDate, Gender, MilestoneKind, Stage, Status};
 use crate::crypto::{self, Aad, Identity, Key32, Label, RecordKind, wrap};
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{CaseId, ShelterId, UserId};
@@ -39,10 +39,15 @@ pub struct IndexRecord {
     /// counts. The group size is their number.
     #[serde(default)]
     pub persons: Vec<PersonFacts>,
-    /// Each milestone's kind and date (never its place or note): the
-    /// dashboard's "this week" and the arrival period.
+    /// Each milestone's kind and date (never its note, and a place only
+    /// for an arrival): the dashboard's "this week", the arrival period
+    /// and destination that stories and figures count.
     #[serde(default)]
     pub milestones: Vec<MilestoneFacts>,
+    /// When the case was last closed (none while open or on hold): the
+    /// period public figures count a resettlement in.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub closed_at: Option<OffsetDateTime>,
 }
 
 /// What the index keeps of a person: an age band and a gender, nothing else.
@@ -52,17 +57,48 @@ pub struct PersonFacts {
     pub gender: Option<Gender>,
 }
 
-/// What the index keeps of a milestone: its kind and date.
+/// What the index keeps of a milestone: its kind and date, and for an
+/// arrival the destination country. Never a transit country: the country of
+/// any other kind of milestone is dropped here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MilestoneFacts {
     pub kind: MilestoneKind,
     pub date: EventDate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<CountryCode>,
+}
+
+impl MilestoneFacts {
+    /// The facts of a milestone: its country is kept only for an arrival.
+    pub fn of(kind: MilestoneKind, date: EventDate, country: Option<CountryCode>) -> Self {
+        let country = if kind == MilestoneKind::Arrived { country } else { None };
+        MilestoneFacts { kind, date, country }
+    }
+}
+
+/// The milestone facts' questions that the index record, a case line and a
+/// whole case all answer the same way.
+pub fn arrived(milestones: &[MilestoneFacts]) -> Option<EventDate> {
+    milestones.iter().filter(|m| m.kind == MilestoneKind::Arrived).map(|m| m.date).min()
+}
+
+/// The destination: the country of the latest arrival that names one.
+pub fn destination(milestones: &[MilestoneFacts]) -> Option<CountryCode> {
+    milestones
+        .iter()
+        .filter(|m| m.kind == MilestoneKind::Arrived && m.country.is_some())
+        .max_by_key(|m| m.date)
+        .and_then(|m| m.country)
 }
 
 impl IndexRecord {
     /// When the group arrived: the earliest "arrived" milestone, if any.
     pub fn arrived(&self) -> Option<EventDate> {
-        self.milestones.iter().filter(|m| m.kind == MilestoneKind::Arrived).map(|m| m.date).min()
+        arrived(&self.milestones)
+    }
+
+    pub fn destination(&self) -> Option<CountryCode> {
+        destination(&self.milestones)
     }
 }
 

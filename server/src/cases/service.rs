@@ -43,6 +43,9 @@ struct Placement {
     created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     updated_at: OffsetDateTime,
+    /// Set when the case closes, cleared when it reopens.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    closed_at: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +59,7 @@ pub struct Case {
     pub notes: Note,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+    pub closed_at: Option<OffsetDateTime>,
     pub milestones: Vec<Milestone>,
 }
 
@@ -91,8 +95,10 @@ pub struct Summary {
     pub updated_at: OffsetDateTime,
     /// Age band and gender of each person, never the alias.
     pub persons: Vec<PersonFacts>,
-    /// Kind and date of each milestone, never its place or note.
+    /// Kind and date of each milestone, never its note (a country only
+    /// for an arrival).
     pub milestones: Vec<MilestoneFacts>,
+    pub closed_at: Option<OffsetDateTime>,
 }
 
 /// Aliases leave memory with the line: lines live in the in-memory index
@@ -119,14 +125,31 @@ impl From<IndexRecord> for Summary {
             updated_at: r.updated_at,
             persons: r.persons,
             milestones: r.milestones,
+            closed_at: r.closed_at,
         }
+    }
+}
+
+impl Summary {
+    pub fn arrived(&self) -> Option<EventDate> {
+        index::arrived(&self.milestones)
+    }
+
+    pub fn destination(&self) -> Option<CountryCode> {
+        index::destination(&self.milestones)
+    }
+}
+
+impl MilestoneDraft {
+    pub fn facts(&self) -> MilestoneFacts {
+        MilestoneFacts::of(self.kind, self.date, self.country)
     }
 }
 
 impl Case {
     /// The milestones as the index keeps them.
     pub fn milestone_facts(&self) -> Vec<MilestoneFacts> {
-        self.milestones.iter().map(|m| MilestoneFacts { kind: m.draft.kind, date: m.draft.date }).collect()
+        self.milestones.iter().map(|m| m.draft.facts()).collect()
     }
 }
 
@@ -250,6 +273,7 @@ fn index_record(
             .map(|p| PersonFacts { age_band: p.age_band, gender: p.gender })
             .collect(),
         milestones,
+        closed_at: placement.closed_at,
     }
 }
 
@@ -321,6 +345,8 @@ async fn create_writes(
         status: draft.status,
         created_at: now,
         updated_at: now,
+        // A case created closed (an old case entered late) counts from now.
+        closed_at: draft.status.is_closed().then_some(now),
     };
     let coordinators_recipient = vault.keyring.team_recipient(vault.store(), Team::Coordinators).await?;
     let mut writes = vec![
@@ -396,6 +422,7 @@ async fn read_with_key(vault: &Vault, key: &Key32, case_id: CaseId) -> ServiceRe
         notes,
         created_at: placement.created_at,
         updated_at: placement.updated_at,
+        closed_at: placement.closed_at,
         milestones,
     })
 }
@@ -444,17 +471,23 @@ pub async fn update(
         }
         check_shelter(vault, draft.shelter).await?;
         let version = expected_version + 1;
+        let now = vault.clock.now();
+        let closed_at = match (old.status.is_closed(), draft.status.is_closed()) {
+            (_, false) => None,
+            (false, true) => Some(now),
+            (true, true) => old.closed_at.or(Some(now)),
+        };
         let placement = Placement {
             shelter: draft.shelter,
             stage: draft.stage,
             status: draft.status,
             created_at: old.created_at,
-            updated_at: vault.clock.now(),
+            updated_at: now,
+            closed_at,
         };
         let sealed = seal_case(&key, &cid, version, &draft.group, &placement, &draft.notes)?;
         let milestones = read_milestones(vault, &key, &cid).await?;
-        let facts =
-            milestones.iter().map(|m| MilestoneFacts { kind: m.draft.kind, date: m.draft.date }).collect();
+        let facts = milestones.iter().map(|m| m.draft.facts()).collect();
         let record = index_record(case_id, version, &draft.group, &placement, Vec::new(), facts);
         Ok(vec![
             Write::UpdateCase { expected_version, row: sealed },
@@ -481,6 +514,7 @@ async fn touch(
         status: case.status,
         created_at: case.created_at,
         updated_at: vault.clock.now(),
+        closed_at: case.closed_at,
     };
     let record = index_record(case.id, case.version, &case.group, &placement, Vec::new(), milestones);
     index_write(vault, access, key, record).await
@@ -499,7 +533,7 @@ pub async fn add_milestone(
         let case = read_with_key(vault, &key, case_id).await?;
         let (cid, mid) = (case_id.to_string(), id.to_string());
         let mut facts = case.milestone_facts();
-        facts.push(MilestoneFacts { kind: draft.kind, date: draft.date });
+        facts.push(draft.facts());
         Ok(vec![
             Write::InsertMilestone(MilestoneRow {
                 id: mid.clone(),
@@ -541,10 +575,7 @@ pub async fn edit_milestone(
         let facts = case
             .milestones
             .iter()
-            .map(|m| MilestoneFacts {
-                kind: if m.id == milestone_id { draft.kind } else { m.draft.kind },
-                date: if m.id == milestone_id { draft.date } else { m.draft.date },
-            })
+            .map(|m| if m.id == milestone_id { draft.facts() } else { m.draft.facts() })
             .collect();
         Ok(vec![
             Write::UpdateMilestone {
@@ -627,6 +658,7 @@ pub async fn dashboard(vault: &Vault, actor: &Actor) -> ServiceResult<(FoldRepor
                     .map(|p| PersonFacts { age_band: p.age_band, gender: p.gender })
                     .collect(),
                 milestones: case.milestone_facts(),
+                closed_at: case.closed_at,
             }));
         }
         out.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then_with(|| a.id.cmp(&b.id)));
@@ -659,6 +691,7 @@ pub async fn index_write_for_team(
         status: case.status,
         created_at: case.created_at,
         updated_at: indexed.map_or(case.updated_at, |at| at.max(case.updated_at)),
+        closed_at: case.closed_at,
     };
     let facts = case.milestone_facts();
     index::seal(&index_key, &index_record(case_id, case.version, &case.group, &placement, assignees, facts))

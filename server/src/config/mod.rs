@@ -30,6 +30,9 @@ pub const KNOWN_ENV: &[&str] = &[
     "SAFEHOUSE_DISPLAY_ZONE",
     "SAFEHOUSE_BULK_READ_MINUTES",
     "SAFEHOUSE_STALE_DAYS",
+    "SAFEHOUSE_STORY_K",
+    "SAFEHOUSE_STORY_EMBARGO_DAYS",
+    "SAFEHOUSE_FISCAL_YEAR_START",
     // Used by single commands, never stored.
     "SAFEHOUSE_COORDINATOR_PASSWORD_FILE",
     "SAFEHOUSE_RECOVERY_IDENTITY_FILE",
@@ -111,6 +114,9 @@ pub struct Config {
     /// The organisation's zone for times on pages, a fixed offset from UTC
     /// ("+09:00"); a user may choose another on their account page.
     pub display_zone: crate::web::when::Zone,
+    /// Stories and public figures: k, the embargo, the fiscal year's first
+    /// month (`story_k`, `story_embargo_days`, `fiscal_year_start`).
+    pub publication: crate::publication::PublicationPolicy,
 }
 
 impl std::fmt::Debug for Config {
@@ -131,6 +137,7 @@ impl std::fmt::Debug for Config {
             .field("session_idle_minutes", &self.session_idle_minutes)
             .field("session_absolute_hours", &self.session_absolute_hours)
             .field("display_zone", &self.display_zone.code())
+            .field("publication", &self.publication)
             .finish()
     }
 }
@@ -153,6 +160,7 @@ impl Default for Config {
             session_idle_minutes: 30,
             session_absolute_hours: 12,
             display_zone: crate::web::when::Zone::UTC,
+            publication: crate::publication::PublicationPolicy::default(),
         }
     }
 }
@@ -178,6 +186,9 @@ struct FileConfig {
     session_idle_minutes: Option<u32>,
     session_absolute_hours: Option<u32>,
     display_zone: Option<String>,
+    story_k: Option<u32>,
+    story_embargo_days: Option<u32>,
+    fiscal_year_start: Option<u32>,
 }
 
 impl Config {
@@ -303,6 +314,19 @@ impl Config {
         if let Some(v) = env.get("SAFEHOUSE_DISPLAY_ZONE") {
             config.display_zone = parse_zone("SAFEHOUSE_DISPLAY_ZONE", v)?;
         }
+        let mut story_k = from_file.story_k;
+        let mut embargo = from_file.story_embargo_days;
+        let mut fiscal = from_file.fiscal_year_start;
+        if let Some(v) = env.get("SAFEHOUSE_STORY_K") {
+            story_k = Some(parse_u32("SAFEHOUSE_STORY_K", v)?);
+        }
+        if let Some(v) = env.get("SAFEHOUSE_STORY_EMBARGO_DAYS") {
+            embargo = Some(parse_u32("SAFEHOUSE_STORY_EMBARGO_DAYS", v)?);
+        }
+        if let Some(v) = env.get("SAFEHOUSE_FISCAL_YEAR_START") {
+            fiscal = Some(parse_u32("SAFEHOUSE_FISCAL_YEAR_START", v)?);
+        }
+        config.publication = parse_publication(story_k, embargo, fiscal)?;
         // Bounded: a session that never idles out defeats the point.
         config.session_idle_minutes = i64::from(idle.unwrap_or(30).clamp(1, 240));
         config.session_absolute_hours = i64::from(absolute.unwrap_or(12).clamp(1, 24));
@@ -336,6 +360,35 @@ impl Config {
     pub fn database_url_exposed(&self) -> Option<&str> {
         self.database_url.as_ref().map(|s| s.expose_secret())
     }
+}
+
+/// The publication policy: refused, not clamped, below its floors, so a
+/// typo never quietly weakens what reaches the public.
+fn parse_publication(
+    k: Option<u32>,
+    embargo_days: Option<u32>,
+    fiscal_year_start: Option<u32>,
+) -> Result<crate::publication::PublicationPolicy, ConfigError> {
+    use crate::publication::PublicationPolicy as P;
+    let defaults = P::default();
+    let invalid = |name: &str, message: String| ConfigError::Invalid { name: name.to_owned(), message };
+    let k = k.unwrap_or(defaults.k);
+    if k < P::MIN_K {
+        return Err(invalid("story_k", format!("must be at least {} (it is {k})", P::MIN_K)));
+    }
+    let embargo_days = embargo_days.unwrap_or(defaults.embargo_days);
+    if embargo_days < P::MIN_EMBARGO_DAYS {
+        return Err(invalid(
+            "story_embargo_days",
+            format!("must be at least {} days (it is {embargo_days})", P::MIN_EMBARGO_DAYS),
+        ));
+    }
+    let fiscal = fiscal_year_start.unwrap_or(u32::from(defaults.fiscal_year_start));
+    let fiscal_year_start = u8::try_from(fiscal)
+        .ok()
+        .filter(|m| (1..=12).contains(m))
+        .ok_or_else(|| invalid("fiscal_year_start", format!("is a month from 1 to 12 (it is {fiscal})")))?;
+    Ok(P { k, embargo_days, fiscal_year_start })
 }
 
 /// The dashboard's staleness thresholds when none are set.
@@ -528,6 +581,39 @@ mod tests {
             let err = Config::from_sources(None, &env(&[("SAFEHOUSE_DISPLAY_ZONE", bad)])).unwrap_err();
             assert!(err.to_string().contains("SAFEHOUSE_DISPLAY_ZONE"), "{err}");
         }
+    }
+
+    #[test]
+    fn the_publication_policy_has_floors_that_refuse_rather_than_clamp() {
+        let p = Config::from_sources(None, &env(&[])).unwrap().publication;
+        assert_eq!((p.k, p.embargo_days, p.fiscal_year_start), (10, 90, 1));
+        let c = Config::from_sources(
+            None,
+            &env(&[
+                ("SAFEHOUSE_STORY_K", "12"),
+                ("SAFEHOUSE_STORY_EMBARGO_DAYS", "30"),
+                ("SAFEHOUSE_FISCAL_YEAR_START", "9"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            (c.publication.k, c.publication.embargo_days, c.publication.fiscal_year_start),
+            (12, 30, 9)
+        );
+        for (name, value, word) in [
+            ("SAFEHOUSE_STORY_K", "4", "story_k"),
+            ("SAFEHOUSE_STORY_EMBARGO_DAYS", "29", "story_embargo_days"),
+            ("SAFEHOUSE_FISCAL_YEAR_START", "13", "fiscal_year_start"),
+            ("SAFEHOUSE_FISCAL_YEAR_START", "0", "fiscal_year_start"),
+        ] {
+            let err = Config::from_sources(None, &env(&[(name, value)])).unwrap_err();
+            assert!(err.to_string().contains(word), "{err}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "story_k = 20\nfiscal_year_start = 9\n").unwrap();
+        let c = Config::from_sources(Some(&path), &env(&[])).unwrap();
+        assert_eq!((c.publication.k, c.publication.fiscal_year_start), (20, 9));
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub enum RecordKind {
     UserKey,
     Session,
     Totp,
+    StoryLink,
 }
 
 impl RecordKind {
@@ -45,6 +46,7 @@ impl RecordKind {
             RecordKind::UserKey => b"user-key",
             RecordKind::Session => b"session",
             RecordKind::Totp => b"totp",
+            RecordKind::StoryLink => b"story-link",
         }
     }
 }

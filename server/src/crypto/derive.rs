@@ -44,6 +44,10 @@ pub enum Label {
     SessionRow,
     /// session id -> the key that seals the session record (never stored).
     SessionSeal,
+    /// case key -> key of the case's story tag (finds its drafts and story links).
+    StoryTag,
+    /// case key -> key that authenticates a story draft of that case.
+    StoryDraftMac,
 }
 
 impl Label {
@@ -67,6 +71,8 @@ impl Label {
             Label::SessionOwner => b"safehouse/v1/session-owner",
             Label::SessionRow => b"safehouse/v1/session-row",
             Label::SessionSeal => b"safehouse/v1/session-seal",
+            Label::StoryTag => b"safehouse/v1/story-tag",
+            Label::StoryDraftMac => b"safehouse/v1/story-draft-mac",
         }
     }
 }

@@ -196,6 +196,40 @@ pub struct ShelterRow {
     pub sealed_details: Vec<u8>,
 }
 
+/// A story draft waiting for a coordinator (`stories::service`): `sealed`
+/// is an age envelope to the coordinators recipient; `tag` is the case's
+/// story tag (a MAC under a key derived from the case key).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoryDraftRow {
+    pub id: String,
+    pub tag: String,
+    pub sealed: Vec<u8>,
+}
+
+/// An approved story, sealed to the communications team; 1 in `withdrawn`
+/// once its case went back into danger or lost its consent.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoryRow {
+    pub id: String,
+    pub withdrawn: i64,
+    pub sealed: Vec<u8>,
+}
+
+/// A case's link to one of its stories, sealed under the case key.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoryLinkRow {
+    pub id: String,
+    pub tag: String,
+    pub sealed: Vec<u8>,
+}
+
+/// An approved table of public figures, sealed to the communications team.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FigureTableRow {
+    pub id: String,
+    pub sealed: Vec<u8>,
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RecoveryRequestRow {
     pub id: String,
@@ -434,6 +468,34 @@ pub enum Write {
     DeleteRecoveryRequest {
         id: String,
     },
+    /// Fail as a conflict unless the case's story links (by tag) still
+    /// number `count`: every case write that could put a case back into
+    /// danger carries it, so it cannot miss a story approved meanwhile.
+    RequireStoryLinks {
+        tag: String,
+        count: i64,
+    },
+    /// Fail as a conflict unless the case and each of its milestones are
+    /// still at the versions read (and no milestone was added or removed):
+    /// an approval must not land after a change it did not see.
+    RequireCaseState {
+        case_id: String,
+        version: i64,
+        milestones: Vec<(String, i64)>,
+    },
+    InsertStoryDraft(StoryDraftRow),
+    /// Fails with a conflict unless the draft is still there: two
+    /// coordinators approving one draft at once publish it once.
+    DeleteStoryDraft {
+        id: String,
+    },
+    InsertStory(StoryRow),
+    /// Mark a story withdrawn (idempotent: a story is never un-withdrawn).
+    WithdrawStory {
+        id: String,
+    },
+    InsertStoryLink(StoryLinkRow),
+    InsertFigureTable(FigureTableRow),
 }
 
 /// The audit actions that change a case, as a case's history lists them
@@ -559,6 +621,14 @@ pub trait Store: Send + Sync + 'static {
     async fn shelter(&self, id: &str) -> Result<Option<ShelterRow>, StoreError>;
 
     async fn recovery_request(&self, id: &str) -> Result<Option<RecoveryRequestRow>, StoreError>;
+
+    async fn story_drafts(&self) -> Result<Vec<StoryDraftRow>, StoreError>;
+    async fn story_draft(&self, id: &str) -> Result<Option<StoryDraftRow>, StoreError>;
+    async fn story_drafts_of(&self, tag: &str) -> Result<Vec<StoryDraftRow>, StoreError>;
+    async fn stories(&self) -> Result<Vec<StoryRow>, StoreError>;
+    async fn story(&self, id: &str) -> Result<Option<StoryRow>, StoreError>;
+    async fn story_links(&self, tag: &str) -> Result<Vec<StoryLinkRow>, StoreError>;
+    async fn figure_tables(&self) -> Result<Vec<FigureTableRow>, StoreError>;
 
     async fn totp(&self, user_id: &str) -> Result<Option<TotpRow>, StoreError>;
     /// (failures, last failure as a unix time)

@@ -78,6 +78,33 @@ macro_rules! sql_store {
                     }
                     return Ok(());
                 }
+                Write::RequireStoryLinks { tag, count } => {
+                    let (links,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM story_links WHERE tag = $1")
+                        .bind(tag)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    if links != count {
+                        return Err(StoreError::Conflict);
+                    }
+                    return Ok(());
+                }
+                Write::RequireCaseState { case_id, version, mut milestones } => {
+                    let row: Option<(i64,)> = sqlx::query_as("SELECT version FROM cases WHERE id = $1")
+                        .bind(&case_id)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                    let mut stored: Vec<(String, i64)> =
+                        sqlx::query_as("SELECT id, version FROM milestones WHERE case_id = $1")
+                            .bind(&case_id)
+                            .fetch_all(&mut *conn)
+                            .await?;
+                    stored.sort_unstable();
+                    milestones.sort_unstable();
+                    if row != Some((version,)) || stored != milestones {
+                        return Err(StoreError::Conflict);
+                    }
+                    return Ok(());
+                }
                 Write::RequireUserVersion { id, version } => {
                     let row: Option<(i64,)> = sqlx::query_as("SELECT version FROM users WHERE id = $1")
                         .bind(id)
@@ -320,6 +347,51 @@ macro_rules! sql_store {
                         .bind(user_id)
                         .execute(&mut *conn)
                         .await?
+                }
+                Write::InsertStoryDraft(row) => {
+                    query("INSERT INTO story_drafts (id, tag, sealed) VALUES ($1, $2, $3)")
+                        .bind(row.id)
+                        .bind(row.tag)
+                        .bind(row.sealed)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(map_constraint)?
+                }
+                Write::DeleteStoryDraft { id } => {
+                    let done = query("DELETE FROM story_drafts WHERE id = $1").bind(id).execute(&mut *conn).await?;
+                    if done.rows_affected() != 1 {
+                        return Err(StoreError::Conflict);
+                    }
+                    done
+                }
+                Write::InsertStory(row) => {
+                    query("INSERT INTO stories (id, withdrawn, sealed) VALUES ($1, $2, $3)")
+                        .bind(row.id)
+                        .bind(row.withdrawn)
+                        .bind(row.sealed)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(map_constraint)?
+                }
+                Write::WithdrawStory { id } => {
+                    query("UPDATE stories SET withdrawn = 1 WHERE id = $1").bind(id).execute(&mut *conn).await?
+                }
+                Write::InsertStoryLink(row) => {
+                    query("INSERT INTO story_links (id, tag, sealed) VALUES ($1, $2, $3)")
+                        .bind(row.id)
+                        .bind(row.tag)
+                        .bind(row.sealed)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(map_constraint)?
+                }
+                Write::InsertFigureTable(row) => {
+                    query("INSERT INTO figure_tables (id, sealed) VALUES ($1, $2)")
+                        .bind(row.id)
+                        .bind(row.sealed)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(map_constraint)?
                 }
                 Write::InsertShelter(row) => query(
                     "INSERT INTO shelters (id, version, sealed_code, sealed_details) VALUES ($1, $2, $3, $4)",
@@ -1067,6 +1139,52 @@ macro_rules! sql_store {
                 Ok(sqlx::query_as("SELECT id, version, sealed_code, sealed_details FROM shelters WHERE id = $1")
                     .bind(id)
                     .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn story_drafts(&self) -> Result<Vec<StoryDraftRow>, StoreError> {
+                Ok(sqlx::query_as("SELECT id, tag, sealed FROM story_drafts ORDER BY id")
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn story_draft(&self, id: &str) -> Result<Option<StoryDraftRow>, StoreError> {
+                Ok(sqlx::query_as("SELECT id, tag, sealed FROM story_drafts WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn story_drafts_of(&self, tag: &str) -> Result<Vec<StoryDraftRow>, StoreError> {
+                Ok(sqlx::query_as("SELECT id, tag, sealed FROM story_drafts WHERE tag = $1 ORDER BY id")
+                    .bind(tag)
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn stories(&self) -> Result<Vec<StoryRow>, StoreError> {
+                Ok(sqlx::query_as("SELECT id, withdrawn, sealed FROM stories ORDER BY id")
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn story(&self, id: &str) -> Result<Option<StoryRow>, StoreError> {
+                Ok(sqlx::query_as("SELECT id, withdrawn, sealed FROM stories WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn story_links(&self, tag: &str) -> Result<Vec<StoryLinkRow>, StoreError> {
+                Ok(sqlx::query_as("SELECT id, tag, sealed FROM story_links WHERE tag = $1 ORDER BY id")
+                    .bind(tag)
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn figure_tables(&self) -> Result<Vec<FigureTableRow>, StoreError> {
+                Ok(sqlx::query_as("SELECT id, sealed FROM figure_tables ORDER BY id")
+                    .fetch_all(&self.pool)
                     .await?)
             }
 

@@ -96,6 +96,23 @@ impl EventDate {
     pub fn precision(&self) -> Precision {
         self.precision
     }
+
+    /// The last day of the period the date stands for: an embargo counts
+    /// from it, so a date known only to a month or a year is never released
+    /// early.
+    pub fn last_day(&self) -> Date {
+        match self.precision {
+            Precision::Day => self.date,
+            Precision::Month => last_of_month(self.date.year(), self.date.month()),
+            Precision::Year => last_of_month(self.date.year(), Month::December),
+        }
+    }
+}
+
+/// The last day of a month.
+pub fn last_of_month(year: i32, month: Month) -> Date {
+    let days = time::util::days_in_month(month, year);
+    Date::from_calendar_date(year, month, days).unwrap_or(Date::MAX)
 }
 
 fn is_digits(s: &str, min: usize, max: usize) -> bool {

@@ -120,7 +120,7 @@ mod notes;
 mod places;
 mod stage;
 
-pub use dates::{EventDate, Precision};
+pub use dates::{EventDate, Precision, last_of_month};
 pub use group::{AgeBand, Alias, Gender, Group, Person};
 pub use milestones::MilestoneKind;
 pub use notes::Note;

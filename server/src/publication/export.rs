@@ -1,0 +1,85 @@
+//! Writing exports that stay what they look like in the program that opens
+//! them: CSV cells a spreadsheet will not run as formulas, Markdown text
+//! that cannot turn into a link or an image.
+
+/// A CSV cell that a spreadsheet will not run as a formula: a cell starting
+/// with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`.
+pub fn csv_cell(value: &str) -> String {
+    let guarded = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if guarded.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", guarded.replace('"', "\"\""))
+    } else {
+        guarded
+    }
+}
+
+/// One CSV line of cells, each made safe.
+pub fn csv_line<S: AsRef<str>>(cells: &[S]) -> String {
+    let mut line = cells.iter().map(|c| csv_cell(c.as_ref())).collect::<Vec<_>>().join(",");
+    line.push_str("\r\n");
+    line
+}
+
+/// Text for a Markdown document: every character Markdown gives a meaning
+/// to is escaped, so generated text is shown as written.
+pub fn markdown_text(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if matches!(
+            c,
+            '\\' | '`'
+                | '*'
+                | '_'
+                | '{'
+                | '}'
+                | '['
+                | ']'
+                | '<'
+                | '>'
+                | '('
+                | ')'
+                | '#'
+                | '+'
+                | '-'
+                | '!'
+                | '|'
+        ) {
+            out.push('\\');
+        }
+        if c.is_control() {
+            out.push(' ');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_are_formula_safe_and_quoted() {
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_cell("+1"), "'+1");
+        assert_eq!(csv_cell("-1"), "'-1");
+        assert_eq!(csv_cell("@SUM"), "'@SUM");
+        assert_eq!(csv_cell("\tx"), "'\tx");
+        assert_eq!(csv_cell("\rx"), "\"'\rx\"");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("case.read"), "case.read");
+        assert_eq!(csv_line(&["a", "=b"]), "a,'=b\r\n");
+    }
+
+    #[test]
+    fn markdown_text_cannot_become_markup() {
+        assert_eq!(markdown_text("[x](http://e)"), "\\[x\\]\\(http://e\\)");
+        assert_eq!(markdown_text("# a\nb"), "\\# a b");
+        assert_eq!(markdown_text("plain words."), "plain words.");
+    }
+}

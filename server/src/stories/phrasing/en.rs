@@ -1,0 +1,286 @@
+//! English story templates. Every word a story can carry is here.
+
+use super::Phrasing;
+use crate::cases::model::{AgeBand, CountryCode, Gender, MilestoneKind, Outcome};
+use crate::publication::period::Period;
+use crate::publication::region::Region;
+use crate::stories::model::{
+    AgeRange, AgeWords, Facts, Gate, Opening, Reason, SizeBand, Step, StoryKind, Subject,
+};
+
+pub struct English;
+
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+fn month_name(m: u8) -> &'static str {
+    MONTHS.get(usize::from(m.clamp(1, 12)) - 1).copied().unwrap_or("January")
+}
+
+fn person(age: Option<AgeWords>, gender: Option<Gender>) -> &'static str {
+    use AgeBand as B;
+    let g = |f: &'static str, m: &'static str, n: &'static str| match gender {
+        Some(Gender::Female) => f,
+        Some(Gender::Male) => m,
+        Some(Gender::Other) | None => n,
+    };
+    match age {
+        None => "a refugee",
+        Some(AgeWords::Band(B::Under5)) => g("a little girl", "a little boy", "a small child"),
+        Some(AgeWords::Band(B::Child)) => {
+            g("a girl of primary-school age", "a boy of primary-school age", "a child of primary-school age")
+        }
+        Some(AgeWords::Band(B::Teen)) => g("a teenage girl", "a teenage boy", "a teenager"),
+        Some(AgeWords::Band(B::YoungAdult)) => g("a young woman", "a young man", "a young person"),
+        Some(AgeWords::Band(B::Adult)) => g(
+            "a woman in her thirties or early forties",
+            "a man in his thirties or early forties",
+            "an adult in their thirties or early forties",
+        ),
+        Some(AgeWords::Band(B::MiddleAged)) => g(
+            "a woman in her late forties or fifties",
+            "a man in his late forties or fifties",
+            "an adult in their late forties or fifties",
+        ),
+        Some(AgeWords::Band(B::Senior) | AgeWords::Range(AgeRange::Older)) => {
+            g("an older woman", "an older man", "an older person")
+        }
+        Some(AgeWords::Range(AgeRange::Child)) => g("a girl", "a boy", "a child"),
+        Some(AgeWords::Range(AgeRange::Adult)) => g("a woman", "a man", "an adult"),
+    }
+}
+
+fn child(age: AgeWords) -> &'static str {
+    match age {
+        AgeWords::Band(AgeBand::Under5) => "a small child",
+        AgeWords::Band(AgeBand::Child) => "a child of primary-school age",
+        AgeWords::Band(AgeBand::Teen) => "a teenager",
+        _ => "a child",
+    }
+}
+
+fn subject(s: Subject) -> String {
+    match s {
+        Subject::Person { age, gender } => person(age, gender).to_owned(),
+        Subject::Group { size, child: youngest } => {
+            let group = match size {
+                Some(SizeBand::Two) => "two people travelling together",
+                Some(SizeBand::ThreeOrFour) => "a family of three or four",
+                Some(SizeBand::Several) => "a family of several",
+                None => "a family",
+            };
+            match youngest {
+                Some(c) => format!("{group}, among them {}", child(c)),
+                None => group.to_owned(),
+            }
+        }
+    }
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+impl Phrasing for English {
+    fn story(&self, f: &Facts, opening: Opening) -> String {
+        let who = subject(f.subject);
+        let group = matches!(f.subject, Subject::Group { .. });
+        let mut arrived = String::new();
+        if let Some(place) = f.destination {
+            arrived.push(' ');
+            arrived.push_str(&self.place(place));
+        }
+        if let Some(p) = f.arrival {
+            arrived.push(' ');
+            arrived.push_str(&self.period(p));
+        }
+        let when = f.progress.map(|p| format!(" {}", self.period(p))).unwrap_or_default();
+        let someone = if group { "one of them " } else { "" };
+        // A clause after a group's "among them ..." needs its own commas.
+        let body = match f.kind {
+            StoryKind::ReachedSafety => format!("{who} reached safety{arrived}."),
+            StoryKind::Settling => format!("{who}, who arrived{arrived}, is settling into a new life."),
+            StoryKind::LanguageCourse => {
+                format!(
+                    "{who}, who arrived{arrived}, is making progress: {someone}completed a language course{when}."
+                )
+            }
+            StoryKind::School => {
+                format!("{who}, who arrived{arrived}, is making progress: {someone}started school{when}.")
+            }
+            StoryKind::Work => {
+                format!("{who}, who arrived{arrived}, is making progress: {someone}found work{when}.")
+            }
+        };
+        match opening {
+            Opening::Plain => capitalised(&body),
+            other => format!("{} {body}", self.opening(other)),
+        }
+    }
+
+    fn period(&self, period: Period) -> String {
+        match period {
+            Period::Month { year, month } => format!("in {} {year}", month_name(month)),
+            Period::Quarter { year, quarter } => {
+                let which = match quarter {
+                    1 => "first",
+                    2 => "second",
+                    3 => "third",
+                    _ => "fourth",
+                };
+                format!("in the {which} quarter of {year}")
+            }
+            Period::Year { year } => format!("in {year}"),
+            Period::FiscalYear { year, start_month } => {
+                let last = period.last_day();
+                format!(
+                    "in the year from {} {year} to {} {}",
+                    month_name(start_month),
+                    month_name(u8::from(last.month())),
+                    last.year()
+                )
+            }
+        }
+    }
+
+    fn country(&self, country: CountryCode) -> Option<&'static str> {
+        Some(match country.as_str() {
+            "AT" => "Austria",
+            "AU" => "Australia",
+            "BE" => "Belgium",
+            "CA" => "Canada",
+            "CH" => "Switzerland",
+            "CZ" => "the Czech Republic",
+            "DE" => "Germany",
+            "DK" => "Denmark",
+            "ES" => "Spain",
+            "FI" => "Finland",
+            "FR" => "France",
+            "GB" => "the United Kingdom",
+            "IE" => "Ireland",
+            "IT" => "Italy",
+            "JP" => "Japan",
+            "KR" => "South Korea",
+            "NL" => "the Netherlands",
+            "NO" => "Norway",
+            "NZ" => "New Zealand",
+            "PL" => "Poland",
+            "PT" => "Portugal",
+            "SE" => "Sweden",
+            "TW" => "Taiwan",
+            "US" => "the United States",
+            _ => return None,
+        })
+    }
+
+    fn region(&self, region: Region) -> String {
+        match region {
+            Region::EastAsia => "East Asia",
+            Region::SoutheastAsia => "Southeast Asia",
+            Region::SouthAndCentralAsia => "South or Central Asia",
+            Region::WesternAsia => "Western Asia",
+            Region::Europe => "Europe",
+            Region::NorthAmerica => "North America",
+            Region::LatinAmerica => "Latin America or the Caribbean",
+            Region::Africa => "Africa",
+            Region::Oceania => "Oceania",
+        }
+        .to_owned()
+    }
+
+    fn step(&self, step: Step) -> &'static str {
+        match step {
+            Step::WidenArrival => "arrival date made coarser",
+            Step::WidenProgress => "progress date made coarser",
+            Step::WidenAge => "age band widened",
+            Step::WidenSize => "group size left out",
+            Step::DestinationToRegion => "destination named as its region",
+            Step::DropGender => "gender left out",
+            Step::DropProgress => "progress date left out",
+            Step::DropArrival => "arrival date left out",
+            Step::DropDestination => "destination left out",
+            Step::DropAge => "age left out",
+        }
+    }
+
+    fn gate(&self, gate: Gate) -> &'static str {
+        match gate {
+            Gate::Facts => "Something to tell",
+            Gate::Consent => "Consent",
+            Gate::OutOfDanger => "Out of danger",
+            Gate::Embargo => "Embargo",
+            Gate::KAnonymity => "Cannot be traced to one case",
+        }
+    }
+
+    fn reason(&self, reason: &Reason) -> String {
+        match *reason {
+            Reason::Missing { kind } => {
+                format!("The case has no \u{201c}{}\u{201d} milestone to tell about.", milestone(kind))
+            }
+            Reason::ChildAlone => "A story is never written about a child travelling alone.".to_owned(),
+            Reason::NoConsent { missing, of } => format!(
+                "{missing} of the {of} {} in this case {} not consented to publication.",
+                if of == 1 { "person" } else { "people" },
+                if missing == 1 { "has" } else { "have" }
+            ),
+            Reason::NotArrived { stage } => {
+                format!(
+                    "The case is at the stage \u{201c}{}\u{201d}: stories wait until arrival.",
+                    stage.label()
+                )
+            }
+            Reason::ClosedAs { outcome } => format!(
+                "The case was closed as \u{201c}{}\u{201d}: no story is published about it.",
+                outcome_words(outcome)
+            ),
+            Reason::DangerAfterArrival { kind } => format!(
+                "A \u{201c}{}\u{201d} milestone is recorded on or after the arrival.",
+                milestone(kind)
+            ),
+            Reason::Embargoed { until, days } => format!(
+                "Not before {} ({days} days after the latest milestone the story mentions).",
+                format_args!("{} {} {}", until.day(), month_name(u8::from(until.month())), until.year())
+            ),
+            Reason::TooFew { fits, k } => format!(
+                "Even with every detail made coarser, the story fits only {fits} {} (at least {k} needed).",
+                if fits == 1 { "case" } else { "cases" }
+            ),
+            Reason::Pending => {
+                "Checked when a coordinator reviews the draft: it needs every case's index.".to_owned()
+            }
+        }
+    }
+
+    fn opening(&self, opening: Opening) -> &'static str {
+        match opening {
+            Opening::Thanks => "Thanks to your support,",
+            Opening::News => "We are glad to share that",
+            Opening::Plain => "",
+        }
+    }
+}
+
+fn milestone(kind: MilestoneKind) -> &'static str {
+    kind.label()
+}
+
+fn outcome_words(outcome: Outcome) -> &'static str {
+    outcome.label()
+}
