@@ -56,6 +56,10 @@ pub const AUDITOR: &[Role] = &[Role::Auditor];
 pub const CASEWORK: Access = Access::AnyOfOrTeam(&[Role::Caseworker]);
 /// Bulk-reading flags: auditors and coordinators-team members.
 pub const FLAGS: Access = Access::AnyOfOrTeam(AUDITOR);
+/// Approved stories, figures and their exports: communications staff and
+/// coordinators-team members (the service also opens the communications
+/// key, so the role alone shows nothing).
+pub const PUBLICATIONS: Access = Access::AnyOfOrTeam(&[Role::Communications]);
 
 #[cfg(test)]
 mod tests {

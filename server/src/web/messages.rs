@@ -556,6 +556,10 @@ pub struct Messages {
     pub shelter_added_notice: &'static str,
     pub shelter_saved_notice: &'static str,
     // -- performance
+    // -- stories (begin)
+    // -- stories (end)
+    // -- figures (begin)
+    // -- figures (end)
 }
 
 pub static EN: Messages = Messages {
@@ -1131,6 +1135,10 @@ pub static EN: Messages = Messages {
     shelter_added_notice: "Shelter {shelter} added.",
     shelter_saved_notice: "Shelter {shelter} saved.",
     // -- performance
+    // -- stories (begin)
+    // -- stories (end)
+    // -- figures (begin)
+    // -- figures (end)
 };
 
 #[cfg(test)]

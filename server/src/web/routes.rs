@@ -76,6 +76,10 @@ pub fn table() -> Vec<Route> {
         route(g.clone(), "/team", Team, get(membership::routes::team_page)),
         route(g.clone(), "/team/{id}/{action}", Team, get(membership::routes::team_confirm)),
         route(p.clone(), "/team/{id}/{action}", Team, post(membership::routes::team_action)),
+        // -- stories (begin)
+        // -- stories (end)
+        // -- figures (begin)
+        // -- figures (end)
         route(g.clone(), "/lockdown", Team, get(sessions::routes::page)),
         route(p.clone(), "/lockdown", Team, post(sessions::routes::engage)),
         // These two end sessions: the permission test visits them last.
