@@ -342,6 +342,7 @@ mod tests {
             updated_at: updated,
             persons: vec![PersonFacts { age_band: AgeBand::Adult, gender: None }; persons],
             milestones: Vec::new(),
+            closed_at: None,
         })
     }
 
@@ -365,6 +366,7 @@ mod tests {
         Arc::get_mut(&mut stale_one).unwrap().milestones = vec![MilestoneFacts {
             kind: MilestoneKind::Moved,
             date: EventDate::from_stored("2026-12-01").unwrap(),
+            country: None,
         }];
         let cases = vec![
             stale_one,
