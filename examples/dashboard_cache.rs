@@ -80,6 +80,7 @@ async fn main() -> anyhow::Result<()> {
                 updated_at: now - time::Duration::days((i % 90) as i64),
                 persons: vec![PersonFacts { age_band: AgeBand::Adult, gender: None }; 1 + i % 3],
                 milestones: Vec::new(),
+                closed_at: None,
             };
             writes.push(index::seal(&index_key, &record)?);
         }
