@@ -16,3 +16,6 @@ pub fn tag(case_key: &Key32, case_id: &str) -> String {
     let key = case_key.derive(Label::StoryTag, case_id.as_bytes());
     crypto::to_hex(&crypto::mac(&key, &[b"story-tag".as_slice()]))
 }
+
+#[cfg(test)]
+mod tests;

@@ -103,7 +103,7 @@ impl Phrasing for English {
         let group = matches!(f.subject, Subject::Group { .. });
         let mut arrived = String::new();
         if let Some(place) = f.destination {
-            arrived.push(' ');
+            arrived.push_str(" in ");
             arrived.push_str(&self.place(place));
         }
         if let Some(p) = f.arrival {
