@@ -210,6 +210,7 @@ pub async fn build(clock: Arc<dyn Clock>) -> Result<Demo, SetupError> {
         count += 1;
     }
     count += generated_caseload(&vault, &coordinator, &shelter_ids, pine_id, today).await?;
+    count += resettled_cohort(&vault, &coordinator, today).await?;
     cases::list_visible(&vault, &coordinator).await?;
     Ok(Demo { vault, users, cases: count, root })
 }
@@ -287,6 +288,94 @@ async fn generated_caseload(
         }
     }
     Ok(GENERATED_CASES)
+}
+
+/// How many invented people the demo has resettled long enough ago for
+/// stories to pass the gates: enough alike in age, arrival and destination
+/// that a story about one fits at least k of them.
+const RESETTLED_CASES: usize = 48;
+
+/// A month `back` months before `today`'s, as `YYYY-MM`.
+fn month_before(today: time::Date, back: i32) -> String {
+    let m = today.month() as i32 - 1 - back;
+    format!("{}-{:02}", today.year() + m.div_euclid(12), m.rem_euclid(12) + 1)
+}
+
+/// Invented people who crossed through transit countries and arrived in
+/// Japan or South Korea 7 to 22 months ago, most with consent, some with a
+/// language course, school or work since: what the stories and figures
+/// pages are made from.
+async fn resettled_cohort(
+    vault: &Vault,
+    coordinator: &Actor,
+    today: time::Date,
+) -> Result<usize, SetupError> {
+    const NAMES: [&str; 12] = [
+        "Lark", "Moss", "Brook", "Clover", "Finch", "Robin", "Willet", "Alder", "Plover", "Tansy", "Sorrel",
+        "Teal",
+    ];
+    const TRANSIT: [&str; 3] = ["CN", "LA", "TH"];
+    for n in 0..RESETTLED_CASES {
+        let family = n % 4 == 3;
+        let lead_band = if n % 3 == 0 { AgeBand::Adult } else { AgeBand::YoungAdult };
+        let lead_gender = if n % 2 == 0 { Gender::Male } else { Gender::Female };
+        let name = NAMES.get(n % NAMES.len()).copied().unwrap_or("Lark");
+        let mut persons =
+            vec![person(&format!("{name} {}", n + 200), lead_band, Some(lead_gender), n % 7 != 6)?];
+        if family {
+            persons.push(person(
+                &format!("{name} {}b", n + 200),
+                AgeBand::Adult,
+                Some(Gender::Female),
+                true,
+            )?);
+            persons.push(person(&format!("{name} {}c", n + 200), AgeBand::Under5, None, true)?);
+        }
+        let draft = CaseDraft {
+            group: field(Group::new(persons))?,
+            shelter: None,
+            stage: if n % 2 == 0 { Stage::FollowUp } else { Stage::Arrived },
+            status: Status::Open,
+            notes: field(Note::parse("Demo case. Invented; no real person."))?,
+        };
+        let id = cases::create(vault, coordinator, draft).await?;
+        let arrived_back = 7 + (n % 16) as i32;
+        let transit = TRANSIT.get(n % TRANSIT.len()).copied().unwrap_or("CN");
+        let mut milestones = vec![
+            (MilestoneKind::CrossedBorder, month_before(today, arrived_back + 2), Some(transit)),
+            (
+                MilestoneKind::Arrived,
+                month_before(today, arrived_back),
+                Some(if n % 5 == 4 { "KR" } else { "JP" }),
+            ),
+        ];
+        match n % 6 {
+            0 | 3 => milestones.push((
+                MilestoneKind::LanguageCourseCompleted,
+                month_before(today, arrived_back - 3),
+                None,
+            )),
+            1 => milestones.push((MilestoneKind::Employed, month_before(today, arrived_back - 4), None)),
+            4 if family => {
+                milestones.push((MilestoneKind::Enrolled, month_before(today, arrived_back - 2), None))
+            }
+            _ => {}
+        }
+        for (kind, date, country) in milestones {
+            let milestone = MilestoneDraft {
+                kind,
+                date: field(EventDate::parse(&date, today))?,
+                country: country
+                    .map(CountryCode::parse)
+                    .transpose()
+                    .map_err(|e| SetupError::Service(e.into()))?,
+                place_code: None,
+                note: field(Note::parse("Invented milestone."))?,
+            };
+            cases::add_milestone(vault, coordinator, id, milestone).await?;
+        }
+    }
+    Ok(RESETTLED_CASES)
 }
 
 impl Demo {
