@@ -377,7 +377,14 @@ async fn approve_or_preview(
     let (case_id, kind, draft_id) = match &target {
         Target::Case { case_id, kind } => (*case_id, *kind, None),
         Target::Draft { id } => {
-            let line = stories::waiting_draft(&state.vault, &user.actor, id).await?;
+            let line = match stories::waiting_draft(&state.vault, &user.actor, id).await {
+                Ok(line) => line,
+                // Approved or rejected by someone else meanwhile.
+                Err(ServiceError::NotFound) => {
+                    return notice::leave(&user.session, DRAFTS_PAGE, Done::Gone).await;
+                }
+                Err(e) => return Err(e.into()),
+            };
             let Some(g) = line.genuine else {
                 return invalid_page(user, id, StatusCode::UNPROCESSABLE_ENTITY);
             };
@@ -388,7 +395,7 @@ async fn approve_or_preview(
         let r = stories::draft(&state.vault, &user.actor, case_id, kind, &c.steps, c.opening).await?;
         return render(draft_page(user, &r, PageArgs { draft_id, draft, problem: None }), StatusCode::OK);
     }
-    let conflict = match stories::approve(&state.vault, &user.actor, &target, &c.steps, c.opening).await {
+    match stories::approve(&state.vault, &user.actor, &target, &c.steps, c.opening).await {
         Ok(Approval::Approved { story }) => {
             let back = match draft_id {
                 Some(_) => DRAFTS_PAGE.to_owned(),
@@ -400,10 +407,12 @@ async fn approve_or_preview(
             let args = PageArgs { draft_id, draft, problem: Some(EN.stories_refused.to_owned()) };
             return render(draft_page(user, &r, args), StatusCode::UNPROCESSABLE_ENTITY);
         }
-        Err(ServiceError::Conflict) => true,
+        Err(ServiceError::Conflict) => {}
+        Err(ServiceError::NotFound) if draft_id.is_some() => {
+            return notice::leave(&user.session, DRAFTS_PAGE, Done::Gone).await;
+        }
         Err(e) => return Err(e.into()),
-    };
-    debug_assert!(conflict);
+    }
     // A draft approved by someone else meanwhile is gone: say so.
     if let Some(id) = draft_id {
         if matches!(stories::waiting_draft(&state.vault, &user.actor, id).await, Err(ServiceError::NotFound))
