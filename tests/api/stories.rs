@@ -446,22 +446,44 @@ async fn stories_approval_reaches_communications_once_and_a_caseworker_only_send
     );
     assert!(!home.contains("No approved stories yet."));
 
-    // Two direct approvals of one case at once: one conflicts.
-    let e = w.germany[4];
-    let (r1, r2) =
-        tokio::join!(approve(&mut k1, e, "reached_safety", &[]), approve(&mut k2, e, "reached_safety", &[]));
-    let mut statuses = [r1.status().as_u16(), r2.status().as_u16()];
-    statuses.sort_unstable();
-    let loser = if r1.status() == 409 { r1 } else { r2 };
-    assert_eq!(statuses, [303, 409]);
-    let body = loser.text().await.unwrap();
-    assert!(
-        body.contains(
-            "Someone changed this case or approved a story about it at the same moment; review again."
-        ),
-        "{body}"
-    );
-    assert_eq!(w.t.app.vault.store().stories().await.unwrap().len(), 2);
+    // Two direct approvals of one case at once: when both read the case
+    // before either wrote, one conflicts and says so; when one ran before
+    // the other, the second was checked together with the first. Which of
+    // the two happens is the scheduler's choice, so several cases are
+    // tried; at least one pair must have met.
+    let mut conflicts = 0;
+    let mut expected = 1;
+    for e in &w.germany[4..10] {
+        let (r1, r2) = tokio::join!(
+            approve(&mut k1, *e, "reached_safety", &[]),
+            approve(&mut k2, *e, "reached_safety", &[])
+        );
+        let mut statuses = [r1.status().as_u16(), r2.status().as_u16()];
+        statuses.sort_unstable();
+        if statuses == [303, 409] {
+            conflicts += 1;
+            expected += 1;
+            let loser = if r1.status() == 409 { r1 } else { r2 };
+            let body = loser.text().await.unwrap();
+            assert!(
+                body.contains(
+                    "Someone changed this case or approved a story about it at the same moment; review again."
+                ),
+                "{body}"
+            );
+        } else {
+            assert_eq!(statuses, [303, 303]);
+            expected += 2;
+            // The later one saw the earlier: the case page lists both.
+            let (_, page_) = page(&mut k1, &format!("/cases/{e}")).await;
+            assert_eq!(page_.matches("reached safety in Germany in March").count(), 2);
+        }
+        assert_eq!(w.t.app.vault.store().stories().await.unwrap().len(), expected);
+        if conflicts > 0 {
+            break;
+        }
+    }
+    assert!(conflicts > 0, "no two approvals met");
 
     // A rejected draft is gone, and says so.
     let sent = cw.post(&format!("/cases/{b}/story/send"), &[("csrf", &csrf), ("kind", "settling")]).await;
