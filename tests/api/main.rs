@@ -25,5 +25,6 @@ mod permissions;
 mod recovery_ops;
 mod sessions_life;
 mod storage;
+mod stories;
 mod teams;
 mod throttles;

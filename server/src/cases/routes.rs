@@ -804,6 +804,8 @@ struct ShowPage {
     older: Option<String>,
     /// Back to the latest changes, when an older part is shown.
     newest: Option<String>,
+    /// The case's drafts and stories (docs/stories.md).
+    stories: crate::stories::routes::CaseSection,
 }
 
 /// One change in a case's history, in words.
@@ -991,7 +993,10 @@ async fn show_page(
         })
         .collect();
     let aliases: Vec<&str> = case.group.persons().iter().map(|p| p.alias.as_str()).collect();
+    let stories =
+        crate::stories::routes::case_section(state, user, case.id, status == StatusCode::OK).await?;
     let page = ShowPage {
+        stories,
         t: &EN,
         nav: Some(Nav::of(user)),
         csrf: user.csrf.clone(),

@@ -21,6 +21,7 @@ use crate::keyring::Team;
 use crate::membership::FoldReport;
 use crate::membership::{self, SharedKey, wrap_row};
 use crate::storage::{CaseRow, HolderKind, MilestoneRow, ObjectKind, Write};
+use crate::stories;
 use crate::vault::Vault;
 
 /// What a user enters for a case.
@@ -387,10 +388,22 @@ async fn create_writes(
 /// Read a case with its milestones. The read is recorded, durably, before
 /// any of it is returned; a refusal is recorded too.
 pub async fn read(vault: &Vault, actor: &Actor, case_id: CaseId) -> ServiceResult<Case> {
+    Ok(read_keyed(vault, actor, case_id).await?.0)
+}
+
+/// As [`read`], with the case key the actor opened (through the
+/// coordinators team, or their own grant): for the stories service, which
+/// computes the case's story tag and seals its story links. Recorded as a
+/// case read, with the same checks.
+pub(crate) async fn read_keyed(
+    vault: &Vault,
+    actor: &Actor,
+    case_id: CaseId,
+) -> ServiceResult<(Case, Key32)> {
     let event = actor.event(Action::CaseRead).as_role(case_role(actor)).on(case_id);
     let result = async {
         let (key, _) = case_key(vault, actor, case_id).await?;
-        read_with_key(vault, &key, case_id).await
+        Ok((read_with_key(vault, &key, case_id).await?, key))
     }
     .await;
     let case = match result {
@@ -405,6 +418,12 @@ pub async fn read(vault: &Vault, actor: &Actor, case_id: CaseId) -> ServiceResul
     };
     audit::service::check_bulk_reading(vault, actor).await?;
     Ok(case)
+}
+
+/// The case key alone, for a page that already recorded its read of the
+/// case (the case page's stories section): the same checks as a read.
+pub(crate) async fn open_key(vault: &Vault, actor: &Actor, case_id: CaseId) -> ServiceResult<Key32> {
+    Ok(case_key(vault, actor, case_id).await?.0)
 }
 
 async fn read_with_key(vault: &Vault, key: &Key32, case_id: CaseId) -> ServiceResult<Case> {
@@ -489,14 +508,48 @@ pub async fn update(
         let milestones = read_milestones(vault, &key, &cid).await?;
         let facts = milestones.iter().map(|m| m.draft.facts()).collect();
         let record = index_record(case_id, version, &draft.group, &placement, Vec::new(), facts);
-        Ok(vec![
+        let after = Case {
+            id: case_id,
+            version,
+            group: draft.group,
+            shelter: placement.shelter,
+            stage: placement.stage,
+            status: placement.status,
+            notes: draft.notes,
+            created_at: placement.created_at,
+            updated_at: placement.updated_at,
+            closed_at: placement.closed_at,
+            milestones,
+        };
+        let guard = stories::service::guard(vault, &key, &after).await?;
+        let mut writes = vec![
             Write::UpdateCase { expected_version, row: sealed },
             index_write(vault, &access, &key, record).await?,
-        ])
+        ];
+        writes.extend(guard.writes);
+        Ok((writes, guard.withdrawn))
     }
     .await;
-    vault.write(&event, prepared).await?;
+    commit_guarded(vault, actor, &event, prepared).await?;
     Ok(expected_version + 1)
+}
+
+/// Commit a case write that carries its stories' guard, then record one
+/// entry per story it withdrew (each with a request id of its own: a
+/// story entry never shares a request with a case entry).
+async fn commit_guarded(
+    vault: &Vault,
+    actor: &Actor,
+    event: &audit::Event,
+    prepared: ServiceResult<(Vec<Write>, Vec<String>)>,
+) -> ServiceResult<()> {
+    match prepared {
+        Ok((writes, withdrawn)) => {
+            vault.commit(event, writes).await?;
+            stories::service::record_withdrawals(vault, actor, case_role(actor), &withdrawn).await
+        }
+        Err(error) => vault.finish(event, Err(error)).await,
+    }
 }
 
 /// Touch the case's update time in the index after a milestone change;
@@ -534,7 +587,7 @@ pub async fn add_milestone(
         let (cid, mid) = (case_id.to_string(), id.to_string());
         let mut facts = case.milestone_facts();
         facts.push(draft.facts());
-        Ok(vec![
+        let mut writes = vec![
             Write::InsertMilestone(MilestoneRow {
                 id: mid.clone(),
                 case_id: cid.clone(),
@@ -542,10 +595,15 @@ pub async fn add_milestone(
                 sealed: crypto::seal(&key, &milestone_place(&cid, &mid, 1), &encode(&draft)?),
             }),
             touch(vault, &access, &key, &case, facts).await?,
-        ])
+        ];
+        let mut after = case;
+        after.milestones.push(Milestone { id, version: 1, draft });
+        let guard = stories::service::guard(vault, &key, &after).await?;
+        writes.extend(guard.writes);
+        Ok((writes, guard.withdrawn))
     }
     .await;
-    vault.write(&event, prepared).await?;
+    commit_guarded(vault, actor, &event, prepared).await?;
     Ok(id)
 }
 
@@ -577,7 +635,7 @@ pub async fn edit_milestone(
             .iter()
             .map(|m| if m.id == milestone_id { draft.facts() } else { m.draft.facts() })
             .collect();
-        Ok(vec![
+        let mut writes = vec![
             Write::UpdateMilestone {
                 expected_version,
                 row: MilestoneRow {
@@ -588,10 +646,18 @@ pub async fn edit_milestone(
                 },
             },
             touch(vault, &access, &key, &case, facts).await?,
-        ])
+        ];
+        let mut after = case;
+        for m in after.milestones.iter_mut().filter(|m| m.id == milestone_id) {
+            m.version = version;
+            m.draft = draft.clone();
+        }
+        let guard = stories::service::guard(vault, &key, &after).await?;
+        writes.extend(guard.writes);
+        Ok((writes, guard.withdrawn))
     }
     .await;
-    vault.write(&event, prepared).await?;
+    commit_guarded(vault, actor, &event, prepared).await?;
     Ok(expected_version + 1)
 }
 

@@ -166,6 +166,9 @@ struct HomePage {
     auditor: Option<AuditorView>,
     admin: Option<AdminView>,
     communications: bool,
+    /// Communications staff: what is new among the approved stories (none
+    /// before the communications key opens for them).
+    stories: Option<crate::stories::routes::HomeStories>,
 }
 
 pub(crate) async fn home(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
@@ -257,6 +260,11 @@ pub(crate) async fn home(State(state): State<AppState>, user: CurrentUser) -> Re
     } else {
         None
     };
+    let stories = if actor.has(Role::Communications) && user.certified {
+        crate::stories::routes::home_stories(&state, &user).await?
+    } else {
+        None
+    };
     let page = HomePage {
         t: &EN,
         nav: Some(Nav::of(&user)),
@@ -268,6 +276,7 @@ pub(crate) async fn home(State(state): State<AppState>, user: CurrentUser) -> Re
         auditor,
         admin,
         communications: actor.has(Role::Communications),
+        stories,
     };
     Ok(Html(page.render()?).into_response())
 }

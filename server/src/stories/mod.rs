@@ -7,6 +7,8 @@ pub mod anonymity;
 pub mod compose;
 pub mod model;
 pub mod phrasing;
+pub mod routes;
+pub mod service;
 
 use crate::crypto::{self, Key32, Label};
 

@@ -77,6 +77,32 @@ pub fn table() -> Vec<Route> {
         route(g.clone(), "/team/{id}/{action}", Team, get(membership::routes::team_confirm)),
         route(p.clone(), "/team/{id}/{action}", Team, post(membership::routes::team_action)),
         // -- stories (begin)
+        route(g.clone(), "/cases/{id}/story", CASEWORK, get(crate::stories::routes::case_story)),
+        route(p.clone(), "/cases/{id}/story/send", CASEWORK, post(crate::stories::routes::case_send)),
+        route(p.clone(), "/cases/{id}/story/approve", Team, post(crate::stories::routes::case_approve)),
+        route(g.clone(), "/stories/drafts", Team, get(crate::stories::routes::drafts_page)),
+        route(g.clone(), "/stories/drafts/{id}", Team, get(crate::stories::routes::draft_review)),
+        route(p.clone(), "/stories/drafts/{id}/approve", Team, post(crate::stories::routes::draft_approve)),
+        route(p.clone(), "/stories/drafts/{id}/reject", Team, post(crate::stories::routes::draft_reject)),
+        route(g.clone(), "/stories", crate::policy::PUBLICATIONS, get(crate::stories::routes::list)),
+        route(
+            g.clone(),
+            "/stories/export.md",
+            crate::policy::PUBLICATIONS,
+            get(crate::stories::routes::export_md),
+        ),
+        route(
+            g.clone(),
+            "/stories/export.csv",
+            crate::policy::PUBLICATIONS,
+            get(crate::stories::routes::export_csv),
+        ),
+        route(
+            g.clone(),
+            "/stories/export.json",
+            crate::policy::PUBLICATIONS,
+            get(crate::stories::routes::export_json),
+        ),
         // -- stories (end)
         // -- figures (begin)
         // -- figures (end)

@@ -114,6 +114,9 @@ impl Phrasing for English {
         let someone = if group { "one of them " } else { "" };
         // A clause after a group's "among them ..." needs its own commas.
         let body = match f.kind {
+            StoryKind::ReachedSafety if group && who.contains(", among them ") => {
+                format!("{who}, reached safety{arrived}.")
+            }
             StoryKind::ReachedSafety => format!("{who} reached safety{arrived}."),
             StoryKind::Settling => format!("{who}, who arrived{arrived}, is settling into a new life."),
             StoryKind::LanguageCourse => {
@@ -283,4 +286,43 @@ fn milestone(kind: MilestoneKind) -> &'static str {
 
 fn outcome_words(outcome: Outcome) -> &'static str {
     outcome.label()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::publication::region::Place;
+
+    #[test]
+    fn a_destination_reads_as_a_place_arrived_in() {
+        let facts = Facts {
+            kind: StoryKind::ReachedSafety,
+            subject: Subject::Person {
+                age: Some(AgeWords::Band(AgeBand::Adult)),
+                gender: Some(Gender::Female),
+            },
+            arrival: Some(Period::Month { year: 2024, month: 3 }),
+            destination: Some(Place::Country(CountryCode::parse("DE").unwrap())),
+            progress: None,
+        };
+        assert_eq!(
+            English.story(&facts, Opening::Plain),
+            "A woman in her thirties or early forties reached safety in Germany in March 2024."
+        );
+        let family = Facts {
+            subject: Subject::Group { size: None, child: Some(AgeWords::Band(AgeBand::Under5)) },
+            ..facts
+        };
+        assert_eq!(
+            English.story(&family, Opening::Plain),
+            "A family, among them a small child, reached safety in Germany in March 2024."
+        );
+        let settling =
+            Facts { kind: StoryKind::Settling, destination: Some(Place::Region(Region::Europe)), ..facts };
+        assert_eq!(
+            English.story(&settling, Opening::Thanks),
+            "Thanks to your support, a woman in her thirties or early forties, who arrived in Europe in March 2024, is settling into a new life."
+        );
+    }
 }
