@@ -210,7 +210,9 @@ pub async fn build(clock: Arc<dyn Clock>) -> Result<Demo, SetupError> {
         count += 1;
     }
     count += generated_caseload(&vault, &coordinator, &shelter_ids, pine_id, today).await?;
-    count += resettled_cohort(&vault, &coordinator, today).await?;
+    let resettled = resettled_cohort(&vault, &coordinator, today).await?;
+    count += resettled.len();
+    sample_stories(&vault, &coordinator, &river_actor, &resettled).await?;
     cases::list_visible(&vault, &coordinator).await?;
     Ok(Demo { vault, users, cases: count, root })
 }
@@ -309,7 +311,8 @@ async fn resettled_cohort(
     vault: &Vault,
     coordinator: &Actor,
     today: time::Date,
-) -> Result<usize, SetupError> {
+) -> Result<Vec<crate::ids::CaseId>, SetupError> {
+    let mut ids = Vec::with_capacity(RESETTLED_CASES);
     const NAMES: [&str; 12] = [
         "Lark", "Moss", "Brook", "Clover", "Finch", "Robin", "Willet", "Alder", "Plover", "Tansy", "Sorrel",
         "Teal",
@@ -339,6 +342,7 @@ async fn resettled_cohort(
             notes: field(Note::parse("Demo case. Invented; no real person."))?,
         };
         let id = cases::create(vault, coordinator, draft).await?;
+        ids.push(id);
         let arrived_back = 7 + (n % 16) as i32;
         let transit = TRANSIT.get(n % TRANSIT.len()).copied().unwrap_or("CN");
         let mut milestones = vec![
@@ -375,7 +379,42 @@ async fn resettled_cohort(
             cases::add_milestone(vault, coordinator, id, milestone).await?;
         }
     }
-    Ok(RESETTLED_CASES)
+    Ok(ids)
+}
+
+/// A few stories approved by the coordinator (whatever the gates let
+/// through, generalised as they decide), and one draft sent by case.river
+/// waiting for review: the stories pages and the communications home then
+/// show real output of the gates.
+async fn sample_stories(
+    vault: &Vault,
+    coordinator: &Actor,
+    river: &Actor,
+    cohort: &[crate::ids::CaseId],
+) -> Result<(), SetupError> {
+    use crate::stories::model::{Opening, StoryKind};
+    use crate::stories::service::{self as stories, Approval, Target};
+    let kinds = [StoryKind::ReachedSafety, StoryKind::LanguageCourse, StoryKind::Settling, StoryKind::Work];
+    let mut approved = 0;
+    for (n, id) in cohort.iter().enumerate() {
+        if approved == 5 {
+            break;
+        }
+        let kind = kinds.get(n % kinds.len()).copied().unwrap_or(StoryKind::ReachedSafety);
+        let opening = Opening::ALL.get(n % Opening::ALL.len()).copied().unwrap_or_default();
+        let target = Target::Case { case_id: *id, kind };
+        if let Approval::Approved { .. } = stories::approve(vault, coordinator, &target, &[], opening).await? {
+            approved += 1;
+        }
+    }
+    // A draft from a caseworker, for the coordinator's review page.
+    for id in cohort.iter().rev() {
+        membership::assign(vault, coordinator, *id, river.user_id()).await?;
+        if let stories::Sent::Sent { .. } = stories::send(vault, river, *id, StoryKind::Settling).await? {
+            break;
+        }
+    }
+    Ok(())
 }
 
 impl Demo {

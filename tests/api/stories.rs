@@ -738,3 +738,27 @@ async fn stories_roles_communications_reach_stories_only_admin_and_auditor_none(
     assert_eq!(w.t.app.vault.store().stories().await.unwrap().len(), 1);
     let _ = (&w.france, &w.families);
 }
+
+/// The demo carries what a newcomer needs to see the stories pages work:
+/// stories the gates let through (generalised where they had to be), a
+/// caseworker's draft waiting for review, and none of its cases' aliases
+/// or transit countries in any text.
+#[tokio::test]
+async fn the_demo_has_approved_stories_and_a_waiting_draft() {
+    let demo = safehouse::demo::build(std::sync::Arc::new(safehouse::clock::SystemClock)).await.unwrap();
+    let user = |role: &str| demo.users.iter().find(|u| u.role == role).unwrap();
+    let coordinator = safehouse::accounts::service::unlock(&demo.vault, "coord.amber", &user("coordinator").password)
+        .await
+        .unwrap();
+    let published = safehouse::stories::service::published(&demo.vault, &coordinator).await.unwrap();
+    assert!(published.len() >= 4, "{} stories", published.len());
+    for story in &published {
+        let text = story.text();
+        for word in ["Lark", "Moss", "China", "Laos", "Thailand", "Invented"] {
+            assert!(!text.contains(word), "{word} in {text}");
+        }
+    }
+    let drafts = safehouse::stories::service::drafts(&demo.vault, &coordinator).await.unwrap();
+    assert_eq!(drafts.len(), 1, "one draft waits for review");
+    demo.remove();
+}
