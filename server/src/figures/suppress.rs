@@ -455,7 +455,7 @@ mod tests {
         for row in [kr, us, Row::Other, Row::Total] {
             assert!(!shown(row, Measure::Arrivals).is_hidden());
         }
-        assert!(revealed(&all_specs(&[t.clone()])).is_empty());
+        assert!(revealed(&all_specs(std::slice::from_ref(&t))).is_empty());
         // Unprotected, Korea's 3 follows from the rest.
         let bare = compute::table(&cases, q(1));
         assert!(!revealed(&all_specs(&[bare])).is_empty());
