@@ -14,6 +14,7 @@ pub mod crypto;
 pub mod dashboard;
 pub mod demo;
 pub mod error;
+pub mod figures;
 pub mod ids;
 pub mod keyring;
 pub mod membership;

@@ -485,11 +485,20 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_at(time::OffsetDateTime::now_utc(), Default::default()).await
+}
+
+/// A server whose clock starts at `start` and whose vault follows the
+/// given publication policy (the fiscal year's first month, k, the embargo).
+pub async fn spawn_app_at(
+    start: time::OffsetDateTime,
+    publication: safehouse::publication::PublicationPolicy,
+) -> TestApp {
     // Start on a step boundary so codes are predictable.
-    let now = time::OffsetDateTime::now_utc();
-    let start = now - time::Duration::seconds(now.unix_timestamp() % 30);
+    let start = start - time::Duration::seconds(start.unix_timestamp() % 30);
     let clock = Arc::new(safehouse::clock::ManualClock::new(start));
-    let app = instance_with_clock(clock.clone()).await;
+    let mut app = instance_with_clock(clock.clone()).await;
+    app.vault = app.vault.clone().with_publication(publication);
     let state = safehouse::web::state(app.vault.clone(), &app.sessions_at()).await.unwrap();
     let server =
         safehouse::web::Application::bind("127.0.0.1:0".parse().unwrap(), state.clone()).await.unwrap();

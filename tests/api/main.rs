@@ -13,6 +13,7 @@ mod clear_columns;
 mod cli;
 mod dashboards;
 mod feedback;
+mod figures;
 mod foundation;
 mod helpers;
 mod index_cache;

@@ -15,7 +15,8 @@ use super::guards::{Checked, CurrentUser, EnrollingUser};
 use crate::accounts::{admin_routes as admin, routes as account};
 use crate::audit::{Action, Outcome};
 use crate::cases::routes as cases;
-use crate::policy::{ADMIN, AUDITOR, Access, CASEWORK, FLAGS, Standing};
+use crate::figures::routes as figures;
+use crate::policy::{ADMIN, AUDITOR, Access, CASEWORK, FLAGS, PUBLICATIONS, Standing};
 use crate::{membership, sessions};
 
 pub struct Route {
@@ -105,6 +106,13 @@ pub fn table() -> Vec<Route> {
         ),
         // -- stories (end)
         // -- figures (begin)
+        route(g.clone(), "/figures", PUBLICATIONS, get(figures::list)),
+        route(g.clone(), "/figures/new", Team, get(figures::new_page)),
+        route(p.clone(), "/figures", Team, post(figures::approve)),
+        route(g.clone(), "/figures/{id}", PUBLICATIONS, get(figures::show)),
+        route(g.clone(), "/figures/{id}/export.md", PUBLICATIONS, get(figures::export_markdown)),
+        route(g.clone(), "/figures/{id}/export.csv", PUBLICATIONS, get(figures::export_csv)),
+        route(g.clone(), "/figures/{id}/export.json", PUBLICATIONS, get(figures::export_json)),
         // -- figures (end)
         route(g.clone(), "/lockdown", Team, get(sessions::routes::page)),
         route(p.clone(), "/lockdown", Team, post(sessions::routes::engage)),
