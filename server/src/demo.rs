@@ -403,7 +403,8 @@ async fn sample_stories(
         let kind = kinds.get(n % kinds.len()).copied().unwrap_or(StoryKind::ReachedSafety);
         let opening = Opening::ALL.get(n % Opening::ALL.len()).copied().unwrap_or_default();
         let target = Target::Case { case_id: *id, kind };
-        if let Approval::Approved { .. } = stories::approve(vault, coordinator, &target, &[], opening).await? {
+        if let Approval::Approved { .. } = stories::approve(vault, coordinator, &target, &[], opening).await?
+        {
             approved += 1;
         }
     }

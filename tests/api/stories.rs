@@ -747,9 +747,10 @@ async fn stories_roles_communications_reach_stories_only_admin_and_auditor_none(
 async fn the_demo_has_approved_stories_and_a_waiting_draft() {
     let demo = safehouse::demo::build(std::sync::Arc::new(safehouse::clock::SystemClock)).await.unwrap();
     let user = |role: &str| demo.users.iter().find(|u| u.role == role).unwrap();
-    let coordinator = safehouse::accounts::service::unlock(&demo.vault, "coord.amber", &user("coordinator").password)
-        .await
-        .unwrap();
+    let coordinator =
+        safehouse::accounts::service::unlock(&demo.vault, "coord.amber", &user("coordinator").password)
+            .await
+            .unwrap();
     let published = safehouse::stories::service::published(&demo.vault, &coordinator).await.unwrap();
     assert!(published.len() >= 4, "{} stories", published.len());
     for story in &published {
