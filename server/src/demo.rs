@@ -128,7 +128,11 @@ pub async fn build(clock: Arc<dyn Clock>) -> Result<Demo, SetupError> {
         clock.clone(),
     )
     .await?;
-    let vault = report.vault;
+    // The organisation's fiscal year starts in September (DOMAIN.md).
+    let vault = report.vault.with_publication(crate::publication::PublicationPolicy {
+        fiscal_year_start: 9,
+        ..crate::publication::PublicationPolicy::default()
+    });
     let coordinator = accounts::unlock(&vault, "coord.amber", &coordinator_password).await?;
     let mut users = vec![DemoUser {
         role: "coordinator",
@@ -213,6 +217,7 @@ pub async fn build(clock: Arc<dyn Clock>) -> Result<Demo, SetupError> {
     let resettled = resettled_cohort(&vault, &coordinator, today).await?;
     count += resettled.len();
     sample_stories(&vault, &coordinator, &river_actor, &resettled).await?;
+    sample_figures(&vault, &coordinator, today).await?;
     cases::list_visible(&vault, &coordinator).await?;
     Ok(Demo { vault, users, cases: count, root })
 }
@@ -414,6 +419,23 @@ async fn sample_stories(
         if let stories::Sent::Sent { .. } = stories::send(vault, river, *id, StoryKind::Settling).await? {
             break;
         }
+    }
+    Ok(())
+}
+
+/// Figures approved for the last calendar year and the last fiscal year
+/// that have ended, so communications staff see tables with suppression.
+async fn sample_figures(vault: &Vault, coordinator: &Actor, today: time::Date) -> Result<(), SetupError> {
+    use crate::publication::period::Period;
+    let last_year = Period::Year { year: today.year() - 1 };
+    let this_fiscal = Period::fiscal_year_of(today, vault.publication.fiscal_year_start);
+    let last_fiscal = match this_fiscal {
+        Period::FiscalYear { year, start_month } => Period::FiscalYear { year: year - 1, start_month },
+        other => other,
+    };
+    for period in [last_fiscal, last_year] {
+        let table = crate::figures::service::preview(vault, coordinator, period).await?;
+        crate::figures::service::approve(vault, coordinator, period, &table.digest()).await?;
     }
     Ok(())
 }

@@ -761,5 +761,7 @@ async fn the_demo_has_approved_stories_and_a_waiting_draft() {
     }
     let drafts = safehouse::stories::service::drafts(&demo.vault, &coordinator).await.unwrap();
     assert_eq!(drafts.len(), 1, "one draft waits for review");
+    let tables = safehouse::figures::approved(&demo.vault, &coordinator).await.unwrap();
+    assert_eq!(tables.len(), 2, "the last fiscal and calendar years");
     demo.remove();
 }

@@ -713,6 +713,8 @@ pub struct HomeStories {
     pub recent: Vec<StoryLine>,
     pub withdrawn: Vec<StoryLine>,
     pub any: bool,
+    /// Figure tables approved in the last 30 days: link, period, day.
+    pub figures: Vec<(String, String, String)>,
 }
 
 pub(crate) async fn home_stories(
@@ -730,10 +732,23 @@ pub(crate) async fn home_stories(
     let recent: Vec<Published> =
         all.iter().filter(|s| !s.withdrawn && s.approved >= since).cloned().collect();
     let withdrawn: Vec<Published> = all.iter().filter(|s| s.withdrawn).cloned().collect();
+    let figures = crate::figures::approved(&state.vault, &user.actor)
+        .await?
+        .into_iter()
+        .filter(|table| table.approved_at >= since)
+        .map(|table| {
+            (
+                format!("/figures/{}", table.id),
+                crate::figures::export::period_name(&EN, table.period),
+                crate::web::when::day(table.approved_at, zone),
+            )
+        })
+        .collect();
     Ok(Some(HomeStories {
         recent: story_lines(&recent, zone),
         withdrawn: story_lines(&withdrawn, zone),
         any: !all.is_empty(),
+        figures,
     }))
 }
 

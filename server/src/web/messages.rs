@@ -659,6 +659,7 @@ pub struct Messages {
     pub dash_comms_all: &'static str,
     pub dash_comms_figures: &'static str,
     pub account_communications_can: &'static str,
+    pub dash_comms_recent_figures: &'static str,
     // -- stories (end)
     // -- figures (begin)
     pub figures_title: &'static str,
@@ -1399,6 +1400,7 @@ pub static EN: Messages = Messages {
     dash_comms_all: "All approved stories and exports",
     dash_comms_figures: "Public figures",
     account_communications_can: "With it you read and export approved stories and public figures. You never see a case or a draft: a story reaches you only once a coordinator approved it.",
+    dash_comms_recent_figures: "Figures approved in the last 30 days",
     // -- stories (end)
     // -- figures (begin)
     figures_title: "Public figures",
