@@ -9,7 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -545,15 +545,63 @@ describe('Safehouse in a real browser', () => {
     assert.equal(await scrollsSideways(page), false, 'the list with an error fits a phone');
   });
 
-  step('communications has no case pages yet', async () => {
+  step('a coordinator reviews a caseworker\'s story draft beside its gates and approves it', async () => {
+    const context = await newContext();
+    const page = await context.newPage();
+    await logIn(page, 'coord.amber');
+    await page.goto('/stories/drafts');
+    assert.equal(await page.locator('h1').textContent(), 'Stories to review');
+    const review = page.getByRole('link', { name: 'Review' }).first();
+    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), review.click()]);
+    const main = page.locator('main');
+    // Every gate is shown with its decision; the text names no alias.
+    for (const gate of ['Consent', 'Out of danger', 'Embargo', 'Cannot be traced to one case']) {
+      assert.match(await main.textContent(), new RegExp(gate));
+    }
+    const text = await page.locator('.story-text').first().textContent();
+    assert.doesNotMatch(text, /Lark|Moss|Brook|Clover|Finch|Robin|China|Laos|Thailand|\d{4}-\d{2}-\d{2}/);
+    await screenshot(page, 'story-review.png');
+    await submit(page, page.getByRole('button', { name: 'Approve' }));
+    assert.equal(pathOf(page), '/stories/drafts');
+    assert.match(await page.locator('p.notice[role=status]').textContent(), /approved/i);
+    assert.match(await page.locator('main').textContent(), /No drafts wait|no draft/i);
+  });
+
+  step('communications staff read and export stories and figures, and reach no case', async () => {
     const comms = await newContext();
     const page = await comms.newPage();
     await logIn(page, 'comms.wren');
     const nav = page.locator('nav[aria-label=Main]');
     assert.equal(await nav.getByRole('link', { name: 'Cases' }).count(), 0);
+    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), nav.getByRole('link', { name: 'Stories' }).click()]);
+    assert.equal(pathOf(page), '/stories');
+    const stories = page.locator('main ul.stories li');
+    assert.ok((await stories.count()) >= 6, 'the demo\'s approved stories and the one just approved');
+    await screenshot(page, 'stories.png');
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: /Markdown/ }).click(),
+    ]);
+    const markdown = readFileSync(await download.path(), 'utf8');
+    assert.match(markdown, /^## /, 'a newsletter section');
+    assert.doesNotMatch(markdown, /Lark|Moss|China|Laos|Thailand|\d{4}-\d{2}-\d{2}/);
+
+    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), nav.getByRole('link', { name: 'Figures' }).click()]);
+    assert.equal(pathOf(page), '/figures');
+    const table = page.locator('main table a').first();
+    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), table.click()]);
+    assert.match(pathOf(page), /^\/figures\/[0-9a-f-]+$/);
+    assert.match(await page.locator('main').textContent(), /fewer than 10/);
+    await screenshot(page, 'figures.png');
+    await page.setViewportSize(PHONE);
+    assert.equal(await scrollsSideways(page), false, 'a figures table fits a phone');
+    await page.setViewportSize(DESKTOP);
+
+    // No case, by any route.
     const response = await page.goto('/cases');
     assert.equal(response.status(), 403);
     assert.match(await page.locator('main').textContent(), /You are not allowed to open this page\./);
+    assert.equal((await page.goto(`/cases/${caseId}`)).status(), 403);
   });
 
   step(
