@@ -300,7 +300,7 @@ async fn generated_caseload(
 /// How many invented people the demo has resettled long enough ago for
 /// stories to pass the gates: enough alike in age, arrival and destination
 /// that a story about one fits at least k of them.
-const RESETTLED_CASES: usize = 48;
+const RESETTLED_CASES: usize = 64;
 
 /// A month `back` months before `today`'s, as `YYYY-MM`.
 fn month_before(today: time::Date, back: i32) -> String {
@@ -309,7 +309,7 @@ fn month_before(today: time::Date, back: i32) -> String {
 }
 
 /// Invented people who crossed through transit countries and arrived in
-/// Japan or South Korea 7 to 22 months ago, most with consent, some with a
+/// Japan or South Korea 12 to 23 months ago, most with consent, some with a
 /// language course, school or work since: what the stories and figures
 /// pages are made from.
 async fn resettled_cohort(
@@ -325,8 +325,8 @@ async fn resettled_cohort(
     const TRANSIT: [&str; 3] = ["CN", "LA", "TH"];
     for n in 0..RESETTLED_CASES {
         let family = n % 4 == 3;
-        let lead_band = if n % 3 == 0 { AgeBand::Adult } else { AgeBand::YoungAdult };
-        let lead_gender = if n % 2 == 0 { Gender::Male } else { Gender::Female };
+        let lead_band = if n % 4 == 0 { AgeBand::Adult } else { AgeBand::YoungAdult };
+        let lead_gender = if n % 3 == 0 { Gender::Female } else { Gender::Male };
         let name = NAMES.get(n % NAMES.len()).copied().unwrap_or("Lark");
         let mut persons =
             vec![person(&format!("{name} {}", n + 200), lead_band, Some(lead_gender), n % 7 != 6)?];
@@ -348,23 +348,19 @@ async fn resettled_cohort(
         };
         let id = cases::create(vault, coordinator, draft).await?;
         ids.push(id);
-        let arrived_back = 7 + (n % 16) as i32;
+        let arrived_back = 12 + (n % 12) as i32;
         let transit = TRANSIT.get(n % TRANSIT.len()).copied().unwrap_or("CN");
         let mut milestones = vec![
             (MilestoneKind::CrossedBorder, month_before(today, arrived_back + 2), Some(transit)),
-            (
-                MilestoneKind::Arrived,
-                month_before(today, arrived_back),
-                Some(if n % 5 == 4 { "KR" } else { "JP" }),
-            ),
+            (MilestoneKind::Arrived, month_before(today, arrived_back), Some(destination(n))),
         ];
         match n % 6 {
-            0 | 3 => milestones.push((
+            0 | 2 => milestones.push((
                 MilestoneKind::LanguageCourseCompleted,
                 month_before(today, arrived_back - 3),
                 None,
             )),
-            1 => milestones.push((MilestoneKind::Employed, month_before(today, arrived_back - 4), None)),
+            1 | 5 => milestones.push((MilestoneKind::Employed, month_before(today, arrived_back - 5), None)),
             4 if family => {
                 milestones.push((MilestoneKind::Enrolled, month_before(today, arrived_back - 2), None))
             }
@@ -385,6 +381,17 @@ async fn resettled_cohort(
         }
     }
     Ok(ids)
+}
+
+/// Where the cohort's case `n` arrived: mostly Japan and South Korea, a
+/// few in six other countries (too few in each to be named in figures).
+fn destination(n: usize) -> &'static str {
+    const ELSEWHERE: [&str; 6] = ["US", "CA", "DE", "GB", "SE", "NZ"];
+    match n % 3 {
+        _ if n % 4 == 3 => "KR",
+        1 => ELSEWHERE.get((n / 3) % ELSEWHERE.len()).copied().unwrap_or("US"),
+        _ => "JP",
+    }
 }
 
 /// A few stories approved by the coordinator (whatever the gates let

@@ -89,6 +89,15 @@ fn subject(s: Subject) -> String {
     }
 }
 
+/// A progress story: a person "has" done it; in a group, "one of them" did.
+fn progress(who: &str, arrived: &str, group: bool, what: &str, when: &str) -> String {
+    if group {
+        format!("{who}, who arrived{arrived}, is making progress: one of them {what}{when}.")
+    } else {
+        format!("{who}, who arrived{arrived}, has {what}{when}.")
+    }
+}
+
 fn capitalised(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
@@ -111,7 +120,6 @@ impl Phrasing for English {
             arrived.push_str(&self.period(p));
         }
         let when = f.progress.map(|p| format!(" {}", self.period(p))).unwrap_or_default();
-        let someone = if group { "one of them " } else { "" };
         // A clause after a group's "among them ..." needs its own commas.
         let body = match f.kind {
             StoryKind::ReachedSafety if group && who.contains(", among them ") => {
@@ -120,16 +128,10 @@ impl Phrasing for English {
             StoryKind::ReachedSafety => format!("{who} reached safety{arrived}."),
             StoryKind::Settling => format!("{who}, who arrived{arrived}, is settling into a new life."),
             StoryKind::LanguageCourse => {
-                format!(
-                    "{who}, who arrived{arrived}, is making progress: {someone}completed a language course{when}."
-                )
+                progress(&who, &arrived, group, "completed a language course", &when)
             }
-            StoryKind::School => {
-                format!("{who}, who arrived{arrived}, is making progress: {someone}started school{when}.")
-            }
-            StoryKind::Work => {
-                format!("{who}, who arrived{arrived}, is making progress: {someone}found work{when}.")
-            }
+            StoryKind::School => progress(&who, &arrived, group, "started school", &when),
+            StoryKind::Work => progress(&who, &arrived, group, "found work", &when),
         };
         match opening {
             Opening::Plain => capitalised(&body),
