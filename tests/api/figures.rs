@@ -3,7 +3,8 @@
 //! September that crosses a calendar year); small cells are "fewer than 10"
 //! and absent from the exports' values; a total minus the shown rows, and a
 //! year minus its approved quarters, would give a hidden cell away, so more
-//! is hidden; unfinished and already approved periods are refused; only
+//! is hidden, and so is a year's row for a country folded into "other
+//! destinations" in one of its approved quarters; unfinished and already approved periods are refused; only
 //! communications staff and coordinators-team members reach the figures,
 //! only the latter prepare and approve them; exports are audited by the
 //! table's id, never a case's.
@@ -352,12 +353,15 @@ async fn figures_small_cells_are_fewer_than_10_and_no_total_or_difference_gives_
     }
     // The fourth quarter: Korea's 4 is "fewer than 10", absent from the
     // values; "other destinations" (12), the smallest cell whose hiding
-    // protects it, is not shown either; the total stays.
+    // protects it, is not shown either. Then 36 − 20 = 16 would be Korea
+    // and "other" (at least 10) together, Korea at most 6: the US (20) is
+    // not shown too, and 36 in all says no more than "fewer than 10". The
+    // total stays.
     let doc = json(&mut k, &ids[3]).await;
     check_table(&doc, &made, time::macros::date!(2025 - 10 - 01), time::macros::date!(2025 - 12 - 31));
     assert_eq!(row(&doc, "KR")["resettlements"], serde_json::json!({"value": null, "text": "fewer than 10"}));
     assert_eq!(row(&doc, "other")["resettlements"], serde_json::json!({"value": null, "text": "not shown"}));
-    assert_eq!(row(&doc, "US")["resettlements"]["value"], 20);
+    assert_eq!(row(&doc, "US")["resettlements"], serde_json::json!({"value": null, "text": "not shown"}));
     assert_eq!(row(&doc, "total")["resettlements"]["value"], 36);
     let values: Vec<u64> = doc["rows"]
         .as_array()
@@ -389,6 +393,46 @@ async fn figures_small_cells_are_fewer_than_10_and_no_total_or_difference_gives_
     assert_eq!(row(&doc, "KR")["resettlements"], serde_json::json!({"value": null, "text": "not shown"}));
     assert!(hidden >= 2, "one hidden cell alone would follow from the year's total");
     assert_eq!(row(&doc, "KR")["arrivals"]["value"], 48);
+}
+
+/// Japan: 12, 11 and 13 arrivals in the first three quarters of 2025, and
+/// 4 in the fourth, where it has no row (its 4 are in "other
+/// destinations"); Korea and the US 20 a quarter, an unknown destination 12.
+/// The year's Japan minus the first three quarters' would be the fourth
+/// quarter's 4, which no table ever showed.
+#[tokio::test]
+async fn figures_a_count_that_was_never_a_cell_does_not_follow_from_a_year_and_its_quarters() {
+    let t = spawn_app_at(datetime!(2026-01-10 09:00 UTC), PublicationPolicy::default()).await;
+    let mut made = Vec::new();
+    let mut n = 0;
+    for (quarter, jp) in [(1u8, 12usize), (2, 11), (3, 13), (4, 4)] {
+        let day = format!("2025-{:02}-15", quarter * 3 - 1);
+        for (place, people) in [(Some("KR"), 20), (Some("US"), 20), (None, 12), (Some("JP"), jp)] {
+            let arrived = vec![(MilestoneKind::Arrived, day.clone(), place)];
+            made.push(make(&t, n, people, &arrived, None).await);
+            n += 1;
+        }
+    }
+    let mut k = t.login_coordinator().await;
+    let mut ids = Vec::new();
+    for q in 1..=4 {
+        ids.push(approve(&mut k, &format!("2025-Q{q}")).await.0);
+    }
+    let mut japan = 0;
+    for id in &ids[..3] {
+        japan += row(&json(&mut k, id).await, "JP")["arrivals"]["value"].as_u64().unwrap();
+    }
+    assert_eq!(japan, 36, "Japan shown in the first three quarters");
+    let q4 = json(&mut k, &ids[3]).await;
+    assert!(q4["rows"].as_array().unwrap().iter().all(|r| r["code"] != "JP"), "no Japan row in the fourth");
+    assert_eq!(row(&q4, "other")["arrivals"]["value"], 16);
+    let (year, _) = approve(&mut k, "2025").await;
+    let doc = json(&mut k, &year).await;
+    let (_, _, hidden) =
+        check_table(&doc, &made, time::macros::date!(2025 - 01 - 01), time::macros::date!(2025 - 12 - 31));
+    assert_eq!(row(&doc, "JP")["arrivals"], serde_json::json!({"value": null, "text": "not shown"}));
+    assert!(hidden >= 2, "one hidden cell alone would follow from the year's total");
+    assert_eq!(row(&doc, "KR")["arrivals"]["value"], 80);
 }
 
 #[tokio::test]

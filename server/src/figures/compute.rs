@@ -126,6 +126,19 @@ impl Counts {
             .sum()
     }
 
+    /// The people a measure counts over a set of destinations (helped to
+    /// safety: in all, whatever the set).
+    pub fn sum_over(&self, measure: Measure, over: &std::collections::BTreeSet<String>) -> u64 {
+        if measure == Measure::HelpedToSafety {
+            return self.helped;
+        }
+        self.by_destination
+            .iter()
+            .filter(|((m, d), _)| *m == measure && over.contains(*d))
+            .map(|(_, n)| *n)
+            .sum()
+    }
+
     /// The most people either by-destination measure counts over these destinations.
     fn most(&self, over: &[&'static str]) -> u64 {
         Measure::BY_DESTINATION.iter().map(|m| self.sum(*m, over)).max().unwrap_or(0)

@@ -157,9 +157,8 @@ async fn compute_table(vault: &Vault, actor: &Actor, period: Period) -> ServiceR
     let cases: Vec<CaseFigures> = summaries.iter().map(|s| CaseFigures::of_summary(s)).collect();
     drop(summaries);
     let mut table = compute::table(&cases, period);
-    let values = compute::values(&cases, &table);
     let earlier: Vec<Table> = approved.into_iter().map(|a| a.table).collect();
-    suppress::protect(&mut table, &values, &earlier);
+    suppress::protect(&mut table, &cases, &earlier);
     Ok((period, table))
 }
 
