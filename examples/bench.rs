@@ -919,7 +919,11 @@ async fn main() -> anyhow::Result<()> {
     table.latency("dashboard GET /, warm", &warm, "30 requests, one at a time");
     let review = format!("/cases/{story_case}/story?kind=reached_safety");
     let (_, warm) = cold_and_warm(&coord, &review, 30).await?;
-    table.latency("story review page (all gates, k over the index), warm", &warm, "30 requests, one at a time");
+    table.latency(
+        "story review page (all gates, k over the index), warm",
+        &warm,
+        "30 requests, one at a time",
+    );
     // The list, cold: after a restart, so nothing the dashboard did helps.
     server.stop();
     let server = Server::start(&bin, &env).await?;

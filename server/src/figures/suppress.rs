@@ -245,9 +245,11 @@ fn virtual_cells(cases: &[CaseFigures], tables: &[&Table]) -> Vec<Spec> {
 /// minus the known rows is R, the sum of the other rows; with P of them
 /// "fewer than 10" and S "not shown" (each at least 10), each "fewer than
 /// 10" is at most R − 10·S, which says more than the label when it is under
-/// 9 (and everything when it is 0). While P ≥ 1, S ≥ 1 and R − 10·S < 9,
-/// the largest shown row (it raises R − 10·S the most) is hidden, or with
-/// none left the total.
+/// 9 (and everything when it is 0). Several "fewer than 10" and no "not
+/// shown" are narrowed the same way: their sum R bounds each of them (a
+/// sum of 0 proves they are all 0). While P ≥ 1 (P ≥ 2 without S: one
+/// alone is the span test's) and R − 10·S < 9, the largest shown row (it
+/// raises R − 10·S the most) is hidden, or with none left the total.
 ///
 /// A cell is known if it is shown or `fixed` (its value follows from the
 /// approved tables alone, so hiding it hides nothing). A column whose
@@ -274,7 +276,8 @@ fn narrowed_column(table: &Table, values: &[u64], fixed: &[bool]) -> Option<usiz
             rows.iter().filter(|i| !known(**i) && cell(**i).is_some_and(|c| c.shown == k)).count() as u64
         };
         let (primary, secondary) = (kind(Shown::FewerThanTen), kind(Shown::Hidden));
-        if primary == 0 || secondary == 0 {
+        // One "fewer than 10" alone is the span test's: its value would follow.
+        if primary == 0 || (primary == 1 && secondary == 0) {
             continue;
         }
         let rest = value(total).saturating_sub(rows.iter().filter(|i| known(**i)).map(|i| value(*i)).sum());
@@ -809,6 +812,33 @@ mod tests {
         let q4 = protected(&cases, q(4), &all);
         all.push(q4);
         assert!(exposed(&cases, &all).is_empty());
+    }
+
+    #[test]
+    fn several_fewer_than_10_are_not_narrowed_by_their_own_sum() {
+        // Resettlements: Korea 2, Germany 1 (in "other"), the US 15, in all
+        // 18. With the total and the US shown, 18 − 15 = 3 would say Korea
+        // and "other" are at most 3 each, and both 0 had it been 15.
+        let cases = [
+            arrivals(12, "2025-01", "KR"),
+            arrivals(15, "2025-02", "US"),
+            arrivals(11, "2025-03", "DE"),
+            resettled(2, day(2), "KR"),
+            resettled(15, day(2), "US"),
+            resettled(1, day(3), "DE"),
+        ];
+        let r = Measure::Resettlements;
+        let t = compute::table(&cases, q(1));
+        let values = compute::values(&cases, &t);
+        assert!(revealed(&all_specs(std::slice::from_ref(&t))).is_empty(), "no exact value follows");
+        assert!(narrowed_column(&t, &values, &[]).is_some(), "but the sum of 3 narrows both");
+        let t = protected(&cases, q(1), &[]);
+        assert_eq!(narrowed_column(&t, &compute::values(&cases, &t), &[]), None);
+        assert!(
+            t.cells.iter().filter(|c| c.measure == r).all(|c| c.shown.is_hidden()),
+            "{:?}",
+            t.cells.iter().filter(|c| c.measure == r).map(|c| c.shown).collect::<Vec<_>>()
+        );
     }
 
     #[test]
