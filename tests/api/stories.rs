@@ -575,7 +575,7 @@ async fn stories_are_withdrawn_when_the_case_goes_back_into_danger_or_loses_cons
     assert!(home.contains("Withdrawn: take these down wherever they were published"), "{home}");
     let (_, list) = page(&mut cc, "/stories").await;
     let down = list.find("Withdrawn: take these down").expect("the withdrawn section");
-    let approved = list.rfind("<h2>Approved stories</h2>").unwrap();
+    let approved = list.rfind("<h2>Ready to publish, newest first</h2>").unwrap();
     let withdrawn_ids: Vec<String> = rows.iter().filter(|r| r.withdrawn == 1).map(|r| r.id.clone()).collect();
     let out_ids: Vec<String> = rows.iter().filter(|r| r.withdrawn == 0).map(|r| r.id.clone()).collect();
     for id in &withdrawn_ids {

@@ -660,6 +660,7 @@ pub struct Messages {
     pub dash_comms_figures: &'static str,
     pub account_communications_can: &'static str,
     pub dash_comms_recent_figures: &'static str,
+    pub stories_ready_heading: &'static str,
     // -- stories (end)
     // -- figures (begin)
     pub figures_title: &'static str,
@@ -1401,6 +1402,7 @@ pub static EN: Messages = Messages {
     dash_comms_figures: "Public figures",
     account_communications_can: "With it you read and export approved stories and public figures. You never see a case or a draft: a story reaches you only once a coordinator approved it.",
     dash_comms_recent_figures: "Figures approved in the last 30 days",
+    stories_ready_heading: "Ready to publish, newest first",
     // -- stories (end)
     // -- figures (begin)
     figures_title: "Public figures",
