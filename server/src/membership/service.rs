@@ -188,11 +188,26 @@ pub async fn certified_key(
 ) -> ServiceResult<Certified> {
     let uid = user_id.to_string();
     let entry = accounts::entry(vault, user_id).await?;
-    if entry.profile.state != UserState::Active {
+    let key = vault.store().user_key(&uid).await?;
+    let cert = vault.store().certification(&uid).await?;
+    check_certified(vault, coordinators, &uid, entry.profile.state, key.as_ref(), cert.as_ref()).await
+}
+
+/// [`certified_key`] on rows already read (the certification queue reads
+/// every account's key and certification at once): the same checks.
+async fn check_certified(
+    vault: &Vault,
+    coordinators: &Identity,
+    uid: &str,
+    state: UserState,
+    key: Option<&crate::storage::UserKeyRow>,
+    cert: Option<&crate::storage::CertificationRow>,
+) -> ServiceResult<Certified> {
+    if state != UserState::Active {
         return Err(ServiceError::Uncertified);
     }
-    let key = vault.store().user_key(&uid).await?.ok_or(ServiceError::Uncertified)?;
-    let cert = vault.store().certification(&uid).await?.ok_or(ServiceError::Uncertified)?;
+    let key = key.ok_or(ServiceError::Uncertified)?;
+    let cert = cert.ok_or(ServiceError::Uncertified)?;
     let recipient: Recipient = key.recipient.parse().map_err(|_| ServiceError::Uncertified)?;
     // The certification itself must be genuine: its MAC covers the
     // hand-over key, so a hand-over key planted in the database (anyone can
@@ -200,7 +215,7 @@ pub async fn certified_key(
     let handover =
         wrap::unwrap(coordinators, &cert.handover_to_coordinators).map_err(|_| ServiceError::Uncertified)?;
     let handover = Key32::from_slice(&handover)?;
-    let expected = certification_mac(coordinators, &uid, &cert.recipient, cert.key_no, &handover);
+    let expected = certification_mac(coordinators, uid, &cert.recipient, cert.key_no, &handover);
     if !crypto::mac_verify_tag(&expected, &cert.mac) {
         return Err(ServiceError::Uncertified);
     }
@@ -209,14 +224,14 @@ pub async fn certified_key(
     }
     // The certification covers an older key: accept the current one only if
     // the user vouched for it with the hand-over key.
-    let Some(voucher) = vault.store().voucher(&uid).await?.filter(|v| v.key_no == key.key_no) else {
+    let Some(voucher) = vault.store().voucher(uid).await?.filter(|v| v.key_no == key.key_no) else {
         return Err(ServiceError::Uncertified);
     };
-    let parts = voucher_parts(&uid, &key.recipient, key.key_no);
+    let parts = voucher_parts(uid, &key.recipient, key.key_no);
     if !crypto::mac_verify(&handover.derive(Label::Voucher, b""), &parts_ref(&parts), &voucher.mac) {
         return Err(ServiceError::Uncertified);
     }
-    let writes = certification_writes(vault, coordinators, &uid, &recipient, key.key_no).await?;
+    let writes = certification_writes(vault, coordinators, uid, &recipient, key.key_no).await?;
     Ok(Certified { recipient, key_no: key.key_no, writes })
 }
 
@@ -758,6 +773,12 @@ pub async fn waiting_for_certification(vault: &Vault, coordinator: &Actor) -> Se
     let result = async {
         let coordinators = coordinators_identity(vault, coordinator).await?;
         let pending = vault.store().pending_grants().await?;
+        // Every account's key and certification in two reads, not two per
+        // account: the queue is on every coordinator's home.
+        let keys: std::collections::HashMap<String, crate::storage::UserKeyRow> =
+            vault.store().current_user_keys().await?.into_iter().map(|k| (k.user_id.clone(), k)).collect();
+        let certs: std::collections::HashMap<String, crate::storage::CertificationRow> =
+            vault.store().certifications().await?.into_iter().map(|c| (c.user_id.clone(), c)).collect();
         let mut out = Vec::new();
         for entry in accounts::list_unchecked(vault).await? {
             // Only roles that hold case or team keys need a certified key.
@@ -767,11 +788,11 @@ pub async fn waiting_for_certification(vault: &Vault, coordinator: &Actor) -> Se
             if entry.profile.state != UserState::Active || !needs_key {
                 continue;
             }
-            if certified_key(vault, &coordinators, entry.id).await.is_ok() {
+            let uid = entry.id.to_string();
+            let (key, cert) = (keys.get(&uid), certs.get(&uid));
+            if check_certified(vault, &coordinators, &uid, entry.profile.state, key, cert).await.is_ok() {
                 continue;
             }
-            let uid = entry.id.to_string();
-            let key = vault.store().user_key(&uid).await?;
             out.push(Waiting {
                 user_id: entry.id,
                 username: entry.profile.username.as_str().to_owned(),

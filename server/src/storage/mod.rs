@@ -601,6 +601,10 @@ pub trait Store: Send + Sync + 'static {
     async fn user_key(&self, user_id: &str) -> Result<Option<UserKeyRow>, StoreError>;
     async fn recovery_codes(&self, user_id: &str, key_no: i64) -> Result<Vec<RecoveryCodeRow>, StoreError>;
     async fn certification(&self, user_id: &str) -> Result<Option<CertificationRow>, StoreError>;
+    /// Every user's current (highest-numbered) key, in one read: the
+    /// certification queue checks all accounts at once.
+    async fn current_user_keys(&self) -> Result<Vec<UserKeyRow>, StoreError>;
+    async fn certifications(&self) -> Result<Vec<CertificationRow>, StoreError>;
     async fn vouchers(&self) -> Result<Vec<VoucherRow>, StoreError>;
     async fn voucher(&self, user_id: &str) -> Result<Option<VoucherRow>, StoreError>;
 

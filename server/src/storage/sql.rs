@@ -1043,6 +1043,23 @@ macro_rules! sql_store {
                 .await?)
             }
 
+            async fn current_user_keys(&self) -> Result<Vec<UserKeyRow>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT user_id, key_no, recipient, kdf_salt, kdf_params, sealed_by_password FROM user_keys k \
+                     WHERE key_no = (SELECT MAX(key_no) FROM user_keys WHERE user_id = k.user_id) ORDER BY user_id",
+                )
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn certifications(&self) -> Result<Vec<CertificationRow>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT user_id, key_no, recipient, mac, handover_to_user, handover_to_coordinators FROM certifications ORDER BY user_id",
+                )
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
             async fn vouchers(&self) -> Result<Vec<VoucherRow>, StoreError> {
                 Ok(sqlx::query_as("SELECT user_id, key_no, mac FROM vouchers ORDER BY user_id")
                     .fetch_all(&self.pool)
