@@ -7,7 +7,6 @@ use serde_json::json;
 use super::model::{Measure, Row, Shown, Table};
 use super::service::ApprovedTable;
 use crate::publication::export::{csv_line, markdown_text};
-use crate::publication::period::Period;
 use crate::publication::region::Region;
 use crate::web::messages::Messages;
 
@@ -18,33 +17,7 @@ pub enum Format {
     Json,
 }
 
-/// A period as a sentence names it: "the first quarter of 2026", "2026",
-/// "the fiscal year from September 2025 to August 2026".
-pub fn period_name(t: &Messages, period: Period) -> String {
-    let month = |m: u8| t.figures_months.get(usize::from(m.clamp(1, 12)) - 1).copied().unwrap_or("");
-    match period {
-        Period::Month { year, month: m } => format!("{} {year}", month(m)),
-        Period::Quarter { year, quarter } => t
-            .figures_quarter_name
-            .replace(
-                "{which}",
-                t.figures_quarters.get(usize::from(quarter.clamp(1, 4)) - 1).copied().unwrap_or(""),
-            )
-            .replace("{year}", &year.to_string()),
-        Period::Year { year } => year.to_string(),
-        Period::FiscalYear { .. } => {
-            let (first, last) = (period.first_day(), period.last_day());
-            t.figures_fiscal_name
-                .replace("{start}", &format!("{} {}", month(u8::from(first.month())), first.year()))
-                .replace("{end}", &format!("{} {}", month(u8::from(last.month())), last.year()))
-        }
-    }
-}
-
-/// The name of a month (1..=12), for the fiscal year's hint.
-pub fn month_name(t: &Messages, month: u8) -> &'static str {
-    t.figures_months.get(usize::from(month.clamp(1, 12)) - 1).copied().unwrap_or("")
-}
+pub use crate::publication::period::{month_name, period_name};
 
 fn region_name(t: &Messages, region: Region) -> &'static str {
     Region::ALL
@@ -266,6 +239,7 @@ mod tests {
     use super::*;
     use crate::cases::model::CountryCode;
     use crate::figures::model::{Cell, TableId};
+    use crate::publication::period::Period;
     use crate::web::messages::EN;
 
     fn sample(label_country: &str) -> ApprovedTable {

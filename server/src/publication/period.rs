@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use time::{Date, Month};
 
 use crate::cases::model::{EventDate, Precision, last_of_month};
+use crate::web::messages::Messages;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -151,6 +152,35 @@ impl Period {
             },
         }
     }
+}
+
+/// How the catalogue names a period, for figures and stories alike.
+/// A period as a sentence names it: "the first quarter of 2026", "2026",
+/// "the fiscal year from September 2025 to August 2026".
+pub fn period_name(t: &Messages, period: Period) -> String {
+    let month = |m: u8| month_name(t, m);
+    match period {
+        Period::Month { year, month: m } => format!("{} {year}", month(m)),
+        Period::Quarter { year, quarter } => t
+            .figures_quarter_name
+            .replace(
+                "{which}",
+                t.figures_quarters.get(usize::from(quarter.clamp(1, 4)) - 1).copied().unwrap_or(""),
+            )
+            .replace("{year}", &year.to_string()),
+        Period::Year { year } => year.to_string(),
+        Period::FiscalYear { .. } => {
+            let (first, last) = (period.first_day(), period.last_day());
+            t.figures_fiscal_name
+                .replace("{start}", &format!("{} {}", month(u8::from(first.month())), first.year()))
+                .replace("{end}", &format!("{} {}", month(u8::from(last.month())), last.year()))
+        }
+    }
+}
+
+/// The name of a month (1..=12).
+pub fn month_name(t: &Messages, month: u8) -> &'static str {
+    t.months.get(usize::from(month.clamp(1, 12)) - 1).copied().unwrap_or("")
 }
 
 #[cfg(test)]

@@ -708,7 +708,8 @@ pub struct Messages {
     pub figures_quarter_name: &'static str,
     pub figures_fiscal_name: &'static str,
     pub figures_quarters: [&'static str; 4],
-    pub figures_months: [&'static str; 12],
+    /// Month names, January first (periods in figures and stories).
+    pub months: [&'static str; 12],
     pub figures_csv_header: [&'static str; 4],
     /// Row names of the named destinations (`region::NAMED_COUNTRIES`).
     pub figures_countries: &'static [(&'static str, &'static str)],
@@ -1450,7 +1451,7 @@ pub static EN: Messages = Messages {
     figures_quarter_name: "the {which} quarter of {year}",
     figures_fiscal_name: "the fiscal year from {start} to {end}",
     figures_quarters: ["first", "second", "third", "fourth"],
-    figures_months: [
+    months: [
         "January",
         "February",
         "March",

@@ -10,23 +10,8 @@ use crate::stories::model::{
 
 pub struct English;
 
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
 fn month_name(m: u8) -> &'static str {
-    MONTHS.get(usize::from(m.clamp(1, 12)) - 1).copied().unwrap_or("January")
+    crate::publication::period::month_name(&crate::web::messages::EN, m)
 }
 
 fn person(age: Option<AgeWords>, gender: Option<Gender>) -> &'static str {
@@ -140,28 +125,9 @@ impl Phrasing for English {
     }
 
     fn period(&self, period: Period) -> String {
-        match period {
-            Period::Month { year, month } => format!("in {} {year}", month_name(month)),
-            Period::Quarter { year, quarter } => {
-                let which = match quarter {
-                    1 => "first",
-                    2 => "second",
-                    3 => "third",
-                    _ => "fourth",
-                };
-                format!("in the {which} quarter of {year}")
-            }
-            Period::Year { year } => format!("in {year}"),
-            Period::FiscalYear { year, start_month } => {
-                let last = period.last_day();
-                format!(
-                    "in the year from {} {year} to {} {}",
-                    month_name(start_month),
-                    month_name(u8::from(last.month())),
-                    last.year()
-                )
-            }
-        }
+        // Stories speak only of months, quarters and years, named as the
+        // figures name them.
+        format!("in {}", crate::publication::period::period_name(&crate::web::messages::EN, period))
     }
 
     fn country(&self, country: CountryCode) -> Option<&'static str> {
