@@ -220,6 +220,7 @@ fn arrival() -> MilestoneDraft {
         ),
         place_code: None,
         note: Note::parse("bench arrival").expect("note"),
+        sponsorship: None,
     }
 }
 

@@ -206,6 +206,7 @@ pub async fn build(clock: Arc<dyn Clock>) -> Result<Demo, SetupError> {
             country: Some(field(CountryCode::parse("CN"))?),
             place_code: None,
             note: field(Note::parse("First contact through a trusted helper."))?,
+            sponsorship: None,
         };
         cases::add_milestone(&vault, &river_actor, id, milestone).await?;
         if count == 1 {
@@ -284,6 +285,7 @@ async fn generated_caseload(
             country: Some(field(CountryCode::parse(if stage.is_out_of_danger() { "KR" } else { "CN" }))?),
             place_code: None,
             note: field(Note::parse("Invented milestone."))?,
+            sponsorship: None,
         };
         cases::add_milestone(vault, coordinator, id, milestone).await?;
         if status.is_closed() {
@@ -376,6 +378,7 @@ async fn resettled_cohort(
                     .map_err(|e| SetupError::Service(e.into()))?,
                 place_code: None,
                 note: field(Note::parse("Invented milestone."))?,
+                sponsorship: None,
             };
             cases::add_milestone(vault, coordinator, id, milestone).await?;
         }

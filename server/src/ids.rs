@@ -44,6 +44,9 @@ opaque_id!(UserId, "user");
 opaque_id!(CaseId, "case");
 opaque_id!(MilestoneId, "milestone");
 opaque_id!(ShelterId, "shelter");
+opaque_id!(AidEntryId, "aid entry");
+opaque_id!(AidKindId, "kind of aid a coordinator added");
+opaque_id!(ReportId, "approved annual report");
 
 #[cfg(test)]
 mod tests {

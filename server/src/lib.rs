@@ -19,6 +19,7 @@ pub mod ids;
 pub mod keyring;
 pub mod membership;
 pub mod policy;
+pub mod programmes;
 pub mod publication;
 pub mod recovery;
 pub mod sessions;

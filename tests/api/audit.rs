@@ -213,6 +213,7 @@ fn milestone() -> MilestoneDraft {
         country: None,
         place_code: None,
         note: Note::parse("").unwrap(),
+        sponsorship: None,
     }
 }
 

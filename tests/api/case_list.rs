@@ -186,6 +186,7 @@ async fn each_filter_of_the_vocabulary_including_none_and_closed() {
         country: None,
         place_code: None,
         note: Note::parse("").unwrap(),
+        sponsorship: None,
     };
     cases::add_milestone(&t.app.vault, &t.app.coordinator, dated, milestone(&today.to_string()))
         .await

@@ -362,6 +362,7 @@ async fn a_stale_milestone_edit_shows_both_versions() {
         country: None,
         place_code: None,
         note: safehouse::cases::model::Note::parse("original").unwrap(),
+        sponsorship: None,
     };
     let mid = cases::add_milestone(&t.app.vault, &worker.actor, id, m.clone()).await.unwrap();
     let mut c = t.login(&worker).await;

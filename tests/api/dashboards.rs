@@ -37,6 +37,7 @@ fn milestone(kind: MilestoneKind, date: time::Date) -> MilestoneDraft {
         country: None,
         place_code: None,
         note: Note::parse("").unwrap(),
+        sponsorship: None,
     }
 }
 

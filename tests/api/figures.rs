@@ -62,6 +62,7 @@ fn milestone(kind: MilestoneKind, date: &str, country: Option<&str>) -> Mileston
         country: country.map(|c| CountryCode::parse(c).unwrap()),
         place_code: None,
         note: Note::parse("").unwrap(),
+        sponsorship: None,
     }
 }
 

@@ -24,6 +24,7 @@ fn milestone(note: &str, place: Option<&str>) -> MilestoneDraft {
         country: Some(CountryCode::parse("TH").unwrap()),
         place_code: place.map(|p| ShelterCode::parse(p).unwrap()),
         note: Note::parse(note).unwrap(),
+        sponsorship: None,
     }
 }
 

@@ -79,6 +79,7 @@ async fn finding_pages_the_server_refuses_long_text_instead_of_the_browser_cutti
         country: None,
         place_code: None,
         note: Note::parse("").unwrap(),
+        sponsorship: None,
     };
     let milestone = cases::add_milestone(&t.app.vault, &worker.actor, id, m).await.unwrap();
 

@@ -123,6 +123,7 @@ async fn world() -> World {
                 country: country.map(|c| CountryCode::parse(c).unwrap()),
                 place_code: Some(ShelterCode::parse("BORDER-09").unwrap()),
                 note: Note::parse("kestrelnote crossed at night").unwrap(),
+                sponsorship: None,
             };
             cases::add_milestone(vault, k, id, m).await.unwrap();
         }
@@ -145,6 +146,7 @@ async fn world() -> World {
         country: None,
         place_code: None,
         note: Note::parse("kestrelnote at the bakery").unwrap(),
+        sponsorship: None,
     };
     cases::add_milestone(vault, k, germany[0], m).await.unwrap();
     let mut france = Vec::new();

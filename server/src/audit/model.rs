@@ -69,6 +69,14 @@ actions! {
     StoryRead => "story.read",
     FiguresApprove => "figures.approve",
     FiguresRead => "figures.read",
+    // Programmes: aid entries name their shelter; the annual report its
+    // own random id, with a request id of its own like the figures.
+    AidRecord => "aid.record",
+    AidCorrect => "aid.correct",
+    AidRead => "aid.read",
+    AidKindAdd => "aid.kind_add",
+    ReportApprove => "report.approve",
+    ReportRead => "report.read",
     Export => "export",
     LoginOk => "login.ok",
     LoginFail => "login.fail",

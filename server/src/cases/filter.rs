@@ -702,8 +702,12 @@ mod tests {
         assert!(!Period::Month.contains(day("2026"), today), "a year is not known to a month");
         assert!(!Period::Month.contains(day("2025-12-03"), today), "the same month last year");
         let mut s = summary("Week", Stage::Intake, datetime!(2026-12-01 00:00 UTC));
-        s.milestones =
-            vec![MilestoneFacts { kind: MilestoneKind::Arrived, date: day("2026-12-01"), country: None }];
+        s.milestones = vec![MilestoneFacts {
+            kind: MilestoneKind::Arrived,
+            date: day("2026-12-01"),
+            country: None,
+            sponsorship: None,
+        }];
         let f = CaseFilter { milestones: Some(Period::Week), ..CaseFilter::default() };
         assert!(f.matches(&s, datetime!(2026-12-03 12:00 UTC), today));
     }

@@ -11,10 +11,13 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::model::{AgeBand, CountryCode, EventDate, Gender, MilestoneKind, Stage, Status};
+use super::model::{
+    AgeBand, CountryCode, EventDate, Gender, Group, LeaveReason, MilestoneKind, SponsorshipStep, Stage,
+    Status,
+};
 use crate::crypto::{self, Aad, Identity, Key32, Label, RecordKind, wrap};
 use crate::error::{ServiceError, ServiceResult};
-use crate::ids::{CaseId, ShelterId, UserId};
+use crate::ids::{CaseId, MilestoneId, ShelterId, UserId};
 use crate::keyring::Team;
 use crate::membership::{self, SharedKey};
 use crate::storage::{HolderKind, IndexRow, ObjectKind, Write};
@@ -66,13 +69,55 @@ pub struct MilestoneFacts {
     pub date: EventDate,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country: Option<CountryCode>,
+    /// For the sponsorship kinds: the enrolment, the child and the reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sponsorship: Option<SponsorshipFacts>,
 }
 
 impl MilestoneFacts {
     /// The facts of a milestone: its country is kept only for an arrival.
     pub fn of(kind: MilestoneKind, date: EventDate, country: Option<CountryCode>) -> Self {
         let country = if kind == MilestoneKind::Arrived { country } else { None };
-        MilestoneFacts { kind, date, country }
+        MilestoneFacts { kind, date, country, sponsorship: None }
+    }
+
+    /// The same facts with a sponsorship milestone's own.
+    pub fn with_sponsorship(self, sponsorship: SponsorshipFacts) -> Self {
+        MilestoneFacts { sponsorship: Some(sponsorship), ..self }
+    }
+}
+
+/// What the index keeps of a sponsorship milestone: which enrolment (the id
+/// of its "joined" milestone), which child (their place in the group, for
+/// the coordinator's dashboard; none once that alias is no longer in the
+/// group) and, on leaving, the reason. Never the school level nor the sponsor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SponsorshipFacts {
+    pub enrolment: MilestoneId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<LeaveReason>,
+}
+
+impl SponsorshipFacts {
+    /// The facts of milestone `id`'s step; a child is placed by the alias
+    /// the "joined" step names (later steps name only the enrolment).
+    pub fn of(id: MilestoneId, step: &SponsorshipStep, group: &Group) -> Self {
+        let place = |alias: &super::model::Alias| {
+            group.persons().iter().position(|p| &p.alias == alias).and_then(|i| u8::try_from(i).ok())
+        };
+        match step {
+            SponsorshipStep::Joined { child, .. } => {
+                SponsorshipFacts { enrolment: id, child: place(child), reason: None }
+            }
+            SponsorshipStep::Left { enrolment, reason } => {
+                SponsorshipFacts { enrolment: *enrolment, child: None, reason: Some(*reason) }
+            }
+            SponsorshipStep::Graduated { enrolment } => {
+                SponsorshipFacts { enrolment: *enrolment, child: None, reason: None }
+            }
+        }
     }
 }
 

@@ -1062,7 +1062,7 @@ fn parse_milestone(form: &MilestoneForm, today: time::Date) -> Result<MilestoneD
     let note = Note::parse(&form.note).map_err(|e| errors.add(FieldError::new("note", e.message))).ok();
     match (kind, date, country, place_code, note) {
         (Some(kind), Some(date), Some(country), Some(place_code), Some(note)) => {
-            Ok(MilestoneDraft { kind, date, country, place_code, note })
+            Ok(MilestoneDraft { kind, date, country, place_code, note, sponsorship: None })
         }
         _ => Err(errors),
     }

@@ -8,9 +8,10 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
-use super::index::{self, IndexRecord, MilestoneFacts, PersonFacts};
+use super::index::{self, IndexRecord, MilestoneFacts, PersonFacts, SponsorshipFacts};
 use super::model::{
-    CountryCode, EventDate, FieldError, Group, MilestoneKind, Note, ShelterCode, Stage, Status,
+    CountryCode, EventDate, FieldError, Group, MilestoneKind, Note, ShelterCode, SponsorshipStep, Stage,
+    Status,
 };
 use crate::accounts::model::{Actor, Role};
 use crate::audit::{self, Action};
@@ -73,6 +74,9 @@ pub struct MilestoneDraft {
     /// A code name (a shelter or waypoint), never a real place name.
     pub place_code: Option<ShelterCode>,
     pub note: Note,
+    /// For the sponsorship kinds only: which child, and what changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sponsorship: Option<SponsorshipStep>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,15 +146,22 @@ impl Summary {
 }
 
 impl MilestoneDraft {
-    pub fn facts(&self) -> MilestoneFacts {
-        MilestoneFacts::of(self.kind, self.date, self.country)
+    /// The milestone as the index keeps it: `id` is its own (a "joined"
+    /// milestone names its enrolment), `group` the case's, which places
+    /// an enrolled child's alias.
+    pub fn facts(&self, id: MilestoneId, group: &Group) -> MilestoneFacts {
+        let facts = MilestoneFacts::of(self.kind, self.date, self.country);
+        match &self.sponsorship {
+            Some(step) => facts.with_sponsorship(SponsorshipFacts::of(id, step, group)),
+            None => facts,
+        }
     }
 }
 
 impl Case {
     /// The milestones as the index keeps them.
     pub fn milestone_facts(&self) -> Vec<MilestoneFacts> {
-        self.milestones.iter().map(|m| m.draft.facts()).collect()
+        self.milestones.iter().map(|m| m.draft.facts(m.id, &self.group)).collect()
     }
 }
 
@@ -506,7 +517,7 @@ pub async fn update(
         };
         let sealed = seal_case(&key, &cid, version, &draft.group, &placement, &draft.notes)?;
         let milestones = read_milestones(vault, &key, &cid).await?;
-        let facts = milestones.iter().map(|m| m.draft.facts()).collect();
+        let facts = milestones.iter().map(|m| m.draft.facts(m.id, &draft.group)).collect();
         let record = index_record(case_id, version, &draft.group, &placement, Vec::new(), facts);
         let after = Case {
             id: case_id,
@@ -586,7 +597,7 @@ pub async fn add_milestone(
         let case = read_with_key(vault, &key, case_id).await?;
         let (cid, mid) = (case_id.to_string(), id.to_string());
         let mut facts = case.milestone_facts();
-        facts.push(draft.facts());
+        facts.push(draft.facts(id, &case.group));
         let mut writes = vec![
             Write::InsertMilestone(MilestoneRow {
                 id: mid.clone(),
@@ -633,7 +644,13 @@ pub async fn edit_milestone(
         let facts = case
             .milestones
             .iter()
-            .map(|m| if m.id == milestone_id { draft.facts() } else { m.draft.facts() })
+            .map(|m| {
+                if m.id == milestone_id {
+                    draft.facts(m.id, &case.group)
+                } else {
+                    m.draft.facts(m.id, &case.group)
+                }
+            })
             .collect();
         let mut writes = vec![
             Write::UpdateMilestone {

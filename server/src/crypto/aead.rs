@@ -32,6 +32,8 @@ pub enum RecordKind {
     Session,
     Totp,
     StoryLink,
+    AidEntry,
+    AidKind,
 }
 
 impl RecordKind {
@@ -47,6 +49,8 @@ impl RecordKind {
             RecordKind::Session => b"session",
             RecordKind::Totp => b"totp",
             RecordKind::StoryLink => b"story-link",
+            RecordKind::AidEntry => b"aid-entry",
+            RecordKind::AidKind => b"aid-kind",
         }
     }
 }

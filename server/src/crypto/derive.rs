@@ -48,6 +48,9 @@ pub enum Label {
     StoryTag,
     /// case key -> key that authenticates a story draft of that case.
     StoryDraftMac,
+    /// case key -> key that authenticates a caseworker's aid entry for a
+    /// shelter of that case.
+    AidInboxMac,
 }
 
 impl Label {
@@ -73,6 +76,7 @@ impl Label {
             Label::SessionSeal => b"safehouse/v1/session-seal",
             Label::StoryTag => b"safehouse/v1/story-tag",
             Label::StoryDraftMac => b"safehouse/v1/story-draft-mac",
+            Label::AidInboxMac => b"safehouse/v1/aid-inbox-mac",
         }
     }
 }

@@ -367,6 +367,7 @@ mod tests {
             kind: MilestoneKind::Moved,
             date: EventDate::from_stored("2026-12-01").unwrap(),
             country: None,
+            sponsorship: None,
         }];
         let cases = vec![
             stale_one,

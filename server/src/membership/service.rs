@@ -813,10 +813,12 @@ pub struct FoldReport {
     pub grants_issued: usize,
     pub inbox_applied: usize,
     pub inbox_refused: usize,
+    pub aid_applied: usize,
+    pub aid_refused: usize,
 }
 
 /// The work a coordinator's request does for others: re-certify vouched
-/// keys, issue grants waiting on certified keys, fold the index inbox. The
+/// keys, issue grants waiting on certified keys, fold the index and aid inboxes. The
 /// writes go into that request's own audited commit; folding is not an
 /// entry of its own.
 pub async fn prepare_fold(vault: &Vault, coordinators: &Identity) -> ServiceResult<(FoldReport, Vec<Write>)> {
@@ -849,6 +851,11 @@ pub async fn prepare_fold(vault: &Vault, coordinators: &Identity) -> ServiceResu
     report.inbox_applied = applied;
     report.inbox_refused = refused;
     writes.extend(inbox_writes);
+    let (applied, refused, aid_writes) =
+        crate::programmes::aid::service::fold_inbox(vault, coordinators).await?;
+    report.aid_applied = applied;
+    report.aid_refused = refused;
+    writes.extend(aid_writes);
     Ok((report, writes))
 }
 

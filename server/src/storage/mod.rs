@@ -230,6 +230,23 @@ pub struct FigureTableRow {
     pub sealed: Vec<u8>,
 }
 
+/// An aid entry (`programmes::aid`), sealed under the register details
+/// key; `supersedes` repeats, in clear, the entry it corrects.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AidEntryRow {
+    pub id: String,
+    pub supersedes: Option<String>,
+    pub sealed: Vec<u8>,
+}
+
+/// A caseworker's aid entry waiting for a coordinator, or a kind of aid a
+/// coordinator added, or an approved annual report: an id and a sealed body.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SealedRow {
+    pub id: String,
+    pub sealed: Vec<u8>,
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RecoveryRequestRow {
     pub id: String,
@@ -496,6 +513,17 @@ pub enum Write {
     },
     InsertStoryLink(StoryLinkRow),
     InsertFigureTable(FigureTableRow),
+    /// Fails with a conflict if the entry it supersedes was already
+    /// superseded (two corrections of one entry at once count once).
+    /// An entry folded twice from the inbox (same id) is written once.
+    InsertAidEntry(AidEntryRow),
+    InsertAidInbox(SealedRow),
+    /// Idempotent: two coordinator requests folding at once both delete.
+    DeleteAidInbox {
+        id: String,
+    },
+    InsertAidKind(SealedRow),
+    InsertAnnualReport(SealedRow),
 }
 
 /// The audit actions that change a case, as a case's history lists them
@@ -633,6 +661,10 @@ pub trait Store: Send + Sync + 'static {
     async fn story(&self, id: &str) -> Result<Option<StoryRow>, StoreError>;
     async fn story_links(&self, tag: &str) -> Result<Vec<StoryLinkRow>, StoreError>;
     async fn figure_tables(&self) -> Result<Vec<FigureTableRow>, StoreError>;
+    async fn aid_entries(&self) -> Result<Vec<AidEntryRow>, StoreError>;
+    async fn aid_inbox(&self) -> Result<Vec<SealedRow>, StoreError>;
+    async fn aid_kinds(&self) -> Result<Vec<SealedRow>, StoreError>;
+    async fn annual_reports(&self) -> Result<Vec<SealedRow>, StoreError>;
 
     async fn totp(&self, user_id: &str) -> Result<Option<TotpRow>, StoreError>;
     /// (failures, last failure as a unix time)

@@ -73,6 +73,10 @@ fn map_constraint(error: sqlx::Error) -> StoreError {
         if db.constraint() == Some("users_lookup_unique") {
             return StoreError::Duplicate("users_lookup_unique");
         }
+        // A second correction of one aid entry: the other correction won.
+        if db.constraint() == Some("aid_entries_supersedes_key") {
+            return StoreError::Conflict;
+        }
         if db.is_unique_violation() {
             return StoreError::Duplicate("primary key");
         }

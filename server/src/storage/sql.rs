@@ -393,6 +393,36 @@ macro_rules! sql_store {
                         .await
                         .map_err(map_constraint)?
                 }
+                Write::InsertAidEntry(row) => query(
+                    "INSERT INTO aid_entries (id, supersedes, sealed) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(row.id)
+                .bind(row.supersedes)
+                .bind(row.sealed)
+                .execute(&mut *conn)
+                .await
+                .map_err(map_constraint)?,
+                Write::InsertAidInbox(row) => query("INSERT INTO aid_inbox (id, sealed) VALUES ($1, $2)")
+                    .bind(row.id)
+                    .bind(row.sealed)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(map_constraint)?,
+                Write::DeleteAidInbox { id } => {
+                    query("DELETE FROM aid_inbox WHERE id = $1").bind(id).execute(&mut *conn).await?
+                }
+                Write::InsertAidKind(row) => query("INSERT INTO aid_kinds (id, sealed) VALUES ($1, $2)")
+                    .bind(row.id)
+                    .bind(row.sealed)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(map_constraint)?,
+                Write::InsertAnnualReport(row) => query("INSERT INTO annual_reports (id, sealed) VALUES ($1, $2)")
+                    .bind(row.id)
+                    .bind(row.sealed)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(map_constraint)?,
                 Write::InsertShelter(row) => query(
                     "INSERT INTO shelters (id, version, sealed_code, sealed_details) VALUES ($1, $2, $3, $4)",
                 )
@@ -1201,6 +1231,26 @@ macro_rules! sql_store {
 
             async fn figure_tables(&self) -> Result<Vec<FigureTableRow>, StoreError> {
                 Ok(sqlx::query_as("SELECT id, sealed FROM figure_tables ORDER BY id")
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn aid_entries(&self) -> Result<Vec<AidEntryRow>, StoreError> {
+                Ok(sqlx::query_as("SELECT id, supersedes, sealed FROM aid_entries ORDER BY id")
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn aid_inbox(&self) -> Result<Vec<SealedRow>, StoreError> {
+                Ok(sqlx::query_as("SELECT id, sealed FROM aid_inbox ORDER BY id").fetch_all(&self.pool).await?)
+            }
+
+            async fn aid_kinds(&self) -> Result<Vec<SealedRow>, StoreError> {
+                Ok(sqlx::query_as("SELECT id, sealed FROM aid_kinds ORDER BY id").fetch_all(&self.pool).await?)
+            }
+
+            async fn annual_reports(&self) -> Result<Vec<SealedRow>, StoreError> {
+                Ok(sqlx::query_as("SELECT id, sealed FROM annual_reports ORDER BY id")
                     .fetch_all(&self.pool)
                     .await?)
             }

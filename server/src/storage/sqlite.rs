@@ -68,6 +68,10 @@ fn map_constraint(error: sqlx::Error) -> StoreError {
         if message.contains("users.lookup") || message.contains("users_lookup_unique") {
             return StoreError::Duplicate("users_lookup_unique");
         }
+        // A second correction of one aid entry: the other correction won.
+        if message.contains("aid_entries.supersedes") {
+            return StoreError::Conflict;
+        }
         if db.is_unique_violation() {
             return StoreError::Duplicate("primary key");
         }

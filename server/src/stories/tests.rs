@@ -41,6 +41,7 @@ fn milestone(
             country: country.map(|c| CountryCode::parse(c).unwrap()),
             place_code: place.map(|p| ShelterCode::parse(p).unwrap()),
             note: Note::parse(note).unwrap(),
+            sponsorship: None,
         },
     }
 }

@@ -16,7 +16,7 @@ pub struct Labels {
     pub open: &'static str,
     pub on_hold: &'static str,
     pub closed: &'static str,
-    pub milestone_kinds: [&'static str; 15],
+    pub milestone_kinds: [&'static str; 18],
 }
 
 fn pick<T: PartialEq, const N: usize>(all: &[T; N], words: &[&'static str; N], value: &T) -> &'static str {
@@ -718,6 +718,12 @@ pub struct Messages {
     /// A region's row when some of its countries have rows of their own.
     pub figures_region_rest: &'static str,
     // -- figures (end)
+    // -- aid (begin)
+    // -- aid (end)
+    // -- sponsorship (begin)
+    // -- sponsorship (end)
+    // -- report (begin)
+    // -- report (end)
 }
 
 pub static EN: Messages = Messages {
@@ -766,6 +772,9 @@ pub static EN: Messages = Messages {
             "Reunited",
             "Detained",
             "Repatriated",
+            "Joined the education sponsorship",
+            "Left the education sponsorship",
+            "Graduated from the education sponsorship",
             "Other",
         ],
     },
@@ -1247,7 +1256,13 @@ pub static EN: Messages = Messages {
         ("story.read", "Read the approved stories"),
         ("figures.approve", "Approved a table of public figures"),
         ("figures.read", "Read the approved figures"),
-        ("export", "Exported (the audit trail, stories or figures: see the target)"),
+        ("aid.record", "Recorded aid given at a shelter"),
+        ("aid.correct", "Corrected an aid entry"),
+        ("aid.read", "Read a shelter's aid log"),
+        ("aid.kind_add", "Added a kind of aid"),
+        ("report.approve", "Approved an annual report"),
+        ("report.read", "Read the approved annual reports"),
+        ("export", "Exported (the audit trail, stories, figures or a report: see the target)"),
         ("login.ok", "Logged in"),
         ("login.fail", "Failed to log in"),
         ("reauth", "Entered the password again"),
@@ -1505,6 +1520,12 @@ pub static EN: Messages = Messages {
     ],
     figures_region_rest: "Elsewhere in {region}",
     // -- figures (end)
+    // -- aid (begin)
+    // -- aid (end)
+    // -- sponsorship (begin)
+    // -- sponsorship (end)
+    // -- report (begin)
+    // -- report (end)
 };
 
 #[cfg(test)]

@@ -114,6 +114,12 @@ pub fn table() -> Vec<Route> {
         route(g.clone(), "/figures/{id}/export.csv", PUBLICATIONS, get(figures::export_csv)),
         route(g.clone(), "/figures/{id}/export.json", PUBLICATIONS, get(figures::export_json)),
         // -- figures (end)
+        // -- aid (begin)
+        // -- aid (end)
+        // -- sponsorship (begin)
+        // -- sponsorship (end)
+        // -- report (begin)
+        // -- report (end)
         route(g.clone(), "/lockdown", Team, get(sessions::routes::page)),
         route(p.clone(), "/lockdown", Team, post(sessions::routes::engage)),
         // These two end sessions: the permission test visits them last.

@@ -26,11 +26,25 @@ code_enum! {
         Reunited => "reunited", "Reunited";
         Detained => "detained", "Detained";
         Repatriated => "repatriated", "Repatriated";
+        /// The education sponsorship: a child joins, leaves or graduates.
+        SponsorshipJoined => "sponsorship_joined", "Joined the education sponsorship";
+        SponsorshipLeft => "sponsorship_left", "Left the education sponsorship";
+        SponsorshipGraduated => "sponsorship_graduated", "Graduated from the education sponsorship";
         Other => "other", "Other";
     }
 }
 
 impl MilestoneKind {
+    /// The kinds that carry a [`super::SponsorshipStep`].
+    pub const fn is_sponsorship(self) -> bool {
+        matches!(
+            self,
+            MilestoneKind::SponsorshipJoined
+                | MilestoneKind::SponsorshipLeft
+                | MilestoneKind::SponsorshipGraduated
+        )
+    }
+
     /// The only kinds a published story may mention. Everything else can
     /// reveal a route, a hiding place or a setback, so it is never public.
     pub const fn is_public_safe(self) -> bool {
@@ -58,7 +72,7 @@ mod tests {
     #[test]
     fn milestone_codes_and_public_safety() {
         check_codes(&MilestoneKind::ALL, MilestoneKind::parse, |v| v.as_str());
-        assert_eq!(MilestoneKind::ALL.len(), 15);
+        assert_eq!(MilestoneKind::ALL.len(), 18);
         let public: Vec<_> = MilestoneKind::ALL.into_iter().filter(|k| k.is_public_safe()).collect();
         assert_eq!(
             public,

@@ -118,6 +118,7 @@ mod group;
 mod milestones;
 mod notes;
 mod places;
+mod sponsorship;
 mod stage;
 
 pub use dates::{EventDate, Precision, last_of_month};
@@ -125,6 +126,7 @@ pub use group::{AgeBand, Alias, Gender, Group, Person};
 pub use milestones::MilestoneKind;
 pub use notes::Note;
 pub use places::{CountryCode, ShelterCode};
+pub use sponsorship::{LeaveReason, SchoolLevel, SponsorCode, SponsorshipStep};
 pub use stage::{Outcome, Stage, Status};
 
 /// Helpers the submodules' tests share.

@@ -1,0 +1,1 @@
+//! The aid log's pages.
