@@ -321,7 +321,7 @@ fn implied(members: &[(usize, i64, Bound, Bound)], j: usize) -> (Bound, Bound) {
         lo = lo.zip(low).map(|(x, y)| x.saturating_add(a.saturating_mul(y)));
         hi = hi.zip(high).map(|(x, y)| x.saturating_add(a.saturating_mul(y)));
     }
-    if a_j > 0 { (hi.map(|h| -h), lo.map(|l| -l)) } else { (lo, hi) }
+    if a_j > 0 { (hi.map(i64::saturating_neg), lo.map(i64::saturating_neg)) } else { (lo, hi) }
 }
 
 /// An identity of the new report that narrows one of its "fewer than 10",
