@@ -52,7 +52,7 @@ pub fn row_label(t: &Messages, table: &Table, row: Row) -> String {
 }
 
 /// A stable code for a row, for the JSON export.
-fn row_code(row: Row) -> String {
+pub fn row_code(row: Row) -> String {
     match row {
         Row::Country(c) => c.as_str().to_owned(),
         Row::Region(r) => r.as_str().to_owned(),

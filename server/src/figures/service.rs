@@ -45,6 +45,12 @@ pub struct Download {
 /// same period at once must not both pass the "approved once" check.
 static APPROVING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// Held by every approval that publishes figures (a table, or an annual
+/// report that brings its fiscal year's table with it), one at a time.
+pub(crate) async fn one_approval_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    APPROVING.lock().await
+}
+
 fn reader_role(actor: &Actor) -> Role {
     if actor.has(Role::Communications) { Role::Communications } else { Role::Coordinator }
 }
@@ -52,7 +58,7 @@ fn reader_role(actor: &Actor) -> Role {
 /// Every approved table, opened with the communications team key (a
 /// communications member's own copy, or a coordinator's through the
 /// coordinators team). Newest first.
-async fn open_all(vault: &Vault, actor: &Actor) -> ServiceResult<Vec<ApprovedTable>> {
+pub(crate) async fn open_all(vault: &Vault, actor: &Actor) -> ServiceResult<Vec<ApprovedTable>> {
     if !actor.has(Role::Communications) && !actor.has(Role::Coordinator) {
         return Err(ServiceError::Forbidden("figures are for communications staff and coordinators"));
     }
@@ -156,10 +162,26 @@ async fn compute_table(vault: &Vault, actor: &Actor, period: Period) -> ServiceR
     let (_, summaries) = crate::cases::service::dashboard(vault, actor).await?;
     let cases: Vec<CaseFigures> = summaries.iter().map(|s| CaseFigures::of_summary(s)).collect();
     drop(summaries);
-    let mut table = compute::table(&cases, period);
-    let earlier: Vec<Table> = approved.into_iter().map(|a| a.table).collect();
-    suppress::protect(&mut table, &cases, &earlier);
-    Ok((period, table))
+    Ok((period, protected_table(&cases, period, &approved)))
+}
+
+/// The table for `period` counted from `cases` and protected against every
+/// `approved` table: what `/figures` publishes for a period not yet approved.
+pub(crate) fn protected_table(cases: &[CaseFigures], period: Period, approved: &[ApprovedTable]) -> Table {
+    let mut table = compute::table(cases, period);
+    let earlier: Vec<Table> = approved.iter().map(|a| a.table.clone()).collect();
+    suppress::protect(&mut table, cases, &earlier);
+    table
+}
+
+/// The write that stores an approved table, sealed to the communications team.
+pub(crate) async fn sealed_table(vault: &Vault, approved: &ApprovedTable) -> ServiceResult<Write> {
+    let json = zeroize::Zeroizing::new(
+        serde_json::to_vec(approved).map_err(|_| ServiceError::Internal("figure table encoding"))?,
+    );
+    let recipient = vault.keyring.team_recipient(vault.store(), Team::Communications).await?;
+    let sealed = wrap::wrap(&recipient, &json)?;
+    Ok(Write::InsertFigureTable(FigureTableRow { id: approved.id.to_string(), sealed }))
 }
 
 /// The preview of the table for `period`: exactly what approving it now
@@ -202,7 +224,7 @@ pub async fn ready(vault: &Vault, actor: &Actor) -> ServiceResult<Vec<Period>> {
 /// communications team under a random id, recorded as `figures.approve` on
 /// that id, in an entry with a request id of its own.
 pub async fn approve(vault: &Vault, actor: &Actor, period: Period, digest: &str) -> ServiceResult<TableId> {
-    let _one_at_a_time = APPROVING.lock().await;
+    let _one_at_a_time = one_approval_at_a_time().await;
     let id = TableId::random();
     let mut event: Event = actor.event(Action::FiguresApprove).as_role(Role::Coordinator).on(id);
     event.request_id = crate::audit::model::new_request_id();
@@ -212,12 +234,7 @@ pub async fn approve(vault: &Vault, actor: &Actor, period: Period, digest: &str)
             return Err(ServiceError::Conflict);
         }
         let approved = ApprovedTable { id, period, approved_at: vault.clock.now(), table };
-        let json = zeroize::Zeroizing::new(
-            serde_json::to_vec(&approved).map_err(|_| ServiceError::Internal("figure table encoding"))?,
-        );
-        let recipient = vault.keyring.team_recipient(vault.store(), Team::Communications).await?;
-        let sealed = wrap::wrap(&recipient, &json)?;
-        Ok(vec![Write::InsertFigureTable(FigureTableRow { id: id.to_string(), sealed })])
+        Ok(vec![sealed_table(vault, &approved).await?])
     }
     .await;
     vault.write(&event, prepared).await?;

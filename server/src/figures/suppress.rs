@@ -435,7 +435,7 @@ fn vectors(cells: &[&Spec]) -> Vec<Vec<u64>> {
 }
 
 /// 2^61 - 1 and 2^64 - 59, both prime, both quick to reduce by.
-const PRIMES: [u64; 2] = [(1 << 61) - 1, u64::MAX - 58];
+pub(crate) const PRIMES: [u64; 2] = [(1 << 61) - 1, u64::MAX - 58];
 
 fn mul(a: u64, b: u64, p: u64) -> u64 {
     let x = u128::from(a) * u128::from(b);
@@ -476,17 +476,17 @@ fn inverse(a: u64, p: u64) -> u64 {
 
 /// Vectors modulo a prime in reduced row-echelon form: each has a pivot of
 /// 1 where every other row has 0.
-struct Basis {
+pub(crate) struct Basis {
     prime: u64,
     rows: Vec<(usize, Vec<u64>)>,
 }
 
 impl Basis {
-    fn new(prime: u64) -> Self {
+    pub(crate) fn new(prime: u64) -> Self {
         Basis { prime, rows: Vec::new() }
     }
 
-    fn reduce(&self, mut v: Vec<u64>) -> Vec<u64> {
+    pub(crate) fn reduce(&self, mut v: Vec<u64>) -> Vec<u64> {
         let p = self.prime;
         for (pivot, row) in &self.rows {
             let f = v.get(*pivot).copied().unwrap_or(0);
@@ -504,7 +504,7 @@ impl Basis {
     /// Adds a vector, keeping the rows in reduced echelon form: no row has
     /// anything at another row's pivot, so reducing a sparse vector touches
     /// only the rows whose pivots it holds.
-    fn insert(&mut self, v: Vec<u64>) {
+    pub(crate) fn insert(&mut self, v: Vec<u64>) {
         let p = self.prime;
         let mut v = self.reduce(v);
         if let Some(pivot) = v.iter().position(|x| *x != 0) {
@@ -526,7 +526,7 @@ impl Basis {
         }
     }
 
-    fn spans(&self, v: Vec<u64>) -> bool {
+    pub(crate) fn spans(&self, v: Vec<u64>) -> bool {
         self.reduce(v).iter().all(|x| *x == 0)
     }
 }

@@ -31,6 +31,7 @@ fn route(method: Method, path: &'static str, access: Access, handler: MethodRout
 }
 
 pub fn table() -> Vec<Route> {
+    use crate::programmes::report::routes as report;
     use Access::{Authenticated, CoordinatorsTeam as Team, Enrolling, Public};
     let (g, p) = (Method::GET, Method::POST);
     vec![
@@ -119,6 +120,13 @@ pub fn table() -> Vec<Route> {
         // -- sponsorship (begin)
         // -- sponsorship (end)
         // -- report (begin)
+        route(g.clone(), "/reports", PUBLICATIONS, get(report::list)),
+        route(g.clone(), "/reports/new", Team, get(report::new_page)),
+        route(p.clone(), "/reports", Team, post(report::approve)),
+        route(g.clone(), "/reports/{id}", PUBLICATIONS, get(report::show)),
+        route(g.clone(), "/reports/{id}/export.md", PUBLICATIONS, get(report::export_markdown)),
+        route(g.clone(), "/reports/{id}/export.csv", PUBLICATIONS, get(report::export_csv)),
+        route(g.clone(), "/reports/{id}/export.json", PUBLICATIONS, get(report::export_json)),
         // -- report (end)
         route(g.clone(), "/lockdown", Team, get(sessions::routes::page)),
         route(p.clone(), "/lockdown", Team, post(sessions::routes::engage)),
