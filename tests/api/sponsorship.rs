@@ -125,6 +125,13 @@ fn count_of(block: &str, what: &str) -> usize {
     block[start..].split('<').next().unwrap().parse().unwrap()
 }
 
+/// A form's fields, the problem named, and what of the input is kept.
+type Refusal = (Vec<(&'static str, &'static str)>, &'static str, &'static str);
+
+/// A joining month, and how and when the enrolment ended (a reason, or a
+/// graduation).
+type Planned = (&'static str, Option<(&'static str, Option<LeaveReason>)>);
+
 const SPONSOR_CANARY: &str = "QZ-90417";
 const CHILD_CANARY: &str = "Kestrelchild";
 
@@ -165,7 +172,7 @@ async fn a_child_is_enrolled_refused_leaves_and_graduates_through_the_milestone_
         ]
     };
     // Each refusal: 422, the problem beside its field, the input kept.
-    let refusals: [(Vec<(&str, &str)>, &str, &str); 4] = [
+    let refusals: [Refusal; 4] = [
         (join("Willow", "2026-10", "SP-0001"), "Only a person under 18 can join", "value=\"SP-0001\""),
         (join("Nobody", "2026-10", "SP-0002"), "Choose a child of this case.", "value=\"SP-0002\""),
         (join(CHILD_CANARY, "2026", "SP-0003"), "needs its month", "value=\"2026\""),
@@ -457,7 +464,7 @@ async fn the_coordinators_dashboard_counts_the_plan_as_an_independent_count_does
     // (join month, end month and how, or none): before and in the fiscal
     // year that began in September 2026.
     use LeaveReason::*;
-    let plan: [(&str, Option<(&str, Option<LeaveReason>)>); 14] = [
+    let plan: [Planned; 14] = [
         ("2025-03", None),
         ("2025-11", Some(("2026-04", Some(Moved)))),
         ("2025-12", Some(("2026-09", Some(FearAfterArrest)))),

@@ -1106,7 +1106,7 @@ fn parse_milestone(form: &MilestoneForm, today: time::Date) -> Result<MilestoneD
     };
     let step = kind.map(|k| sponsorship::parse_step(k, date, &input, &mut errors));
     match (kind, date, country, place_code, note, step) {
-        (Some(kind), Some(date), Some(country), Some(place_code), Some(note), Some(Ok(sponsorship))) => {
+        (Some(kind), Some(date), Some(country), Some(place_code), Some(note), Some(Some(sponsorship))) => {
             Ok(MilestoneDraft { kind, date, country, place_code, note, sponsorship })
         }
         _ => Err(errors),

@@ -102,15 +102,15 @@ pub struct StepInput<'a> {
 
 /// The step a milestone of `kind` carries: none for the other kinds (their
 /// sponsorship fields are ignored), each problem named beside its field.
-/// `Err(())` when something was added to `errors`.
+/// `None` when something was added to `errors`.
 pub fn parse_step(
     kind: MilestoneKind,
     date: Option<EventDate>,
     input: &StepInput<'_>,
     errors: &mut FormErrors,
-) -> Result<Option<SponsorshipStep>, ()> {
+) -> Option<Option<SponsorshipStep>> {
     if !kind.is_sponsorship() {
-        return Ok(None);
+        return Some(None);
     }
     let mut keep_date = true;
     if date.is_some_and(|d| d.precision() == Precision::Year) {
@@ -149,10 +149,7 @@ pub fn parse_step(
         }
         _ => enrolment(errors).map(|enrolment| SponsorshipStep::Graduated { enrolment }),
     };
-    match step {
-        Some(step) if keep_date => Ok(Some(step)),
-        _ => Err(()),
-    }
+    step.filter(|_| keep_date).map(Some)
 }
 
 fn keep<T>(result: Result<T, FieldError>, errors: &mut FormErrors) -> Option<T> {
@@ -353,16 +350,16 @@ mod tests {
         };
         let mut errors = FormErrors::default();
         let year = EventDate::parse("2026", today).ok();
-        assert!(parse_step(MilestoneKind::SponsorshipJoined, year, &input, &mut errors).is_err());
+        assert!(parse_step(MilestoneKind::SponsorshipJoined, year, &input, &mut errors).is_none());
         for field in ["date", "child", "school_level", "sponsor"] {
             assert!(errors.get(field).is_some(), "{field}");
         }
         assert!(errors.get("sponsor").unwrap().contains("Never a sponsor's name"));
         let mut errors = FormErrors::default();
-        assert!(parse_step(MilestoneKind::SponsorshipLeft, None, &input, &mut errors).is_err());
+        assert!(parse_step(MilestoneKind::SponsorshipLeft, None, &input, &mut errors).is_none());
         assert!(errors.get("enrolment").is_some() && errors.get("reason").is_some());
         let mut errors = FormErrors::default();
-        assert_eq!(parse_step(MilestoneKind::Moved, year, &input, &mut errors), Ok(None), "ignored");
+        assert_eq!(parse_step(MilestoneKind::Moved, year, &input, &mut errors), Some(None), "ignored");
         assert!(errors.is_empty());
         let good = StepInput {
             child: "Sparrow",
@@ -377,6 +374,6 @@ mod tests {
             &good,
             &mut errors,
         );
-        assert!(matches!(step, Ok(Some(SponsorshipStep::Joined { .. }))));
+        assert!(matches!(step, Some(Some(SponsorshipStep::Joined { .. }))));
     }
 }

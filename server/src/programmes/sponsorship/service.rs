@@ -226,6 +226,103 @@ pub fn plan_figures<S: std::ops::Deref<Target = Summary>>(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::cases::model::{
+        AgeBand, Alias, EventDate, Group, Note, Person, SchoolLevel, SponsorCode, Stage, Status,
+    };
+    use time::macros::datetime;
+
+    fn case(milestones: Vec<Milestone>) -> Case {
+        let person = |alias: &str, age_band| Person {
+            alias: Alias::parse(alias).unwrap(),
+            age_band,
+            gender: None,
+            consent: false,
+        };
+        Case {
+            id: CaseId::random(),
+            version: 1,
+            group: Group::new(vec![person("Wren", AgeBand::Adult), person("Sparrow", AgeBand::Child)])
+                .unwrap(),
+            shelter: None,
+            stage: Stage::Sheltered,
+            status: Status::Open,
+            notes: Note::parse("").unwrap(),
+            created_at: datetime!(2026-01-01 00:00 UTC),
+            updated_at: datetime!(2026-01-01 00:00 UTC),
+            closed_at: None,
+            milestones,
+        }
+    }
+
+    fn draft(kind: MilestoneKind, date: &str, step: Option<SponsorshipStep>) -> MilestoneDraft {
+        MilestoneDraft {
+            kind,
+            date: EventDate::from_stored(date).unwrap(),
+            country: None,
+            place_code: None,
+            note: Note::parse("").unwrap(),
+            sponsorship: step,
+        }
+    }
+
+    fn joins(child: &str) -> SponsorshipStep {
+        SponsorshipStep::Joined {
+            child: Alias::parse(child).unwrap(),
+            level: SchoolLevel::Primary,
+            sponsor: SponsorCode::parse("SP-1").unwrap(),
+        }
+    }
+
+    fn recorded(draft: MilestoneDraft) -> Milestone {
+        Milestone { id: MilestoneId::random(), version: 1, draft }
+    }
+
+    fn refused(r: Result<(), FieldError>) -> (&'static str, String) {
+        let e = r.unwrap_err();
+        (e.field, e.message)
+    }
+
+    #[test]
+    fn a_step_belongs_to_its_own_kind_only() {
+        let c = case(Vec::new());
+        let moved = draft(MilestoneKind::Moved, "2026-03", Some(joins("Sparrow")));
+        assert_eq!(refused(check(&c, &moved, None)), ("kind", NOT_SPONSORSHIP.to_owned()));
+        let bare = draft(MilestoneKind::SponsorshipJoined, "2026-03", None);
+        assert_eq!(refused(check(&c, &bare, None)).1, STEP_MISSING);
+        let crossed = draft(MilestoneKind::SponsorshipLeft, "2026-03", Some(joins("Sparrow")));
+        assert_eq!(refused(check(&c, &crossed, None)).1, STEP_MISSING);
+        assert!(check(&c, &draft(MilestoneKind::Moved, "2026", None), None).is_ok(), "other kinds pass");
+    }
+
+    #[test]
+    fn a_child_rejoins_only_after_the_earlier_enrolment_ended() {
+        let first = recorded(draft(MilestoneKind::SponsorshipJoined, "2025-03", Some(joins("Sparrow"))));
+        let end = recorded(draft(
+            MilestoneKind::SponsorshipLeft,
+            "2025-10",
+            Some(SponsorshipStep::Left { enrolment: first.id, reason: LeaveReason::Moved }),
+        ));
+        let c = case(vec![first.clone(), end.clone()]);
+        let early = draft(MilestoneKind::SponsorshipJoined, "2025-09", Some(joins("Sparrow")));
+        assert_eq!(refused(check(&c, &early, None)), ("date", REJOIN_TOO_EARLY.to_owned()));
+        let again = draft(MilestoneKind::SponsorshipJoined, "2025-10", Some(joins("Sparrow")));
+        assert!(check(&c, &again, None).is_ok());
+        // The ended enrolment's "joined" may not move after its end, nor change kind.
+        let later = draft(MilestoneKind::SponsorshipJoined, "2025-11", Some(joins("Sparrow")));
+        assert_eq!(refused(check(&c, &later, Some(&first))), ("date", JOIN_AFTER_END.to_owned()));
+        let earlier = draft(MilestoneKind::SponsorshipJoined, "2025-01-15", Some(joins("Sparrow")));
+        assert!(check(&c, &earlier, Some(&first)).is_ok());
+        let other = draft(MilestoneKind::Moved, "2025-03", None);
+        assert_eq!(refused(check(&c, &other, Some(&first))).1, KEEPS_KIND);
+        // Its "left", edited, may end it again (it is the one that ended it).
+        let moved_end = draft(
+            MilestoneKind::SponsorshipLeft,
+            "2025-12",
+            Some(SponsorshipStep::Left { enrolment: first.id, reason: LeaveReason::LostContact }),
+        );
+        assert!(check(&c, &moved_end, Some(&end)).is_ok());
+        assert_eq!(refused(check(&c, &moved_end, None)), ("enrolment", ALREADY_ENDED.to_owned()));
+    }
 
     #[test]
     fn a_fiscal_year_starts_in_its_month() {
