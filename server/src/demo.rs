@@ -217,6 +217,7 @@ pub async fn build(clock: Arc<dyn Clock>) -> Result<Demo, SetupError> {
     count += generated_caseload(&vault, &coordinator, &shelter_ids, pine_id, today).await?;
     let resettled = resettled_cohort(&vault, &coordinator, today).await?;
     count += resettled.len();
+    sponsorship_plan(&vault, &coordinator, &shelter_ids, today).await?;
     sample_stories(&vault, &coordinator, &river_actor, &resettled).await?;
     sample_figures(&vault, &coordinator, today).await?;
     cases::list_visible(&vault, &coordinator).await?;
@@ -384,6 +385,140 @@ async fn resettled_cohort(
         }
     }
     Ok(ids)
+}
+
+/// When a demo sponsorship step happened: `Cur(k)`, `k` months ago within
+/// the current fiscal year (no earlier than its first month); `Last(k)`,
+/// `k` months before the last fiscal year's final month.
+#[derive(Clone, Copy)]
+enum When {
+    Cur(i32),
+    Last(i32),
+}
+
+/// One demo child's time in the plan: the end (when, and how) if any, and
+/// how many months before it (or before now) the child joined.
+type PlanLine = (Option<(When, Option<crate::cases::model::LeaveReason>)>, i32);
+
+/// About thirty children of the demo's cases in the education
+/// sponsorship, joined over the last two years: five of one shelter left
+/// in one month of last fiscal year for fear after an arrest; others moved,
+/// reached safety or lost contact, in both fiscal years; three graduated.
+/// Recorded through the milestone rules, so sealed like real ones.
+async fn sponsorship_plan(
+    vault: &Vault,
+    coordinator: &Actor,
+    shelter_ids: &[crate::ids::ShelterId],
+    today: time::Date,
+) -> Result<(), SetupError> {
+    use crate::cases::model::{LeaveReason as R, SchoolLevel, SponsorCode, SponsorshipStep};
+    use When::{Cur, Last};
+    // (case, alias, band, shelter) of every child in an open case at a shelter.
+    let mut children = Vec::new();
+    for line in cases::list_visible(vault, coordinator).await? {
+        let Some(shelter) = line.shelter.filter(|_| !line.status.is_closed()) else { continue };
+        for (alias, facts) in line.aliases.iter().zip(&line.persons) {
+            if facts.age_band.is_child() {
+                children.push((line.id, alias.clone(), facts.age_band, shelter));
+            }
+        }
+    }
+    // The four sample cases' children first (their aliases have no number),
+    // then the rest by alias: the same plan on every run.
+    children.sort_by(|a, b| (a.1.contains(' '), &a.1).cmp(&(b.1.contains(' '), &b.1)));
+    let first = shelter_ids.first().copied();
+    let (fear, rest): (Vec<_>, Vec<_>) =
+        children.into_iter().partition(|c| c.1.contains(' ') && Some(c.3) == first);
+    let fear_plan: [PlanLine; 5] = [
+        (Some((Last(4), Some(R::FearAfterArrest))), 3),
+        (Some((Last(4), Some(R::FearAfterArrest))), 5),
+        (Some((Last(4), Some(R::FearAfterArrest))), 8),
+        (Some((Last(4), Some(R::FearAfterArrest))), 11),
+        (Some((Last(4), Some(R::FearAfterArrest))), 14),
+    ];
+    let rest_plan: [PlanLine; 25] = [
+        (None, 20),
+        (None, 7),
+        (Some((Last(1), None)), 12),
+        (Some((Last(0), None)), 10),
+        (Some((Cur(1), None)), 14),
+        (Some((Last(6), Some(R::Moved))), 4),
+        (Some((Cur(0), Some(R::Moved))), 9),
+        (Some((Cur(2), Some(R::Moved))), 6),
+        (Some((Last(2), Some(R::ReachedSafety))), 5),
+        (Some((Cur(1), Some(R::ReachedSafety))), 8),
+        (Some((Last(9), Some(R::LostContact))), 2),
+        (Some((Cur(0), Some(R::LostContact))), 11),
+        (None, 23),
+        (None, 21),
+        (None, 18),
+        (None, 16),
+        (None, 15),
+        (None, 13),
+        (None, 12),
+        (None, 0),
+        (None, 1),
+        (None, 2),
+        (None, 3),
+        (None, 4),
+        (None, 5),
+    ];
+    // Months from the current fiscal year's first month to this one.
+    let fy_back =
+        (i32::from(u8::from(today.month())) - i32::from(vault.publication.fiscal_year_start)).rem_euclid(12);
+    let back = |w: When| match w {
+        Cur(k) => k.min(fy_back),
+        Last(k) => fy_back + 1 + k,
+    };
+    let plan = fear.iter().take(5).zip(fear_plan).chain(rest.iter().take(25).zip(rest_plan));
+    for (n, ((case, alias, band, _), (end, gap))) in plan.enumerate() {
+        let end_back = end.map(|(w, _)| back(w));
+        // A child still in the plan joined `gap` months ago, within the
+        // current fiscal year for the last few.
+        let joined_back = match end_back {
+            Some(b) => b + gap,
+            None if gap < 6 => gap.min(fy_back),
+            None => gap,
+        };
+        let level = match band {
+            AgeBand::Under5 => SchoolLevel::PreSchool,
+            AgeBand::Child => SchoolLevel::Primary,
+            _ if n % 2 == 0 => SchoolLevel::LowerSecondary,
+            _ => SchoolLevel::UpperSecondary,
+        };
+        let step = SponsorshipStep::Joined {
+            child: field(Alias::parse(alias))?,
+            level,
+            sponsor: field(SponsorCode::parse(&format!("SP-{:04}", 101 + n)))?,
+        };
+        let joined = sponsorship_milestone(today, MilestoneKind::SponsorshipJoined, joined_back, step)?;
+        let enrolment = cases::add_milestone(vault, coordinator, *case, joined).await?;
+        if let (Some(end_back), Some((_, reason))) = (end_back, end) {
+            let (kind, step) = match reason {
+                Some(reason) => (MilestoneKind::SponsorshipLeft, SponsorshipStep::Left { enrolment, reason }),
+                None => (MilestoneKind::SponsorshipGraduated, SponsorshipStep::Graduated { enrolment }),
+            };
+            let ended = sponsorship_milestone(today, kind, end_back, step)?;
+            cases::add_milestone(vault, coordinator, *case, ended).await?;
+        }
+    }
+    Ok(())
+}
+
+fn sponsorship_milestone(
+    today: time::Date,
+    kind: MilestoneKind,
+    back: i32,
+    step: crate::cases::model::SponsorshipStep,
+) -> Result<MilestoneDraft, SetupError> {
+    Ok(MilestoneDraft {
+        kind,
+        date: field(EventDate::parse(&month_before(today, back), today))?,
+        country: None,
+        place_code: None,
+        note: field(Note::parse("Invented milestone."))?,
+        sponsorship: Some(step),
+    })
 }
 
 /// Where the cohort's case `n` arrived: mostly Japan and South Korea, a

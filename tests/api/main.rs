@@ -26,6 +26,7 @@ mod pages;
 mod permissions;
 mod recovery_ops;
 mod sessions_life;
+mod sponsorship;
 mod storage;
 mod stories;
 mod teams;

@@ -24,7 +24,8 @@ use super::model::{
 use super::service::{self as cases, Case, CaseDraft, MilestoneDraft, Summary};
 use crate::accounts::model::Role;
 use crate::error::ServiceError;
-use crate::ids::{CaseId, ShelterId, UserId};
+use crate::ids::{CaseId, MilestoneId, ShelterId, UserId};
+use crate::programmes::sponsorship::routes::{self as sponsorship, FormChoices, StepInput};
 use crate::shelters;
 use crate::web::AppState;
 use crate::web::error::AppError;
@@ -43,6 +44,9 @@ struct CaseNotice {
     done: Done,
     /// The caseworker an assignment concerns.
     user: Option<UserId>,
+    /// The sponsorship milestone a notice names the child of.
+    #[serde(default)]
+    milestone: Option<MilestoneId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,18 +57,28 @@ enum Done {
     MilestoneSaved,
     Assigned,
     Unassigned,
+    /// A sponsorship milestone added: the notice names the child.
+    Sponsorship,
 }
 
 const NOTICE_KEY: &str = "case_notice";
 
 /// Leave a notice for the case page and go there.
+/// Whom or what a notice names besides the case.
+#[derive(Debug, Clone, Copy, Default)]
+struct Named {
+    user: Option<UserId>,
+    milestone: Option<MilestoneId>,
+}
+
 async fn done(
     user: &CurrentUser,
     case: CaseId,
     done: Done,
-    who: Option<UserId>,
+    who: Option<Named>,
 ) -> Result<Response, AppError> {
-    user.session.insert(NOTICE_KEY, CaseNotice { case, done, user: who }).await?;
+    let (user_id, milestone) = who.map_or((None, None), |w| (w.user, w.milestone));
+    user.session.insert(NOTICE_KEY, CaseNotice { case, done, user: user_id, milestone }).await?;
     Ok(Redirect::to(&format!("/cases/{case}")).into_response())
 }
 
@@ -87,6 +101,12 @@ fn notice_text(notice: CaseNotice, case: &Case, assignment: Option<&Assignment>)
         Done::MilestoneSaved => EN.notice_milestone_saved,
         Done::Assigned => EN.notice_case_assigned,
         Done::Unassigned => EN.notice_case_unassigned,
+        Done::Sponsorship => {
+            let text = notice.milestone.and_then(|m| sponsorship::notice(&EN, case, m));
+            return text
+                .unwrap_or_else(|| EN.notice_milestone_added.to_owned())
+                .replace("{case}", &case_label(case));
+        }
     };
     let who = notice.user.map(|u| u.to_string()).unwrap_or_default();
     let name = assignment
@@ -806,6 +826,10 @@ struct ShowPage {
     newest: Option<String>,
     /// The case's drafts and stories (docs/stories.md).
     stories: crate::stories::routes::CaseSection,
+    /// The milestone form's sponsorship fields (docs/programmes.md).
+    spons: FormChoices,
+    /// The case's education sponsorship section.
+    sponsorship: sponsorship::CaseSection,
 }
 
 /// One change in a case's history, in words.
@@ -908,6 +932,17 @@ pub struct MilestoneForm {
     place_code: String,
     #[serde(default)]
     note: String,
+    // The education sponsorship's fields (read for its kinds only).
+    #[serde(default)]
+    child: String,
+    #[serde(default)]
+    school_level: String,
+    #[serde(default)]
+    sponsor: String,
+    #[serde(default)]
+    enrolment: String,
+    #[serde(default)]
+    reason: String,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -996,6 +1031,8 @@ async fn show_page(
     let stories =
         crate::stories::routes::case_section(state, user, case.id, status == StatusCode::OK).await?;
     let page = ShowPage {
+        spons: sponsorship::choices(&EN, &case, None, &m.kind),
+        sponsorship: sponsorship::case_section(&EN, &case),
         stories,
         t: &EN,
         nav: Some(Nav::of(user)),
@@ -1060,9 +1097,17 @@ fn parse_milestone(form: &MilestoneForm, today: time::Date) -> Result<MilestoneD
             .ok()
     };
     let note = Note::parse(&form.note).map_err(|e| errors.add(FieldError::new("note", e.message))).ok();
-    match (kind, date, country, place_code, note) {
-        (Some(kind), Some(date), Some(country), Some(place_code), Some(note)) => {
-            Ok(MilestoneDraft { kind, date, country, place_code, note, sponsorship: None })
+    let input = StepInput {
+        child: &form.child,
+        school_level: &form.school_level,
+        sponsor: &form.sponsor,
+        enrolment: &form.enrolment,
+        reason: &form.reason,
+    };
+    let step = kind.map(|k| sponsorship::parse_step(k, date, &input, &mut errors));
+    match (kind, date, country, place_code, note, step) {
+        (Some(kind), Some(date), Some(country), Some(place_code), Some(note), Some(Some(sponsorship))) => {
+            Ok(MilestoneDraft { kind, date, country, place_code, note, sponsorship })
         }
         _ => Err(errors),
     }
@@ -1077,16 +1122,32 @@ pub(crate) async fn add_milestone(
     let id = parse_case_id(&id)?;
     check_csrf(&user, &form.csrf)?;
     let today = state.vault.clock.now().date();
-    match parse_milestone(&form, today) {
-        Ok(draft) => match cases::add_milestone(&state.vault, &user.actor, id, draft).await {
-            Ok(_) => done(&user, id, Done::MilestoneAdded, None).await,
-            Err(e) => Err(e.into()),
-        },
-        Err(errors) => {
-            let case = cases::read(&state.vault, &user.actor, id).await?;
-            show_page(&state, &user, case, form, errors, StatusCode::UNPROCESSABLE_ENTITY, None).await
+    let (errors, status) = match parse_milestone(&form, today) {
+        Ok(draft) => {
+            let sponsorship = draft.kind.is_sponsorship();
+            match cases::add_milestone(&state.vault, &user.actor, id, draft).await {
+                Ok(mid) if sponsorship => {
+                    return done(
+                        &user,
+                        id,
+                        Done::Sponsorship,
+                        Some(Named { user: None, milestone: Some(mid) }),
+                    )
+                    .await;
+                }
+                Ok(_) => return done(&user, id, Done::MilestoneAdded, None).await,
+                // The rules' refusals, beside their fields, the input kept.
+                Err(ServiceError::Invalid(e)) => (FormErrors::from(e), StatusCode::UNPROCESSABLE_ENTITY),
+                Err(ServiceError::Conflict) => {
+                    (FieldError::new("milestone", EN.sponsorship_conflict).into(), StatusCode::CONFLICT)
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
-    }
+        Err(errors) => (errors, StatusCode::UNPROCESSABLE_ENTITY),
+    };
+    let case = cases::read(&state.vault, &user.actor, id).await?;
+    show_page(&state, &user, case, form, errors, status, None).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -1138,7 +1199,7 @@ pub(crate) async fn assignment(
         }
         _ => return Err(AppError::NotFound),
     };
-    done(&user, id, what, Some(target)).await
+    done(&user, id, what, Some(Named { user: Some(target), milestone: None })).await
 }
 
 // ---------------------------------------------------------------------------
@@ -1158,9 +1219,12 @@ struct MilestonePage {
     m: MilestoneForm,
     theirs: Option<MilestoneForm>,
     errors: FormErrors,
+    spons: FormChoices,
 }
 
 fn form_of(draft: &MilestoneDraft) -> MilestoneForm {
+    let [child, school_level, sponsor, enrolment, reason] =
+        sponsorship::step_fields(draft.sponsorship.as_ref());
     MilestoneForm {
         csrf: String::new(),
         kind: draft.kind.as_str().to_owned(),
@@ -1168,13 +1232,18 @@ fn form_of(draft: &MilestoneDraft) -> MilestoneForm {
         country: draft.country.map(|c| c.as_str().to_owned()).unwrap_or_default(),
         place_code: draft.place_code.as_ref().map(|p| p.as_str().to_owned()).unwrap_or_default(),
         note: draft.note.as_str().to_owned(),
+        child,
+        school_level,
+        sponsor,
+        enrolment,
+        reason,
     }
 }
 
 #[allow(clippy::too_many_arguments)]
 fn milestone_page(
     user: &CurrentUser,
-    case_id: CaseId,
+    case: &Case,
     milestone_id: crate::ids::MilestoneId,
     version: i64,
     m: MilestoneForm,
@@ -1186,10 +1255,11 @@ fn milestone_page(
         t: &EN,
         nav: Some(Nav::of(user)),
         csrf: user.csrf.clone(),
-        case_id: case_id.to_string(),
+        case_id: case.id.to_string(),
         milestone_id: milestone_id.to_string(),
         version,
         kinds: MilestoneKind::ALL.iter().map(|k| (k.as_str(), EN.kind(*k))).collect(),
+        spons: sponsorship::choices(&EN, case, Some(milestone_id), &m.kind),
         m,
         theirs,
         errors,
@@ -1212,7 +1282,7 @@ pub(crate) async fn edit_milestone(
     let milestone = find_milestone(&case, mid)?;
     milestone_page(
         &user,
-        id,
+        &case,
         mid,
         milestone.version,
         form_of(&milestone.draft),
@@ -1241,32 +1311,34 @@ pub(crate) async fn update_milestone(
     check_csrf(&user, &form.m.csrf)?;
     let Ok(version) = form.version.trim().parse::<i64>() else { return Err(AppError::BadRequest) };
     let today = state.vault.clock.now().date();
-    let draft = match parse_milestone(&form.m, today) {
-        Ok(d) => d,
-        Err(errors) => {
-            return milestone_page(
-                &user,
-                id,
-                mid,
-                version,
-                form.m,
-                None,
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            );
-        }
+    let refused = match parse_milestone(&form.m, today) {
+        Ok(draft) => match cases::edit_milestone(&state.vault, &user.actor, id, mid, version, draft).await {
+            Ok(_) => return done(&user, id, Done::MilestoneSaved, None).await,
+            Err(ServiceError::Conflict) => {
+                let case = cases::read(&state.vault, &user.actor, id).await?;
+                let current = find_milestone(&case, mid)?;
+                let errors = FormErrors::from(FieldError::new("version", EN.case_conflict));
+                let theirs = Some(form_of(&current.draft));
+                return milestone_page(
+                    &user,
+                    &case,
+                    mid,
+                    current.version,
+                    form.m,
+                    theirs,
+                    errors,
+                    StatusCode::CONFLICT,
+                );
+            }
+            // The rules' refusals, beside their fields, the input kept.
+            Err(ServiceError::Invalid(e)) => FormErrors::from(e),
+            Err(e) => return Err(e.into()),
+        },
+        Err(errors) => errors,
     };
-    match cases::edit_milestone(&state.vault, &user.actor, id, mid, version, draft).await {
-        Ok(_) => done(&user, id, Done::MilestoneSaved, None).await,
-        Err(ServiceError::Conflict) => {
-            let case = cases::read(&state.vault, &user.actor, id).await?;
-            let current = find_milestone(&case, mid)?;
-            let errors = FormErrors::from(FieldError::new("version", EN.case_conflict));
-            let theirs = Some(form_of(&current.draft));
-            milestone_page(&user, id, mid, current.version, form.m, theirs, errors, StatusCode::CONFLICT)
-        }
-        Err(e) => Err(e.into()),
-    }
+    let case = cases::read(&state.vault, &user.actor, id).await?;
+    find_milestone(&case, mid)?;
+    milestone_page(&user, &case, mid, version, form.m, None, refused, StatusCode::UNPROCESSABLE_ENTITY)
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use crate::ids::{CaseId, MilestoneId, ShelterId};
 use crate::keyring::Team;
 use crate::membership::FoldReport;
 use crate::membership::{self, SharedKey, wrap_row};
+use crate::programmes::sponsorship::service as sponsorship;
 use crate::storage::{CaseRow, HolderKind, MilestoneRow, ObjectKind, Write};
 use crate::stories;
 use crate::vault::Vault;
@@ -564,12 +565,14 @@ async fn commit_guarded(
 }
 
 /// Touch the case's update time in the index after a milestone change;
-/// `milestones` are the case's milestones as they will be after it.
+/// `milestones` are the case's milestones as they will be after it, and
+/// `version` the case's version then.
 async fn touch(
     vault: &Vault,
     access: &Access,
     key: &Key32,
     case: &Case,
+    version: i64,
     milestones: Vec<MilestoneFacts>,
 ) -> ServiceResult<Write> {
     let placement = Placement {
@@ -580,8 +583,27 @@ async fn touch(
         updated_at: vault.clock.now(),
         closed_at: case.closed_at,
     };
-    let record = index_record(case.id, case.version, &case.group, &placement, Vec::new(), milestones);
+    let record = index_record(case.id, version, &case.group, &placement, Vec::new(), milestones);
     index_write(vault, access, key, record).await
+}
+
+/// The case row again at the next version, unchanged but for its update
+/// time. A sponsorship milestone is checked against the case's other
+/// milestones as read in its request; carrying the case's version check
+/// makes a concurrent change of the same case (a second end of the same
+/// enrolment, a second enrolment of the same child, an edit of the group)
+/// a conflict instead of a second write that those checks never saw.
+fn bump_version(vault: &Vault, key: &Key32, case: &Case) -> ServiceResult<Write> {
+    let placement = Placement {
+        shelter: case.shelter,
+        stage: case.stage,
+        status: case.status,
+        created_at: case.created_at,
+        updated_at: vault.clock.now(),
+        closed_at: case.closed_at,
+    };
+    let row = seal_case(key, &case.id.to_string(), case.version + 1, &case.group, &placement, &case.notes)?;
+    Ok(Write::UpdateCase { expected_version: case.version, row })
 }
 
 pub async fn add_milestone(
@@ -595,9 +617,12 @@ pub async fn add_milestone(
     let prepared = async {
         let (key, access) = case_key(vault, actor, case_id).await?;
         let case = read_with_key(vault, &key, case_id).await?;
+        sponsorship::check(&case, &draft, None)?;
         let (cid, mid) = (case_id.to_string(), id.to_string());
         let mut facts = case.milestone_facts();
         facts.push(draft.facts(id, &case.group));
+        let bump = draft.kind.is_sponsorship();
+        let version = if bump { case.version + 1 } else { case.version };
         let mut writes = vec![
             Write::InsertMilestone(MilestoneRow {
                 id: mid.clone(),
@@ -605,8 +630,11 @@ pub async fn add_milestone(
                 version: 1,
                 sealed: crypto::seal(&key, &milestone_place(&cid, &mid, 1), &encode(&draft)?),
             }),
-            touch(vault, &access, &key, &case, facts).await?,
+            touch(vault, &access, &key, &case, version, facts).await?,
         ];
+        if bump {
+            writes.push(bump_version(vault, &key, &case)?);
+        }
         let mut after = case;
         after.milestones.push(Milestone { id, version: 1, draft });
         let guard = stories::service::guard(vault, &key, &after).await?;
@@ -640,6 +668,10 @@ pub async fn edit_milestone(
             return Err(ServiceError::Conflict);
         }
         let case = read_with_key(vault, &key, case_id).await?;
+        let old = case.milestones.iter().find(|m| m.id == milestone_id).ok_or(ServiceError::NotFound)?;
+        sponsorship::check(&case, &draft, Some(old))?;
+        let bump = draft.kind.is_sponsorship() || old.draft.kind.is_sponsorship();
+        let case_version = if bump { case.version + 1 } else { case.version };
         let version = expected_version + 1;
         let facts = case
             .milestones
@@ -662,8 +694,11 @@ pub async fn edit_milestone(
                     sealed: crypto::seal(&key, &milestone_place(&cid, &mid, version), &encode(&draft)?),
                 },
             },
-            touch(vault, &access, &key, &case, facts).await?,
+            touch(vault, &access, &key, &case, case_version, facts).await?,
         ];
+        if bump {
+            writes.push(bump_version(vault, &key, &case)?);
+        }
         let mut after = case;
         for m in after.milestones.iter_mut().filter(|m| m.id == milestone_id) {
             m.version = version;

@@ -15,6 +15,7 @@ use crate::accounts::model::Role;
 use crate::cases::model::Status;
 use crate::cases::service::{self as cases, Summary};
 use crate::ids::{ShelterId, UserId};
+use crate::programmes::sponsorship::routes::{self as sponsorship, DashBlock};
 use crate::sessions::auth::AUTH_KEY;
 use crate::storage::FlagRow;
 use crate::web::AppState;
@@ -113,6 +114,8 @@ pub struct CoordinatorView {
     pub grants_waiting: usize,
     pub flags_total: usize,
     pub flags: Vec<FlagLine>,
+    /// The education sponsorship (docs/programmes.md).
+    pub sponsorship: DashBlock,
 }
 
 pub struct AttentionLine {
@@ -129,6 +132,9 @@ pub struct CaseworkerView {
     pub never_opened: usize,
     pub on_hold: Cell,
     pub lines: Vec<AttentionLine>,
+    /// The education sponsorship in their own cases, when any child of
+    /// them is or was in the plan.
+    pub sponsorship: Option<DashBlock>,
 }
 
 pub struct VerifiedLine {
@@ -494,6 +500,13 @@ async fn coordinator_view(
         grants_waiting: waiting.iter().map(|w| w.waiting_cases.len()).sum(),
         flags_total: 0,
         flags: Vec::new(),
+        sponsorship: sponsorship::dash_block(
+            &EN,
+            lines,
+            vault.clock.now().to_offset(user.zone()).date(),
+            vault.publication.fiscal_year_start,
+            false,
+        ),
     })
 }
 
@@ -540,5 +553,14 @@ async fn caseworker_view(
         never_opened: attention.iter().filter(|a| a.looked == Looked::NeverOpened).count(),
         on_hold: cell(on_hold, &[("status", "on_hold")]),
         lines,
+        sponsorship: (!crate::programmes::sponsorship::enrolments(own).is_empty()).then(|| {
+            sponsorship::dash_block(
+                &EN,
+                own,
+                now.to_offset(user.zone()).date(),
+                vault.publication.fiscal_year_start,
+                true,
+            )
+        }),
     })
 }

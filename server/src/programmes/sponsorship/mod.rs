@@ -2,7 +2,12 @@
 //! pays their schooling. Joining, leaving and graduating are milestones of
 //! the case (`MilestoneKind::Sponsorship*`, with a `SponsorshipStep`); this
 //! module reads the plan back from the index's milestone facts, for the
-//! coordinator's dashboard and the annual report.
+//! coordinator's dashboard and the annual report. `service` holds the
+//! rules a sponsorship milestone is checked by and the dashboard's counts;
+//! `routes` the parts of the milestone form, the case page and the homes.
+
+pub mod routes;
+pub mod service;
 
 use crate::cases::index::MilestoneFacts;
 use crate::cases::model::{EventDate, LeaveReason, MilestoneKind};
