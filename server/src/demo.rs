@@ -220,6 +220,7 @@ pub async fn build(clock: Arc<dyn Clock>) -> Result<Demo, SetupError> {
     sponsorship_plan(&vault, &coordinator, &shelter_ids, today).await?;
     sample_stories(&vault, &coordinator, &river_actor, &resettled).await?;
     sample_figures(&vault, &coordinator, today).await?;
+    sample_aid(&vault, &coordinator, &river_actor, &shelter_ids, today).await?;
     cases::list_visible(&vault, &coordinator).await?;
     Ok(Demo { vault, users, cases: count, root })
 }
@@ -581,6 +582,85 @@ async fn sample_figures(vault: &Vault, coordinator: &Actor, today: time::Date) -
     for period in [last_fiscal, last_year] {
         let table = crate::figures::service::preview(vault, coordinator, period).await?;
         crate::figures::service::approve(vault, coordinator, period, &table.digest()).await?;
+    }
+    Ok(())
+}
+
+/// An aid log for every demo shelter over the last 15 months: food every
+/// month (a few hundred to two thousand kilograms, 300 to 700 people),
+/// clothes, first-aid kits and medical visits now and then, a cash entry in
+/// yen, blankets (a kind the coordinator added), one corrected entry, and
+/// one entry from case.river that waits in the inbox until the
+/// coordinator's next page. Through the aid service, so sealed as real ones.
+async fn sample_aid(
+    vault: &Vault,
+    coordinator: &Actor,
+    river: &Actor,
+    shelter_ids: &[crate::ids::ShelterId],
+    today: time::Date,
+) -> Result<(), SetupError> {
+    use crate::programmes::aid::model::{AidKind, Currency, EntryDraft, KindDraft, Month};
+    use crate::programmes::aid::service::{self as aid, Recorded};
+    let draft = |month: Month, (kind, quantity, people, note): (AidKind, u32, u32, &str)| {
+        let currency = if kind == AidKind::CashForFood { Some(field(Currency::parse("JPY"))?) } else { None };
+        let note = field(Note::parse(note))?;
+        Ok::<_, SetupError>(EntryDraft {
+            month,
+            kind,
+            quantity: u64::from(quantity),
+            currency,
+            people_served: people,
+            note,
+        })
+    };
+    let kind = KindDraft::parse("Blankets", "pieces")
+        .map_err(|_| SetupError::Service(ServiceError::Internal("demo kind of aid")))?;
+    let blankets = aid::add_kind(vault, coordinator, kind).await?;
+    let this = Month::of(today);
+    let mut to_correct = None;
+    for (s, shelter) in shelter_ids.iter().enumerate() {
+        for back in (0..15u32).rev() {
+            let m = this.year * 12 + i32::from(this.month) - 1 - i32::try_from(back).unwrap_or(0);
+            let month =
+                Month { year: m.div_euclid(12), month: u8::try_from(m.rem_euclid(12) + 1).unwrap_or(1) };
+            // A deterministic spread, so the walkthrough's pictures stay comparable.
+            let n = back * 7 + u32::try_from(s).unwrap_or(0) * 13;
+            let food = (AidKind::Food, 300 + (n * 137) % 1700, 300 + (n * 61) % 400, "Rice, flour and oil.");
+            let mut given = vec![food];
+            if back % 3 == 0 {
+                let sets = 20 + (n * 11) % 40;
+                given.push((AidKind::Clothes, sets, sets, "Winter and school clothes."));
+            }
+            if back % 4 == 1 {
+                given.push((AidKind::FirstAidKits, 3 + n % 6, 0, ""));
+            }
+            if back % 5 == 2 {
+                let visits = 1 + n % 5;
+                given.push((AidKind::MedicalVisits, visits, visits, "A doctor we trust, paid in cash."));
+            }
+            if back == 1 && s == 1 {
+                given.push((AidKind::CashForFood, 120_000, 35, "Cash for families in hiding nearby."));
+            }
+            if back == 3 && s == 0 {
+                given.push((AidKind::Custom(blankets), 40, 40, ""));
+            }
+            for (i, g) in given.into_iter().enumerate() {
+                let recorded = aid::record(vault, coordinator, *shelter, draft(month, g)?).await?;
+                if let (0, 0, 2, Recorded::Logged(id)) = (s, i, back, recorded) {
+                    to_correct = Some((*shelter, id, month, g));
+                }
+            }
+        }
+    }
+    // A delivery left out, put right: the correction replaces the entry, which stays.
+    if let Some((shelter, id, month, (kind, kg, people, _))) = to_correct {
+        let fixed = draft(month, (kind, kg + 120, people, "Corrected: one delivery was left out."))?;
+        aid::correct(vault, coordinator, shelter, id, fixed).await?;
+    }
+    // case.river holds cases at every demo shelter: an entry through the inbox.
+    if let Some(shelter) = shelter_ids.get(1) {
+        let clothes = draft(this, (AidKind::Clothes, 12, 12, "Brought by a helper from the church."))?;
+        aid::record(vault, river, *shelter, clothes).await?;
     }
     Ok(())
 }

@@ -786,6 +786,43 @@ pub async fn dashboard(vault: &Vault, actor: &Actor) -> ServiceResult<(FoldRepor
     vault.finish(&event, result).await
 }
 
+/// The shelter a case's placement names, opened with the case key (`None`
+/// if it names none or the case is gone): for the aid log, which lets a
+/// caseworker record aid only for a shelter of one of their cases.
+/// Unaudited: the aid log's own entry records the request.
+pub(crate) async fn shelter_of(
+    vault: &Vault,
+    key: &Key32,
+    case_id: CaseId,
+) -> ServiceResult<Option<ShelterId>> {
+    let cid = case_id.to_string();
+    let Some(row) = vault.store().case(&cid).await? else { return Ok(None) };
+    let plain = crypto::open(key, &case_place(&cid, FIELD_PLACEMENT, row.version), &row.sealed_placement)?;
+    Ok(decode::<Placement>(&plain)?.shelter)
+}
+
+/// A case the caseworker holds (their own grant to their current key, as
+/// their dashboard reads them) whose shelter is `shelter`, with its key;
+/// `None` if they hold none there. Unaudited, as [`shelter_of`].
+pub(crate) async fn own_case_at(
+    vault: &Vault,
+    actor: &Actor,
+    shelter: ShelterId,
+) -> ServiceResult<Option<(CaseId, Key32)>> {
+    let uid = actor.user_id().to_string();
+    for grant in vault.store().wraps_of_holder(HolderKind::User, &uid).await? {
+        if grant.object_kind != ObjectKind::Case.as_str() || grant.key_no != actor.key_no() {
+            continue;
+        }
+        let Some(id) = CaseId::parse(&grant.object_id) else { continue };
+        let key = Key32::from_slice(&wrap::unwrap(actor.identity(), &grant.wrapped)?)?;
+        if shelter_of(vault, &key, id).await? == Some(shelter) {
+            return Ok(Some((id, key)));
+        }
+    }
+    Ok(None)
+}
+
 /// A case's index record with the given assignees, sealed by a coordinator
 /// (after an assignment changed).
 pub async fn index_write_for_team(

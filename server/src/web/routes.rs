@@ -17,6 +17,7 @@ use crate::audit::{Action, Outcome};
 use crate::cases::routes as cases;
 use crate::figures::routes as figures;
 use crate::policy::{ADMIN, AUDITOR, Access, CASEWORK, FLAGS, PUBLICATIONS, Standing};
+use crate::programmes::aid::routes as aid;
 use crate::{membership, sessions};
 
 pub struct Route {
@@ -116,6 +117,11 @@ pub fn table() -> Vec<Route> {
         route(g.clone(), "/figures/{id}/export.json", PUBLICATIONS, get(figures::export_json)),
         // -- figures (end)
         // -- aid (begin)
+        route(g.clone(), "/shelters/{id}/aid", CASEWORK, get(aid::page)),
+        route(p.clone(), "/shelters/{id}/aid", CASEWORK, post(aid::record)),
+        route(g.clone(), "/shelters/{id}/aid/{entry}/correct", Team, get(aid::correct_page)),
+        route(p.clone(), "/shelters/{id}/aid/{entry}", Team, post(aid::correct)),
+        route(p.clone(), "/aid/kinds", Team, post(aid::add_kind)),
         // -- aid (end)
         // -- sponsorship (begin)
         // -- sponsorship (end)
