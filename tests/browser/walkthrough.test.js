@@ -9,7 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -602,6 +602,81 @@ describe('Safehouse in a real browser', () => {
     assert.equal(response.status(), 403);
     assert.match(await page.locator('main').textContent(), /You are not allowed to open this page\./);
     assert.equal((await page.goto(`/cases/${caseId}`)).status(), 403);
+  });
+
+  step('a coordinator reads a shelter\'s aid log and records a distribution', async () => {
+    const context = await newContext();
+    const page = await context.newPage();
+    await logIn(page, 'coord.amber');
+    await page.goto('/shelters');
+    const log = page.getByRole('link', { name: 'Aid log' }).first();
+    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), log.click()]);
+    assert.match(pathOf(page), /^\/shelters\/[0-9a-f-]+\/aid$/);
+    const heading = await page.locator('h1').textContent();
+    assert.match(heading, /^Aid log: [A-Z]{2,6}-\d{1,3}$/);
+    assert.ok((await page.locator('main table tbody tr').count()) > 10, 'the demo\'s year of entries');
+    const month = await page.locator('#month').getAttribute('max');
+    await page.fill('#month', month);
+    await page.selectOption('#kind', 'first_aid_kits');
+    await page.fill('#quantity', '12');
+    await page.fill('#people_served', '12');
+    await page.fill('#note', 'Kits from the spring collection');
+    await submit(page, page.getByRole('button', { name: 'Record' }));
+    const notice = await page.locator('p.notice[role=status]').textContent();
+    assert.match(notice, new RegExp(`Recorded for ${heading.replace('Aid log: ', '')}: First-aid kits`));
+    await screenshot(page, 'aid-log.png');
+    await page.setViewportSize(PHONE);
+    assert.equal(await scrollsSideways(page), false, 'the aid log fits a phone');
+  });
+
+  step('a coordinator reviews the annual report of the last fiscal year and approves it', async () => {
+    const context = await newContext();
+    const page = await context.newPage();
+    await logIn(page, 'coord.amber');
+    await page.goto('/reports/new');
+    const ready = page.locator('main ul.actions a').first();
+    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), ready.click()]);
+    const main = page.locator('main');
+    for (const section of ['Shelters run', 'helped to safety', 'Food', 'fewer than 10']) {
+      assert.match(await main.textContent(), new RegExp(section, 'i'));
+    }
+    assert.doesNotMatch(await page.locator('.figures-preview').textContent(), /[A-Z]{2,6}-\d{1,3}|Lark|Moss|Brook/);
+    await screenshot(page, 'report-review.png');
+    await submit(page, page.getByRole('button', { name: 'Approve this report' }));
+    assert.equal(pathOf(page), '/reports');
+    assert.match(await page.locator('p.notice[role=status]').textContent(), /was approved/);
+  });
+
+  step('communications staff read and export the annual report', async () => {
+    const context = await newContext();
+    const page = await context.newPage();
+    await logIn(page, 'comms.wren');
+    const nav = page.locator('nav[aria-label=Main]');
+    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), nav.getByRole('link', { name: 'Annual report' }).click()]);
+    assert.equal(pathOf(page), '/reports');
+    assert.equal(await page.getByRole('link', { name: /Prepare/ }).count(), 0, 'only coordinators prepare');
+    const report = page.locator('main table a').first();
+    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), report.click()]);
+    assert.match(pathOf(page), /^\/reports\/[0-9a-f-]+$/);
+    await screenshot(page, 'report.png');
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: /Markdown/ }).click(),
+    ]);
+    const markdown = readFileSync(await download.path(), 'utf8');
+    assert.match(markdown, /^## /, 'a newsletter section');
+    assert.doesNotMatch(markdown, /[A-Z]{2,6}-\d{1,3}|Lark|Moss|SP-\d|\d{4}-\d{2}-\d{2}/);
+    if (process.env.UPDATE_SCREENSHOTS === '1') {
+      // docs/programmes.md carries this export as its example.
+      const guide = path.join(REPO, 'docs', 'programmes.md');
+      const [before, rest] = readFileSync(guide, 'utf8').split('<!-- demo report (begin) -->\n');
+      const after = rest.slice(rest.indexOf('<!-- demo report (end) -->'));
+      const example = '````markdown\n' + markdown.trimEnd() + '\n````\n';
+      writeFileSync(guide, `${before}<!-- demo report (begin) -->\n${example}${after}`);
+    }
+    await page.setViewportSize(PHONE);
+    assert.equal(await scrollsSideways(page), false, 'the report fits a phone');
+    assert.equal((await page.goto('/reports/new')).status(), 403);
   });
 
   step(

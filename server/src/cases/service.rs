@@ -575,16 +575,20 @@ async fn touch(
     version: i64,
     milestones: Vec<MilestoneFacts>,
 ) -> ServiceResult<Write> {
-    let placement = Placement {
+    let record = index_record(case.id, version, &case.group, &touched(vault, case), Vec::new(), milestones);
+    index_write(vault, access, key, record).await
+}
+
+/// The case's placement as it stands, updated now.
+fn touched(vault: &Vault, case: &Case) -> Placement {
+    Placement {
         shelter: case.shelter,
         stage: case.stage,
         status: case.status,
         created_at: case.created_at,
         updated_at: vault.clock.now(),
         closed_at: case.closed_at,
-    };
-    let record = index_record(case.id, version, &case.group, &placement, Vec::new(), milestones);
-    index_write(vault, access, key, record).await
+    }
 }
 
 /// The case row again at the next version, unchanged but for its update
@@ -594,14 +598,7 @@ async fn touch(
 /// enrolment, a second enrolment of the same child, an edit of the group)
 /// a conflict instead of a second write that those checks never saw.
 fn bump_version(vault: &Vault, key: &Key32, case: &Case) -> ServiceResult<Write> {
-    let placement = Placement {
-        shelter: case.shelter,
-        stage: case.stage,
-        status: case.status,
-        created_at: case.created_at,
-        updated_at: vault.clock.now(),
-        closed_at: case.closed_at,
-    };
+    let placement = touched(vault, case);
     let row = seal_case(key, &case.id.to_string(), case.version + 1, &case.group, &placement, &case.notes)?;
     Ok(Write::UpdateCase { expected_version: case.version, row })
 }

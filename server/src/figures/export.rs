@@ -10,12 +10,7 @@ use crate::publication::export::{csv_line, markdown_text};
 use crate::publication::region::Region;
 use crate::web::messages::Messages;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Markdown,
-    Csv,
-    Json,
-}
+pub use crate::publication::export::Format;
 
 pub use crate::publication::period::{month_name, period_name};
 

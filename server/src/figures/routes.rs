@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
@@ -272,13 +272,7 @@ async fn download(
     id: &str,
     format: Format,
 ) -> Result<Response, AppError> {
-    let file = service::export(&state.vault, &user.actor, table_id(id)?, format, &EN).await?;
-    let disposition = format!("attachment; filename=\"{}\"", file.filename);
-    Ok((
-        [(header::CONTENT_TYPE, file.content_type.to_owned()), (header::CONTENT_DISPOSITION, disposition)],
-        file.body,
-    )
-        .into_response())
+    Ok(service::export(&state.vault, &user.actor, table_id(id)?, format, &EN).await?.into_response())
 }
 
 pub(crate) async fn export_markdown(

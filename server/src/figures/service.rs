@@ -33,13 +33,7 @@ pub struct ApprovedTable {
     pub table: Table,
 }
 
-/// A file to download: its name, its type and its bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Download {
-    pub filename: String,
-    pub content_type: &'static str,
-    pub body: String,
-}
+pub use crate::publication::export::Download;
 
 /// Approvals on one node, one at a time: two coordinators approving the
 /// same period at once must not both pass the "approved once" check.
@@ -108,13 +102,12 @@ pub async fn export(
     let result = async {
         let table =
             open_all(vault, actor).await?.into_iter().find(|t| t.id == id).ok_or(ServiceError::NotFound)?;
-        let stem = format!("figures-{}", table.period.code());
-        let (ext, content_type, body) = match format {
-            Format::Markdown => ("md", "text/markdown; charset=utf-8", export::markdown(t, &table)),
-            Format::Csv => ("csv", "text/csv; charset=utf-8", export::csv(t, &table)),
-            Format::Json => ("json", "application/json", export::json(t, &table)),
+        let body = match format {
+            Format::Markdown => export::markdown(t, &table),
+            Format::Csv => export::csv(t, &table),
+            Format::Json => export::json(t, &table),
         };
-        Ok(Download { filename: format!("{stem}.{ext}"), content_type, body })
+        Ok(Download::new(&format!("figures-{}", table.period.code()), format, body))
     }
     .await;
     vault.finish(&event, result).await

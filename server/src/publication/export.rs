@@ -1,6 +1,57 @@
 //! Writing exports that stay what they look like in the program that opens
 //! them: CSV cells a spreadsheet will not run as formulas, Markdown text
-//! that cannot turn into a link or an image.
+//! that cannot turn into a link or an image; and the file a download sends.
+
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+
+/// The formats published figures and reports are exported in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Markdown,
+    Csv,
+    Json,
+}
+
+impl Format {
+    fn extension_and_type(self) -> (&'static str, &'static str) {
+        match self {
+            Format::Markdown => ("md", "text/markdown; charset=utf-8"),
+            Format::Csv => ("csv", "text/csv; charset=utf-8"),
+            Format::Json => ("json", "application/json"),
+        }
+    }
+}
+
+/// A file to download: its name, its type and its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Download {
+    pub filename: String,
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+impl Download {
+    /// `{stem}.md`, `.csv` or `.json`, with the type of `format`.
+    pub fn new(stem: &str, format: Format, body: String) -> Download {
+        let (extension, content_type) = format.extension_and_type();
+        Download { filename: format!("{stem}.{extension}"), content_type, body }
+    }
+}
+
+impl IntoResponse for Download {
+    fn into_response(self) -> Response {
+        let disposition = format!("attachment; filename=\"{}\"", self.filename);
+        (
+            [
+                (header::CONTENT_TYPE, self.content_type.to_owned()),
+                (header::CONTENT_DISPOSITION, disposition),
+            ],
+            self.body,
+        )
+            .into_response()
+    }
+}
 
 /// A CSV cell that a spreadsheet will not run as a formula: a cell starting
 /// with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`.

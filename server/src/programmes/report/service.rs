@@ -96,13 +96,12 @@ pub async fn export(
     let result = async {
         let report =
             open_all(vault, actor).await?.into_iter().find(|r| r.id == id).ok_or(ServiceError::NotFound)?;
-        let stem = format!("annual-report-{}", report.period.code());
-        let (ext, content_type, body) = match format {
-            Format::Markdown => ("md", "text/markdown; charset=utf-8", export::markdown(t, &report)),
-            Format::Csv => ("csv", "text/csv; charset=utf-8", export::csv(t, &report)),
-            Format::Json => ("json", "application/json", export::json(t, &report)),
+        let body = match format {
+            Format::Markdown => export::markdown(t, &report),
+            Format::Csv => export::csv(t, &report),
+            Format::Json => export::json(t, &report),
         };
-        Ok(Download { filename: format!("{stem}.{ext}"), content_type, body })
+        Ok(Download::new(&format!("annual-report-{}", report.period.code()), format, body))
     }
     .await;
     vault.finish(&event, result).await
