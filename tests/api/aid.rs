@@ -577,7 +577,7 @@ async fn aid_the_demo_has_a_year_and_more_of_entries() {
     for s in &shelters {
         let food: Vec<_> = current.iter().filter(|e| e.shelter == s.id && e.kind == AidKind::Food).collect();
         let months: std::collections::BTreeSet<Month> = food.iter().map(|e| e.month).collect();
-        assert_eq!(months.len(), 15, "{}: food in each of the last 15 months", s.code.as_str());
+        assert_eq!(months.len(), 24, "{}: food in each of the last 24 months", s.code.as_str());
         assert!(
             food.iter().all(|e| (300..=2000).contains(&e.quantity) && (300..=700).contains(&e.people_served))
         );
