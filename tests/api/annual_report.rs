@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 
 use safehouse::accounts::model::Role;
 use safehouse::cases::model::{
-    AgeBand, Alias, CountryCode, EventDate, Group, LeaveReason, MilestoneKind, Note, Outcome, Person,
-    SchoolLevel, SponsorCode, SponsorshipStep, Stage, Status,
+    AgeBand, Alias, CountryCode, LeaveReason, MilestoneKind, Note, Outcome, SchoolLevel, SponsorCode,
+    SponsorshipStep, Stage, Status,
 };
 use safehouse::cases::service::{self as cases, CaseDraft, MilestoneDraft};
 use safehouse::ids::{AidEntryId, AidKindId, CaseId, MilestoneId, ShelterId};
@@ -35,39 +35,13 @@ fn in_year(month: &str) -> bool {
     ("2024-09"..="2025-08").contains(&month)
 }
 
-fn milestone(
-    kind: MilestoneKind,
-    date: &str,
-    country: Option<&str>,
-    step: Option<SponsorshipStep>,
-) -> MilestoneDraft {
-    MilestoneDraft {
-        kind,
-        date: EventDate::from_stored(date).unwrap(),
-        country: country.map(|c| CountryCode::parse(c).unwrap()),
-        place_code: None,
-        note: Note::parse("").unwrap(),
-        sponsorship: step,
-    }
+fn sponsorship_milestone(kind: MilestoneKind, date: &str, step: SponsorshipStep) -> MilestoneDraft {
+    MilestoneDraft { sponsorship: Some(step), ..milestone(kind, date, None) }
 }
 
 fn children_draft(aliases: &[String]) -> CaseDraft {
-    let persons = aliases
-        .iter()
-        .map(|a| Person {
-            alias: Alias::parse(a).unwrap(),
-            age_band: AgeBand::Child,
-            gender: None,
-            consent: false,
-        })
-        .collect();
-    CaseDraft {
-        group: Group::new(persons).unwrap(),
-        shelter: None,
-        stage: Stage::Sheltered,
-        status: Status::Open,
-        notes: Note::parse("").unwrap(),
-    }
+    let aliases: Vec<&str> = aliases.iter().map(String::as_str).collect();
+    CaseDraft { stage: Stage::Sheltered, ..draft_aged(&aliases, AgeBand::Child, "") }
 }
 
 /// One child's enrolment as the test made it: joining month, and the
@@ -147,9 +121,7 @@ async fn arrival(
     let names: Vec<&str> = aliases.iter().map(String::as_str).collect();
     let mut d = draft(&names, "generated");
     let id = cases::create(vault, k, d.clone()).await.unwrap();
-    cases::add_milestone(vault, k, id, milestone(MilestoneKind::Arrived, date, Some(country), None))
-        .await
-        .unwrap();
+    cases::add_milestone(vault, k, id, milestone(MilestoneKind::Arrived, date, Some(country))).await.unwrap();
     if in_year(&date[..7]) {
         world.helped += people as u64;
     }
@@ -218,7 +190,7 @@ async fn world(t: &TestApp) -> World {
                 level: SchoolLevel::Primary,
                 sponsor: SponsorCode::parse("SP-0142").unwrap(),
             };
-            let joined = milestone(MilestoneKind::SponsorshipJoined, &child.joined, None, Some(step));
+            let joined = sponsorship_milestone(MilestoneKind::SponsorshipJoined, &child.joined, step);
             let enrolment: MilestoneId = cases::add_milestone(vault, k, id, joined).await.unwrap();
             if let Some((month, reason)) = &child.ended {
                 let (kind, step) = match reason {
@@ -227,7 +199,7 @@ async fn world(t: &TestApp) -> World {
                     }
                     None => (MilestoneKind::SponsorshipGraduated, SponsorshipStep::Graduated { enrolment }),
                 };
-                cases::add_milestone(vault, k, id, milestone(kind, month, None, Some(step))).await.unwrap();
+                cases::add_milestone(vault, k, id, sponsorship_milestone(kind, month, step)).await.unwrap();
             }
         }
         w.cases.push(id);

@@ -12,8 +12,8 @@
 use std::collections::BTreeMap;
 
 use safehouse::accounts::model::Role;
-use safehouse::cases::model::{CountryCode, EventDate, MilestoneKind, Note, Outcome, Status};
-use safehouse::cases::service::{self as cases, MilestoneDraft};
+use safehouse::cases::model::{CountryCode, MilestoneKind, Outcome, Status};
+use safehouse::cases::service as cases;
 use safehouse::ids::CaseId;
 use safehouse::publication::PublicationPolicy;
 use safehouse::publication::region::{Region, is_named};
@@ -52,17 +52,6 @@ fn span(text: &str) -> (Date, Date) {
             let d = Date::from_calendar_date(year, month(parts[1]), parts[2].parse().unwrap()).unwrap();
             (d, d)
         }
-    }
-}
-
-fn milestone(kind: MilestoneKind, date: &str, country: Option<&str>) -> MilestoneDraft {
-    MilestoneDraft {
-        kind,
-        date: EventDate::from_stored(date).unwrap(),
-        country: country.map(|c| CountryCode::parse(c).unwrap()),
-        place_code: None,
-        note: Note::parse("").unwrap(),
-        sponsorship: None,
     }
 }
 

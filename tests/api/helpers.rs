@@ -6,8 +6,10 @@ use std::sync::Arc;
 
 use safehouse::accounts::model::{Actor, Password, Role, Username};
 use safehouse::accounts::service as accounts;
-use safehouse::cases::model::{AgeBand, Alias, Group, Note, Person, Stage, Status};
-use safehouse::cases::service::CaseDraft;
+use safehouse::cases::model::{
+    AgeBand, Alias, CountryCode, EventDate, Group, MilestoneKind, Note, Person, Stage, Status,
+};
+use safehouse::cases::service::{CaseDraft, MilestoneDraft};
 use safehouse::clock::SystemClock;
 use safehouse::config::KdfParams;
 use safehouse::crypto::Identity;
@@ -331,14 +333,14 @@ pub async fn instance_in(pg: Option<PgDb>, clock: Arc<dyn safehouse::clock::Cloc
 }
 
 pub fn draft(aliases: &[&str], notes: &str) -> CaseDraft {
+    draft_aged(aliases, AgeBand::Adult, notes)
+}
+
+/// A new open case at intake of these aliases, everyone in `age_band`.
+pub fn draft_aged(aliases: &[&str], age_band: AgeBand, notes: &str) -> CaseDraft {
     let persons = aliases
         .iter()
-        .map(|a| Person {
-            alias: Alias::parse(a).unwrap(),
-            age_band: AgeBand::Adult,
-            gender: None,
-            consent: false,
-        })
+        .map(|a| Person { alias: Alias::parse(a).unwrap(), age_band, gender: None, consent: false })
         .collect();
     CaseDraft {
         group: Group::new(persons).unwrap(),
@@ -860,4 +862,16 @@ pub async fn page_team_action(coordinator: &mut Client, path: &str, username: &s
     let answer = coordinator.follow(answer).await;
     let status = answer.status().as_u16();
     (status, answer.text().await.unwrap())
+}
+
+/// A milestone without a note or place code, its date as stored (`2025-03`).
+pub fn milestone(kind: MilestoneKind, date: &str, country: Option<&str>) -> MilestoneDraft {
+    MilestoneDraft {
+        kind,
+        date: EventDate::from_stored(date).unwrap(),
+        country: country.map(|c| CountryCode::parse(c).unwrap()),
+        place_code: None,
+        note: Note::parse("").unwrap(),
+        sponsorship: None,
+    }
 }
