@@ -9,8 +9,8 @@
 //!
 //! `CRASH_SEED` repeats a run (the seed is printed first); `CRASH_KILLS`
 //! kills more (never fewer than 20). An interrupted rotation, purge or
-//! restore is checked with a `Scenario` (docs/operations.md, "Crash
-//! safety").
+//! restore is checked by an `Interrupted` passed to `crash_run`
+//! (docs/operations.md, "Crash safety").
 
 use std::io::BufRead;
 use std::os::unix::process::ExitStatusExt;
@@ -159,6 +159,20 @@ impl Server {
         let base = line.trim().rsplit(' ').next().unwrap_or("").trim_end_matches('/').to_owned();
         assert!(base.starts_with("http://127.0.0.1:"), "the server did not start after a kill: {line:?}");
         Server { child, base }
+    }
+
+    /// Start a server and kill it `after` milliseconds later, whether it
+    /// listens yet or not: a kill while it opens the database and keys.
+    pub(crate) async fn kill_while_starting(site: &Settings, after: u64) {
+        let child = site
+            .command()
+            .env("SAFEHOUSE_LISTEN", "127.0.0.1:0")
+            .arg("serve")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(after)).await;
+        Server { child, base: String::new() }.kill9();
     }
 
     /// SIGKILL (std's `kill` on Unix): no handler runs, no buffer is
@@ -668,7 +682,13 @@ async fn kill_under_writers(
         w.cookie = s.cookie.take();
     }
     server.kill9();
+    let mut starting = 0;
     for kill in 1..=kills {
+        // Now and then a kill before the server listens, too.
+        if rng.upto(3) == 0 {
+            Server::kill_while_starting(site, rng.upto(150)).await;
+            starting += 1;
+        }
         let server = Server::start(site);
         for x in scenarios.iter_mut() {
             x.check(site, &server.base).await;
@@ -688,8 +708,8 @@ async fn kill_under_writers(
         }
         let t = total(&writers);
         println!(
-            "crash: kill {kill}/{kills} after {after} ms; acknowledged {} creations, {} updates, {} milestones; \
-             {} answers lost",
+            "crash: kill {kill}/{kills} after {after} ms (and {starting} while starting); acknowledged {} \
+             creations, {} updates, {} milestones; {} answers lost",
             t.creates, t.updates, t.milestones, t.lost
         );
     }
