@@ -13,6 +13,7 @@ mod case_reads;
 mod casework;
 mod clear_columns;
 mod cli;
+mod crash;
 mod dashboards;
 mod feedback;
 mod figures;
