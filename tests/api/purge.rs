@@ -337,3 +337,40 @@ async fn caseworkers_and_communications_staff_get_403() {
     }
     assert!(t.app.vault.store().case(&id.to_string()).await.unwrap().is_some());
 }
+
+/// The purge is one transaction: if anything in it fails (here a write
+/// after it in the same list), nothing of it is applied: the case, its
+/// milestones, wraps and index record are all still there. A kill before
+/// the commit is the same rollback.
+#[tokio::test]
+async fn a_purge_that_fails_part_way_leaves_the_case_whole() {
+    let t = spawn_app().await;
+    let worker = t.web_user("purge.worker5", Role::Caseworker).await;
+    let id = closed_case(&t, &worker, "Wholecanary").await;
+    let cid = id.to_string();
+    let store = t.app.vault.store();
+    let version = store.case(&cid).await.unwrap().unwrap().version;
+    let result = store
+        .apply(vec![
+            safehouse::storage::Write::PurgeCase { case_id: cid.clone(), version, tag: "t".into() },
+            safehouse::storage::Write::DeleteRecoveryRequest { id: "no such request".into() },
+        ])
+        .await;
+    assert!(result.is_err());
+    assert!(store.case(&cid).await.unwrap().is_some());
+    assert_eq!(store.milestones(&cid).await.unwrap().len(), 2);
+    assert_eq!(store.wraps_of_object(ObjectKind::Case, &cid).await.unwrap().len(), 2);
+    assert!(store.index_row(&cid).await.unwrap().is_some());
+    // A stale version purges nothing either.
+    let stale = store
+        .apply(vec![safehouse::storage::Write::PurgeCase {
+            case_id: cid.clone(),
+            version: version - 1,
+            tag: "t".into(),
+        }])
+        .await;
+    assert!(stale.is_err());
+    assert!(store.case(&cid).await.unwrap().is_some());
+    let mut k = t.login_coordinator().await;
+    assert_eq!(k.get(&format!("/cases/{cid}")).await.status(), 200);
+}
