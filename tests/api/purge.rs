@@ -137,6 +137,31 @@ async fn a_due_purge_leaves_no_row_and_no_byte_of_the_case() {
     let mut k = t.login_coordinator().await;
     assert_eq!(k.get(&format!("/cases/{cid}")).await.status(), 200, "a read leaves a case_reads row");
     assert!(tables_naming(&t, &cid).await.contains(&"case_reads".to_owned()) || t.app.pg.is_some());
+    // (After the case page, which would open them.) A story draft and a
+    // story link of the case (found by its tag), and
+    // the approved story they point at, which stays published.
+    use safehouse::storage::{StoryDraftRow, StoryLinkRow, StoryRow, Write};
+    let story_bytes = b"approved story ciphertext stand-in".to_vec();
+    let draft_bytes = b"story draft ciphertext stand-in".to_vec();
+    let link_bytes = b"story link ciphertext stand-in".to_vec();
+    store
+        .apply(vec![
+            Write::InsertStoryDraft(StoryDraftRow {
+                id: "draft-1".into(),
+                tag: tag.clone(),
+                sealed: draft_bytes.clone(),
+            }),
+            Write::InsertStory(StoryRow { id: "story-1".into(), withdrawn: 0, sealed: story_bytes.clone() }),
+            Write::InsertStoryLink(StoryLinkRow {
+                id: "link-1".into(),
+                tag: tag.clone(),
+                sealed: link_bytes.clone(),
+            }),
+        ])
+        .await
+        .unwrap();
+    captured.push(draft_bytes);
+    captured.push(link_bytes);
     let (status, list) = body(k.get("/purge").await).await;
     assert_eq!(status, 200);
     assert!(list.contains(&format!("/purge/{cid}")) && list.contains("may be purged now"), "{list}");
@@ -176,6 +201,11 @@ async fn a_due_purge_leaves_no_row_and_no_byte_of_the_case() {
             .unwrap()
             .is_none()
     );
+    assert!(
+        store.story_drafts_of(&tag).await.unwrap().is_empty()
+            && store.story_links(&tag).await.unwrap().is_empty()
+    );
+    assert_eq!(store.story("story-1").await.unwrap().map(|s| s.sealed), Some(story_bytes));
     // The other case is whole.
     assert!(store.case(&other.to_string()).await.unwrap().is_some());
 
@@ -373,4 +403,78 @@ async fn a_purge_that_fails_part_way_leaves_the_case_whole() {
     assert!(store.case(&cid).await.unwrap().is_some());
     let mut k = t.login_coordinator().await;
     assert_eq!(k.get(&format!("/cases/{cid}")).await.status(), 200);
+}
+
+/// `safehouse purge --case` as a coordinator (password from the file,
+/// code on stdin) confirms another coordinator's request; a wrong code
+/// purges nothing; the requester's own confirmation is refused.
+#[tokio::test]
+async fn the_command_line_confirms_another_coordinators_request() {
+    use safehouse::accounts::model::Username;
+    use safehouse::accounts::service as accounts;
+    use safehouse::accounts::totp;
+    use std::io::Write as _;
+    use std::sync::Arc;
+
+    let env = crate::cli::Env::on_suite().await;
+    let recipient = env.keygen();
+    assert!(env.init(&recipient).status.success());
+    let id = {
+        let vault =
+            safehouse::setup::open(&env.config(), Arc::new(safehouse::clock::SystemClock)).await.unwrap();
+        let one = accounts::unlock(&vault, "coord.one", "first coordinator passphrase").await.unwrap();
+        // coord.one's authenticator, confirmed with the previous step's code
+        // (one step of drift), so the current step is still unused.
+        let (enrolment, write) = totp::begin(&vault, one.user_id()).await.unwrap();
+        vault.store().apply(vec![write]).await.unwrap();
+        let secret = enrolment.secret_base32.to_string();
+        let earlier = time::OffsetDateTime::now_utc() - Duration::seconds(30);
+        let writes = totp::confirm(&vault, one.user_id(), &oath_code(&secret, earlier)).await.unwrap();
+        vault.store().apply(writes).await.unwrap();
+        std::fs::write(env.path("totp.secret"), &secret).unwrap();
+        // A second coordinator, certified and admitted by coord.one.
+        let token = accounts::create_account_unchecked(
+            &vault,
+            &Username::parse("coord.two").unwrap(),
+            [Role::Coordinator].into(),
+        )
+        .await
+        .unwrap()
+        .activation;
+        let issued = accounts::activate(&vault, token.expose(), &password(PASSWORD)).await.unwrap();
+        membership::certify(&vault, &one, issued.actor.user_id(), &issued.fingerprint).await.unwrap();
+        membership::admit(&vault, &one, safehouse::keyring::Team::Coordinators, issued.actor.user_id())
+            .await
+            .unwrap();
+        let two = accounts::unlock(&vault, "coord.two", PASSWORD).await.unwrap();
+        let id = cases::create(&vault, &one, draft(&["Clicanary"], "n")).await.unwrap();
+        let mut closed = draft(&["Clicanary"], "n");
+        closed.status = Status::Closed(Outcome::LostContact);
+        cases::update(&vault, &one, id, 1, closed).await.unwrap();
+        safehouse::purge::service::request(&vault, &two, id, 2).await.unwrap();
+        id
+    };
+    let secret = std::fs::read_to_string(env.path("totp.secret")).unwrap();
+    let run = |code: &str| {
+        let mut child = env
+            .command()
+            .env("SAFEHOUSE_COORDINATOR_PASSWORD_FILE", env.path("coordinator.pw"))
+            .args(["purge", "--user", "coord.one", "--case", &id.to_string()])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{code}").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = run("000000");
+    assert!(!out.status.success());
+    assert!(crate::cli::stderr(&out).contains("not correct"), "{}", crate::cli::stderr(&out));
+    let out = run(&oath_code(&secret, time::OffsetDateTime::now_utc()));
+    assert!(out.status.success(), "{}", crate::cli::stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("Case {id} purged.")));
+    let vault = safehouse::setup::open(&env.config(), Arc::new(safehouse::clock::SystemClock)).await.unwrap();
+    assert!(vault.store().case(&id.to_string()).await.unwrap().is_none());
+    audit::verify(&vault, &[], |_| {}).await.unwrap();
 }

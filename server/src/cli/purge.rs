@@ -3,11 +3,12 @@
 //! key, which only a coordinator's own key opens, so the command logs in
 //! like the login page does: username, password (typed, or from the file
 //! named by `SAFEHOUSE_COORDINATOR_PASSWORD_FILE`) and a current
-//! authenticator code, behind the same throttles and recorded the same way.
+//! authenticator code (typed, or the first line of stdin), behind the same throttles and recorded the same way.
 //! The rules are the pages': a case past the retention period goes at
 //! once; one that is not needs a second coordinator's confirmation of a
 //! request (`--case` confirms another coordinator's live request).
 
+use std::io::IsTerminal;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
@@ -33,8 +34,18 @@ pub async fn run(config: &Config, case: Option<String>, due: bool, username: &st
         &format!("Password of {username}: "),
         false,
     )?;
-    let code = super::line_input("Authenticator code: ")?
-        .context("no terminal to prompt on for the authenticator code")?;
+    let code = match super::line_input("Authenticator code: ")? {
+        Some(code) => code,
+        // Without a terminal (a script), the code is the first line of stdin.
+        None => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).context("cannot read the authenticator code")?;
+            line.trim().to_owned()
+        }
+    };
+    if code.is_empty() {
+        bail!("no authenticator code: type it at the prompt, or give it as the first line of stdin");
+    }
     let actor =
         match login(&vault, username, password.expose_secret(), &code, IpAddr::V4(Ipv4Addr::LOCALHOST)).await
         {
@@ -56,11 +67,20 @@ pub async fn run(config: &Config, case: Option<String>, due: bool, username: &st
             let due: Vec<CaseId> =
                 service::closed(&vault, &actor).await?.into_iter().filter(|c| c.3).map(|c| c.0).collect();
             let total = due.len();
-            // One line per case: the run's progress, on a terminal or in a log.
+            // Progress: a bar on a terminal, a plain line per case otherwise.
+            let bar = std::io::stderr().is_terminal().then(|| {
+                indicatif::ProgressBar::new(u64::try_from(total).unwrap_or(u64::MAX)).with_message("purging")
+            });
             for (n, id) in due.into_iter().enumerate() {
                 let candidate = service::candidate_of(&vault, &actor, id).await?;
                 service::purge(&vault, &actor, id, candidate.version, true).await?;
-                println!("[{}/{total}] case {id} purged", n + 1);
+                match &bar {
+                    Some(bar) => bar.inc(1),
+                    None => println!("[{}/{total}] case {id} purged", n + 1),
+                }
+            }
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
             }
             println!("{total} case(s) past the retention period purged.");
         }
