@@ -478,3 +478,27 @@ async fn the_command_line_confirms_another_coordinators_request() {
     assert!(vault.store().case(&id.to_string()).await.unwrap().is_none());
     audit::verify(&vault, &[], |_| {}).await.unwrap();
 }
+
+/// Another node's purge (a second vault on the same database, with its
+/// own in-memory index) reaches this node's lists through the index
+/// counter: the case leaves them at the next request.
+#[tokio::test]
+async fn a_purge_on_another_node_leaves_this_nodes_lists() {
+    let t = spawn_app().await;
+    let worker = t.web_user("purge.worker6", Role::Caseworker).await;
+    let id = closed_case(&t, &worker, "Nodecanary").await;
+    closed_case(&t, &worker, "Staycanary").await;
+    t.clock.advance(Duration::days(366));
+    let mut k = t.login_coordinator().await;
+    let (_, list) = body(k.get("/cases").await).await;
+    assert!(list.contains("Nodecanary") && list.contains("Staycanary"));
+    assert_eq!(t.state.vault.index_cache.entries(), 2, "this node holds both");
+    let vault = &t.app.vault;
+    let clock: std::sync::Arc<dyn safehouse::clock::Clock> = t.clock.clone();
+    let other = safehouse::vault::Vault::new(vault.store.clone(), vault.keyring.clone(), clock, vault.kdf);
+    let version = cases::read(&other, &t.app.coordinator, id).await.unwrap().version;
+    safehouse::purge::service::purge(&other, &t.app.coordinator, id, version, true).await.unwrap();
+    let (_, list) = body(k.get("/cases").await).await;
+    assert!(!list.contains("Nodecanary") && list.contains("Staycanary"), "{list}");
+    assert_eq!(t.state.vault.index_cache.entries(), 1);
+}
