@@ -21,6 +21,7 @@ pub mod membership;
 pub mod policy;
 pub mod programmes;
 pub mod publication;
+pub mod purge;
 pub mod recovery;
 pub mod sessions;
 pub mod setup;

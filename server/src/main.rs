@@ -69,6 +69,17 @@ enum Command {
         #[arg(long)]
         lift: bool,
     },
+    /// Purge a closed case (--case ID) or every closed case past the
+    /// retention period (--due), as a coordinator (password and code prompted).
+    Purge {
+        #[arg(long)]
+        case: Option<String>,
+        #[arg(long)]
+        due: bool,
+        /// The coordinator's username.
+        #[arg(long)]
+        user: String,
+    },
     /// Bring the database schema up to date (every command does so first;
     /// on PostgreSQL run this as the database owner before nodes start).
     Migrate,
@@ -113,6 +124,7 @@ async fn run(command: Command, config: Config) -> Result<()> {
         Command::Recover(command) => cli::recover::run(&config, command).await,
         Command::Audit(command) => cli::audit::run(&config, command).await,
         Command::Lockdown { lift } => cli::lockdown::run(&config, lift).await,
+        Command::Purge { case, due, user } => cli::purge::run(&config, case, due, &user).await,
         Command::Migrate => cli::migrate::run(&config).await,
     }
 }

@@ -36,6 +36,8 @@ pub struct Vault {
     pub stale_days: Arc<[u16]>,
     /// k, the embargo and the fiscal year of stories and public figures.
     pub publication: crate::publication::PublicationPolicy,
+    /// Days after closing when one coordinator may purge a case alone.
+    pub purge_retention_days: u16,
     kdf_permits: Arc<Semaphore>,
     chain: Arc<ChainKey>,
     audit: AuditWriter,
@@ -61,6 +63,7 @@ impl Vault {
             index_cache: Arc::new(IndexCache::default()),
             stale_days: Arc::from(crate::config::DEFAULT_STALE_DAYS.as_slice()),
             publication: crate::publication::PublicationPolicy::default(),
+            purge_retention_days: crate::config::DEFAULT_PURGE_RETENTION_DAYS,
             kdf_permits: Arc::new(Semaphore::new(KDF_CONCURRENCY)),
             chain,
             audit,
@@ -79,6 +82,11 @@ impl Vault {
 
     pub fn with_publication(mut self, policy: crate::publication::PublicationPolicy) -> Self {
         self.publication = policy;
+        self
+    }
+
+    pub fn with_purge_retention(mut self, days: u16) -> Self {
+        self.purge_retention_days = days;
         self
     }
 

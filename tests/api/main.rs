@@ -26,6 +26,7 @@ mod nodes;
 mod onboarding;
 mod pages;
 mod permissions;
+mod purge;
 mod recovery_ops;
 mod sessions_life;
 mod sponsorship;

@@ -37,6 +37,9 @@ actions! {
     CaseUnassign => "case.unassign",
     MilestoneAdd => "milestone.add",
     MilestoneEdit => "milestone.edit",
+    // A purge and its request name the case; a purge keeps every entry.
+    CasePurge => "case.purge",
+    CasePurgeRequest => "case.purge_request",
     KeyCertify => "key.certify",
     TeamAdmit => "team.admit",
     TeamRemove => "team.remove",

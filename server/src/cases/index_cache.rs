@@ -14,6 +14,8 @@
 //! - current with every node's writes: each index write stamps its row with
 //!   the next number of one counter (migration 0009), and every use reads
 //!   the counter and the rows stamped after the copy's number;
+//! - reloaded after a purge anywhere (a purge records the counter's
+//!   number it took, and a copy older than that is made again);
 //! - dropped when no coordinator has used it for the session idle time, at
 //!   lockdown (on this node at once; on another at its next request or
 //!   sweep), and when the last coordinator who used it has no session left.
@@ -159,6 +161,13 @@ impl IndexCache {
             .is_some_and(|h| h.key_check != check || h.epoch != epoch || now - h.last_used > self.idle())
         {
             *held = None;
+        }
+        // A purge since the copy was made deleted an index row, which the
+        // rows stamped after the copy's number cannot show: load afresh.
+        if let Some(h) = held.as_ref() {
+            if h.revision < revision && store.index_purged().await? > h.revision {
+                *held = None;
+            }
         }
         let newest = match held.as_mut() {
             Some(h) => {

@@ -848,3 +848,15 @@ pub async fn index_write_for_team(
     let facts = case.milestone_facts();
     index::seal(&index_key, &index_record(case_id, case.version, &case.group, &placement, assignees, facts))
 }
+
+/// A case and the key that opens it, through the coordinators key this
+/// request proved, unaudited: for the purge (`purge::service`), whose own
+/// entry (`case.purge`, `case.purge_request`) records the request.
+pub(crate) async fn read_for_team(
+    vault: &Vault,
+    coordinators: &Identity,
+    case_id: CaseId,
+) -> ServiceResult<(Case, Key32)> {
+    let key = membership::case_key_for_team(vault, coordinators, &case_id.to_string()).await?;
+    Ok((read_with_key(vault, &key, case_id).await?, key))
+}

@@ -18,6 +18,7 @@ pub mod init;
 pub mod keygen;
 pub mod lockdown;
 pub mod migrate;
+pub mod purge;
 pub mod recover;
 pub mod serve;
 

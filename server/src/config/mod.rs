@@ -33,6 +33,7 @@ pub const KNOWN_ENV: &[&str] = &[
     "SAFEHOUSE_STORY_K",
     "SAFEHOUSE_STORY_EMBARGO_DAYS",
     "SAFEHOUSE_FISCAL_YEAR_START",
+    "SAFEHOUSE_PURGE_RETENTION_DAYS",
     // Used by single commands, never stored.
     "SAFEHOUSE_COORDINATOR_PASSWORD_FILE",
     "SAFEHOUSE_RECOVERY_IDENTITY_FILE",
@@ -117,6 +118,10 @@ pub struct Config {
     /// Stories and public figures: k, the embargo, the fiscal year's first
     /// month (`story_k`, `story_embargo_days`, `fiscal_year_start`).
     pub publication: crate::publication::PublicationPolicy,
+    /// Days after a case closed when any coordinator may purge it alone
+    /// (at least [`PURGE_RETENTION_FLOOR_DAYS`]); before that, a second
+    /// coordinator confirms.
+    pub purge_retention_days: u16,
 }
 
 impl std::fmt::Debug for Config {
@@ -138,6 +143,7 @@ impl std::fmt::Debug for Config {
             .field("session_absolute_hours", &self.session_absolute_hours)
             .field("display_zone", &self.display_zone.code())
             .field("publication", &self.publication)
+            .field("purge_retention_days", &self.purge_retention_days)
             .finish()
     }
 }
@@ -161,6 +167,7 @@ impl Default for Config {
             session_absolute_hours: 12,
             display_zone: crate::web::when::Zone::UTC,
             publication: crate::publication::PublicationPolicy::default(),
+            purge_retention_days: DEFAULT_PURGE_RETENTION_DAYS,
         }
     }
 }
@@ -189,6 +196,7 @@ struct FileConfig {
     story_k: Option<u32>,
     story_embargo_days: Option<u32>,
     fiscal_year_start: Option<u32>,
+    purge_retention_days: Option<u32>,
 }
 
 impl Config {
@@ -327,6 +335,11 @@ impl Config {
             fiscal = Some(parse_u32("SAFEHOUSE_FISCAL_YEAR_START", v)?);
         }
         config.publication = parse_publication(story_k, embargo, fiscal)?;
+        let mut retention = from_file.purge_retention_days;
+        if let Some(v) = env.get("SAFEHOUSE_PURGE_RETENTION_DAYS") {
+            retention = Some(parse_u32("SAFEHOUSE_PURGE_RETENTION_DAYS", v)?);
+        }
+        config.purge_retention_days = parse_retention(retention)?;
         // Bounded: a session that never idles out defeats the point.
         config.session_idle_minutes = i64::from(idle.unwrap_or(30).clamp(1, 240));
         config.session_absolute_hours = i64::from(absolute.unwrap_or(12).clamp(1, 24));
@@ -392,6 +405,23 @@ fn parse_publication(
 }
 
 /// The dashboard's staleness thresholds when none are set.
+/// Purge retention: a year by default; never under 30 days, so a case
+/// closed by mistake (or by someone who took over an account) can be
+/// reopened before one coordinator alone can purge it.
+pub const DEFAULT_PURGE_RETENTION_DAYS: u16 = 365;
+pub const PURGE_RETENTION_FLOOR_DAYS: u16 = 30;
+
+fn parse_retention(days: Option<u32>) -> Result<u16, ConfigError> {
+    let days = days.unwrap_or(u32::from(DEFAULT_PURGE_RETENTION_DAYS));
+    match u16::try_from(days) {
+        Ok(d) if (PURGE_RETENTION_FLOOR_DAYS..=3650).contains(&d) => Ok(d),
+        _ => Err(ConfigError::Invalid {
+            name: "purge_retention_days".to_owned(),
+            message: format!("must be from {PURGE_RETENTION_FLOOR_DAYS} to 3650 days (it is {days})"),
+        }),
+    }
+}
+
 pub const DEFAULT_STALE_DAYS: [u16; 3] = [14, 30, 60];
 
 /// At least one threshold, each a whole number of days from 1 to 3650 (the
@@ -614,6 +644,21 @@ mod tests {
         std::fs::write(&path, "story_k = 20\nfiscal_year_start = 9\n").unwrap();
         let c = Config::from_sources(Some(&path), &env(&[])).unwrap();
         assert_eq!((c.publication.k, c.publication.fiscal_year_start), (20, 9));
+    }
+
+    #[test]
+    fn purge_retention_has_a_default_and_a_floor() {
+        assert_eq!(Config::from_sources(None, &env(&[])).unwrap().purge_retention_days, 365);
+        let c = Config::from_sources(None, &env(&[("SAFEHOUSE_PURGE_RETENTION_DAYS", "30")])).unwrap();
+        assert_eq!(c.purge_retention_days, 30);
+        for bad in ["29", "0", "3651", "x"] {
+            let err =
+                Config::from_sources(None, &env(&[("SAFEHOUSE_PURGE_RETENTION_DAYS", bad)])).unwrap_err();
+            assert!(
+                err.to_string().contains("retention") || err.to_string().contains("RETENTION"),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -200,7 +200,8 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> Result<Vault, Setup
     Ok(Vault::new(store, Arc::new(keyring), clock, config.kdf)
         .with_bulk_read(policy)
         .with_stale_days(&config.stale_days)
-        .with_publication(config.publication))
+        .with_publication(config.publication)
+        .with_purge_retention(config.purge_retention_days))
 }
 
 fn is_postgres(url: &str) -> bool {

@@ -247,6 +247,16 @@ pub struct SealedRow {
     pub sealed: Vec<u8>,
 }
 
+/// A coordinator's request to purge a closed case at once, waiting for a
+/// second coordinator (`purge::service`): opaque ids and the case version
+/// it was made at.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PurgeRequestRow {
+    pub case_id: String,
+    pub requester: String,
+    pub case_version: i64,
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RecoveryRequestRow {
     pub id: String,
@@ -524,6 +534,21 @@ pub enum Write {
     },
     InsertAidKind(SealedRow),
     InsertAnnualReport(SealedRow),
+    /// A request to purge a case at once (replaces an earlier one).
+    PutPurgeRequest(PurgeRequestRow),
+    /// Delete a case and everything keyed by it (`purge::service`): its
+    /// milestones, every wrap of its key, its index record and inbox rows,
+    /// pending grants, purge request, read marks, and the story drafts and
+    /// story links found by its story `tag`. Fails as a conflict unless the
+    /// case is still at `version` (two purges at once purge once; a change
+    /// since the purge was decided stops it). Takes the next number of the
+    /// index counter and records it as the latest purge, so every node's
+    /// in-memory index drops the case.
+    PurgeCase {
+        case_id: String,
+        version: i64,
+        tag: String,
+    },
 }
 
 /// The audit actions that change a case, as a case's history lists them
@@ -651,6 +676,16 @@ pub trait Store: Send + Sync + 'static {
 
     async fn shelters(&self) -> Result<Vec<ShelterRow>, StoreError>;
     async fn shelter(&self, id: &str) -> Result<Option<ShelterRow>, StoreError>;
+
+    async fn purge_request(&self, case_id: &str) -> Result<Option<PurgeRequestRow>, StoreError>;
+    /// The index counter's number at the latest purge (0: none).
+    async fn index_purged(&self) -> Result<i64, StoreError>;
+    /// After a purge: on SQLite, move the write-ahead log into the database
+    /// file and truncate it (`PRAGMA wal_checkpoint(TRUNCATE)`), so the
+    /// purged pages, zeroed by `secure_delete`, leave no copy in the log;
+    /// on PostgreSQL nothing (VACUUM is the operator's, docs/operations.md).
+    /// Returns whether the checkpoint completed (a reader may hold it back).
+    async fn checkpoint(&self) -> Result<bool, StoreError>;
 
     async fn recovery_request(&self, id: &str) -> Result<Option<RecoveryRequestRow>, StoreError>;
 

@@ -545,6 +545,52 @@ macro_rules! sql_store {
                         query("UPDATE instance SET locked = 0 WHERE singleton = 1").execute(&mut *conn).await?
                     }
                 }
+                Write::PutPurgeRequest(row) => query(
+                    "INSERT INTO purge_requests (case_id, requester, case_version) VALUES ($1, $2, $3) \
+                     ON CONFLICT (case_id) DO UPDATE SET requester = EXCLUDED.requester, case_version = EXCLUDED.case_version",
+                )
+                .bind(row.case_id)
+                .bind(row.requester)
+                .bind(row.case_version)
+                .execute(&mut *conn)
+                .await?,
+                Write::PurgeCase { case_id, version, tag } => {
+                    let row: Option<(i64,)> = sqlx::query_as("SELECT version FROM cases WHERE id = $1")
+                        .bind(&case_id)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                    if row != Some((version,)) {
+                        return Err(StoreError::Conflict);
+                    }
+                    // Every table keyed by the case (the foreign keys would
+                    // cascade most of these; deleting each explicitly keeps
+                    // the list in one place and needs no cascade).
+                    for sql in [
+                        "DELETE FROM milestones WHERE case_id = $1",
+                        "DELETE FROM case_index WHERE case_id = $1",
+                        "DELETE FROM index_inbox WHERE case_id = $1",
+                        "DELETE FROM pending_grants WHERE case_id = $1",
+                        "DELETE FROM purge_requests WHERE case_id = $1",
+                        "DELETE FROM case_reads WHERE case_id = $1",
+                    ] {
+                        query(sql).bind(&case_id).execute(&mut *conn).await?;
+                    }
+                    query("DELETE FROM wraps WHERE object_kind = $1 AND object_id = $2")
+                        .bind(ObjectKind::Case.as_str())
+                        .bind(&case_id)
+                        .execute(&mut *conn)
+                        .await?;
+                    query("DELETE FROM story_drafts WHERE tag = $1").bind(&tag).execute(&mut *conn).await?;
+                    query("DELETE FROM story_links WHERE tag = $1").bind(&tag).execute(&mut *conn).await?;
+                    query("UPDATE index_revision SET revision = revision + 1, purged = revision + 1 WHERE singleton = 1")
+                        .execute(&mut *conn)
+                        .await?;
+                    let done = query("DELETE FROM cases WHERE id = $1").bind(&case_id).execute(&mut *conn).await?;
+                    if done.rows_affected() != 1 {
+                        return Err(StoreError::Conflict);
+                    }
+                    done
+                }
                 Write::DeleteRecoveryRequest { id } => {
                     let done = query("DELETE FROM recovery_requests WHERE id = $1")
                         .bind(id)
@@ -1168,6 +1214,24 @@ macro_rules! sql_store {
                 Ok(sqlx::query_as("SELECT seq, case_id, sealed FROM index_inbox ORDER BY seq")
                     .fetch_all(&self.pool)
                     .await?)
+            }
+
+            async fn purge_request(&self, case_id: &str) -> Result<Option<PurgeRequestRow>, StoreError> {
+                Ok(sqlx::query_as("SELECT case_id, requester, case_version FROM purge_requests WHERE case_id = $1")
+                    .bind(case_id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn index_purged(&self) -> Result<i64, StoreError> {
+                let (purged,): (i64,) = sqlx::query_as("SELECT purged FROM index_revision WHERE singleton = 1")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(purged)
+            }
+
+            async fn checkpoint(&self) -> Result<bool, StoreError> {
+                checkpoint(&self.pool).await
             }
 
             async fn pending_grants(&self) -> Result<Vec<(String, String)>, StoreError> {

@@ -87,4 +87,13 @@ async fn begin_append(conn: &mut SqliteConnection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// `PRAGMA wal_checkpoint(TRUNCATE)`: copy every frame of the log into the
+/// database file and truncate the log to nothing. Its first column is 1
+/// when a reader or writer kept it from completing.
+async fn checkpoint(pool: &SqlitePool) -> Result<bool, StoreError> {
+    let (busy, _, _): (i64, i64, i64) =
+        sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(pool).await?;
+    Ok(busy == 0)
+}
+
 super::sql::sql_store!(SqliteStore, SqliteConnection);

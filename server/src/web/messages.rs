@@ -920,6 +920,32 @@ pub struct Messages {
     pub report_leave_reasons: [&'static str; 6],
     pub report_csv_header: [&'static str; 5],
     // -- report (end)
+    // -- purge (begin)
+    pub purge_title: &'static str,
+    pub purge_intro: &'static str,
+    pub purge_none: &'static str,
+    pub purge_case: &'static str,
+    pub purge_closed: &'static str,
+    pub purge_when: &'static str,
+    pub purge_due_now: &'static str,
+    pub purge_due_from: &'static str,
+    pub purge_confirm_title: &'static str,
+    pub purge_effect_deleted: &'static str,
+    pub purge_effect_stories: &'static str,
+    pub purge_effect_audit: &'static str,
+    pub purge_effect_backups: &'static str,
+    pub purge_confirming: &'static str,
+    pub purge_understood: &'static str,
+    pub purge_submit: &'static str,
+    pub purge_before_retention: &'static str,
+    pub purge_own_request: &'static str,
+    pub purge_lapsed_request: &'static str,
+    pub purge_request_submit: &'static str,
+    pub purge_back: &'static str,
+    pub purge_done_notice: &'static str,
+    pub purge_requested_notice: &'static str,
+    pub purge_changed: &'static str,
+    // -- purge (end)
 }
 
 pub static EN: Messages = Messages {
@@ -1423,6 +1449,8 @@ pub static EN: Messages = Messages {
         ("case.unassign", "Took a case from a caseworker"),
         ("milestone.add", "Added a milestone"),
         ("milestone.edit", "Changed a milestone"),
+        ("case.purge", "Purged a closed case"),
+        ("case.purge_request", "Asked for a closed case to be purged at once"),
         ("key.certify", "Certified a key"),
         ("team.admit", "Admitted to a team"),
         ("team.remove", "Removed from a team"),
@@ -1926,6 +1954,32 @@ pub static EN: Messages = Messages {
     ],
     report_csv_header: ["Period", "Section", "Figure", "Value", "Unit"],
     // -- report (end)
+    // -- purge (begin)
+    purge_title: "Purge closed cases",
+    purge_intro: "A closed case can be purged: deleted for good with its key. Any coordinator may purge a case {days} days after it closed; before that, one coordinator asks and another confirms.",
+    purge_none: "No case is closed.",
+    purge_case: "Case",
+    purge_closed: "Closed on",
+    purge_when: "Purge",
+    purge_due_now: "may be purged now",
+    purge_due_from: "by one coordinator from {date}; earlier with a second coordinator",
+    purge_confirm_title: "Purge a closed case",
+    purge_effect_deleted: "The case, its milestones, notes, index record, grants and key are deleted, and nobody can open it again. This cannot be undone.",
+    purge_effect_stories: "Its story drafts and its links to stories go; stories already approved stay published, with nothing that leads back to the case.",
+    purge_effect_audit: "The audit trail keeps its entries about the case (they hold no case details).",
+    purge_effect_backups: "Backups made before the purge still hold the case until the backup key that sealed them is retired and destroyed.",
+    purge_confirming: "Another coordinator asked for this purge: purging now confirms their request.",
+    purge_understood: "I understand that the case is deleted for good and cannot be restored",
+    purge_submit: "Purge this case",
+    purge_before_retention: "This case closed less than {days} days ago: another coordinator must confirm a request before it can be purged.",
+    purge_own_request: "You asked for this purge. Another coordinator must open this page and confirm it.",
+    purge_lapsed_request: "An earlier request lapsed because the case changed since: ask again if it should still go.",
+    purge_request_submit: "Ask another coordinator to confirm a purge",
+    purge_back: "Back to the closed cases",
+    purge_done_notice: "Case {case} was purged: nothing of it remains but its audit entries.",
+    purge_requested_notice: "Purge of case {case} requested: another coordinator must confirm it on its purge page.",
+    purge_changed: "The case changed, or was purged, since this page was shown: check it again.",
+    // -- purge (end)
 };
 
 #[cfg(test)]

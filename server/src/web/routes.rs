@@ -134,6 +134,12 @@ pub fn table() -> Vec<Route> {
         route(g.clone(), "/reports/{id}/export.csv", PUBLICATIONS, get(report::export_csv)),
         route(g.clone(), "/reports/{id}/export.json", PUBLICATIONS, get(report::export_json)),
         // -- report (end)
+        // -- purge (begin)
+        route(g.clone(), "/purge", Team, get(crate::purge::routes::list)),
+        route(g.clone(), "/purge/{id}", Team, get(crate::purge::routes::page)),
+        route(p.clone(), "/purge/{id}", Team, post(crate::purge::routes::purge)),
+        route(p.clone(), "/purge/{id}/request", Team, post(crate::purge::routes::request)),
+        // -- purge (end)
         route(g.clone(), "/lockdown", Team, get(sessions::routes::page)),
         route(p.clone(), "/lockdown", Team, post(sessions::routes::engage)),
         // These two end sessions: the permission test visits them last.

@@ -1,0 +1,89 @@
+//! `safehouse purge --case ID` / `safehouse purge --due`: purge closed
+//! cases from the console, as a coordinator. A purge needs the coordinators
+//! key, which only a coordinator's own key opens, so the command logs in
+//! like the login page does: username, password (typed, or from the file
+//! named by `SAFEHOUSE_COORDINATOR_PASSWORD_FILE`) and a current
+//! authenticator code (typed, or the first line of stdin), behind the same throttles and recorded the same way.
+//! The rules are the pages': a case past the retention period goes at
+//! once; one that is not needs a second coordinator's confirmation of a
+//! request (`--case` confirms another coordinator's live request).
+
+use std::io::IsTerminal;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use secrecy::ExposeSecret;
+
+use crate::accounts::login::{LoginError, login};
+use crate::clock::SystemClock;
+use crate::config::Config;
+use crate::ids::CaseId;
+use crate::purge::service;
+use crate::setup;
+
+pub async fn run(config: &Config, case: Option<String>, due: bool, username: &str) -> Result<()> {
+    let case = match (case, due) {
+        (Some(text), false) => Some(CaseId::parse(&text).context("--case takes a case id")?),
+        (None, true) => None,
+        _ => bail!("give either --case ID or --due"),
+    };
+    let vault = setup::open(config, Arc::new(SystemClock)).await?;
+    let password = super::secret_input(
+        "SAFEHOUSE_COORDINATOR_PASSWORD_FILE",
+        &format!("Password of {username}: "),
+        false,
+    )?;
+    let code = match super::line_input("Authenticator code: ")? {
+        Some(code) => code,
+        // Without a terminal (a script), the code is the first line of stdin.
+        None => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).context("cannot read the authenticator code")?;
+            line.trim().to_owned()
+        }
+    };
+    if code.is_empty() {
+        bail!("no authenticator code: type it at the prompt, or give it as the first line of stdin");
+    }
+    let actor =
+        match login(&vault, username, password.expose_secret(), &code, IpAddr::V4(Ipv4Addr::LOCALHOST)).await
+        {
+            Ok(logged) if !logged.needs_enrolment => logged.actor,
+            Ok(_) | Err(LoginError::Failed) => bail!("the username, password or code is not correct"),
+            Err(LoginError::Throttled { retry_after }) => {
+                bail!("too many attempts: try again in {retry_after} s")
+            }
+            Err(LoginError::LockedDown) => bail!("the instance is locked down"),
+            Err(LoginError::Internal(e)) => return Err(e.into()),
+        };
+    match case {
+        Some(id) => {
+            let candidate = service::candidate_of(&vault, &actor, id).await?;
+            service::purge(&vault, &actor, id, candidate.version, true).await?;
+            println!("Case {id} purged.");
+        }
+        None => {
+            let due: Vec<CaseId> =
+                service::closed(&vault, &actor).await?.into_iter().filter(|c| c.3).map(|c| c.0).collect();
+            let total = due.len();
+            // Progress: a bar on a terminal, a plain line per case otherwise.
+            let bar = std::io::stderr().is_terminal().then(|| {
+                indicatif::ProgressBar::new(u64::try_from(total).unwrap_or(u64::MAX)).with_message("purging")
+            });
+            for (n, id) in due.into_iter().enumerate() {
+                let candidate = service::candidate_of(&vault, &actor, id).await?;
+                service::purge(&vault, &actor, id, candidate.version, true).await?;
+                match &bar {
+                    Some(bar) => bar.inc(1),
+                    None => println!("[{}/{total}] case {id} purged", n + 1),
+                }
+            }
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            println!("{total} case(s) past the retention period purged.");
+        }
+    }
+    Ok(())
+}
