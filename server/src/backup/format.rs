@@ -173,3 +173,56 @@ fn read_line<R: BufRead>(reader: &mut R) -> Result<String> {
 pub fn damaged(error: std::io::Error) -> anyhow::Error {
     anyhow::anyhow!("the backup is damaged, changed or cut short: {error}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(schema: Vec<Migration>) -> Header {
+        Header {
+            format: 1,
+            instance_id: "instance-a".into(),
+            backend: Backend::Sqlite,
+            created: "2026-01-01T00:00:00Z".into(),
+            schema,
+        }
+    }
+
+    #[test]
+    fn a_backup_opens_with_its_key_only_and_keeps_its_header_and_bytes() {
+        let key = age::x25519::Identity::generate();
+        let recipient: Recipient = key.to_public().to_string().parse().unwrap();
+        let mut file = Vec::new();
+        let mut writer =
+            encrypt(&mut file, &[recipient], &header(known_migrations(Backend::Sqlite))).unwrap();
+        writer.write_all(b"database bytes").unwrap();
+        writer.finish().unwrap();
+        assert!(!file.windows(10).any(|w| w == b"instance-a"), "the header is encrypted too");
+
+        let (opened, mut reader) = open(file.as_slice(), &key).unwrap();
+        assert_eq!(opened.instance_id, "instance-a");
+        check_schema(&opened).unwrap();
+        let mut rest = Vec::new();
+        reader.read_to_end(&mut rest).unwrap();
+        assert_eq!(rest, b"database bytes");
+
+        let other = age::x25519::Identity::generate();
+        let error = open(file.as_slice(), &other).err().unwrap().to_string();
+        assert!(error.contains("not encrypted to this backup identity"), "{error}");
+    }
+
+    #[test]
+    fn a_schema_from_a_newer_or_different_build_is_refused() {
+        let mut newer = known_migrations(Backend::Sqlite);
+        newer.push(Migration { version: 9999, description: "future".into(), checksum: "00".into() });
+        let error = check_schema(&header(newer)).unwrap_err().to_string();
+        assert!(error.contains("does not know"), "{error}");
+        let mut changed = known_migrations(Backend::Sqlite);
+        changed.first_mut().unwrap().checksum = "00".into();
+        assert!(check_schema(&header(changed)).unwrap_err().to_string().contains("differs"));
+        // An older schema (a prefix) is known: the restore migrates it up.
+        let older: Vec<_> = known_migrations(Backend::Sqlite).into_iter().take(3).collect();
+        check_schema(&header(older)).unwrap();
+        assert!(check_schema(&header(Vec::new())).is_err());
+    }
+}
