@@ -515,3 +515,63 @@ async fn a_backup_key_is_not_a_recovery_key_and_a_backup_needs_one() {
     assert!(!out.status.success());
     assert!(text(&out).1.contains("both a recovery and a backup recipient"), "{}", text(&out).1);
 }
+
+/// The backup fed through a named pipe, so the test holds the restore in the
+/// middle of its copy: SIGTERM there leaves the target as it was and removes
+/// the staging directory (SQLite; PostgreSQL's single transaction is
+/// covered by the cut file above).
+#[tokio::test]
+async fn an_interrupted_restore_leaves_the_target_empty() {
+    if on_postgres() {
+        return;
+    }
+    let b = backed_up().await;
+    let bytes = std::fs::read(&b.file).unwrap();
+    let target = tempfile::tempdir().unwrap();
+    let fifo = target.path().join("pipe.backup");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let data = target.path().join("data");
+    let mut child = command(&data, &secrets_of(&b.app), None)
+        .args(["restore", "--from", fifo.to_str().unwrap(), "--identity", b.key_file.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (resume_tx, resume_rx) = std::sync::mpsc::channel::<()>();
+    let (pipe, all) = (fifo.clone(), bytes.clone());
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        // The restore opens the file once and reads it once.
+        let mut second = std::fs::OpenOptions::new().write(true).open(&pipe).unwrap();
+        let half = all.len() / 2;
+        second.write_all(&all[..half]).unwrap();
+        resume_rx.recv().unwrap();
+        let _ = second.write_all(&all[half..half + 4096]);
+    });
+    // Wait until the staging directory holds part of the database.
+    let staged = loop {
+        let found = std::fs::read_dir(target.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(".data.restoring-"));
+        if let Some(dir) = found {
+            if std::fs::metadata(dir.join("safehouse.db")).is_ok_and(|m| m.len() > 0) {
+                break dir;
+            }
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the restore ended before its copy began: {status}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    resume_tx.send(()).unwrap();
+    writer.join().unwrap();
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success());
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(!data.exists(), "the target was not made");
+    assert!(!staged.exists(), "the staging directory is removed");
+}

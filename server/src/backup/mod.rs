@@ -308,17 +308,35 @@ async fn sqlite_counts(pool: &SqlitePool) -> Result<Vec<(String, i64)>> {
     Ok(counts)
 }
 
+/// A backup opened once: its header (schema checked), the reader of the
+/// database bytes, and the file's size for the progress.
+pub(crate) struct Opened {
+    pub(crate) header: Header,
+    pub(crate) reader: std::io::BufReader<age::stream::StreamReader<File>>,
+    pub(crate) total: Option<u64>,
+}
+
+/// Open a backup (blocking: the file may be a pipe).
+async fn open_backup(file: &Path, identity: &age::x25519::Identity) -> Result<Opened> {
+    let (file, identity) = (file.to_owned(), identity.clone());
+    tokio::task::spawn_blocking(move || -> Result<Opened> {
+        let input = File::open(&file).with_context(|| format!("cannot read {}", file.display()))?;
+        let total = input.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+        let (header, reader) = format::open(input, &identity)?;
+        format::check_schema(&header)?;
+        Ok(Opened { header, reader, total })
+    })
+    .await?
+}
+
 /// Decrypt a backup's SQLite file into `target` (a new file).
-fn decrypt_sqlite(
-    file: &Path,
-    identity: &age::x25519::Identity,
-    target: &Path,
-    interrupt: &Interrupt,
-) -> Result<Header> {
-    let input = File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let total = input.metadata().map(|m| m.len()).ok();
-    let (header, mut reader) = format::open(input, identity)?;
-    format::check_schema(&header)?;
+async fn decrypt_sqlite(opened: Opened, target: &Path, interrupt: &Interrupt) -> Result<Header> {
+    let (target, interrupt) = (target.to_owned(), interrupt.clone());
+    tokio::task::spawn_blocking(move || copy_sqlite(opened, &target, &interrupt)).await?
+}
+
+fn copy_sqlite(opened: Opened, target: &Path, interrupt: &Interrupt) -> Result<Header> {
+    let Opened { header, mut reader, total } = opened;
     if header.backend != Backend::Sqlite {
         bail!("this backup is of a PostgreSQL database");
     }
@@ -371,35 +389,26 @@ pub async fn verify(
     scratch: Option<Scratchpad<'_>>,
     interrupt: &Interrupt,
 ) -> Result<Option<Checked>> {
-    let peek = {
-        let input = File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
-        format::open(input, identity)?.0
-    };
-    format::check_schema(&peek)?;
-    match peek.backend {
+    let opened = open_backup(file, identity).await?;
+    match opened.header.backend {
         Backend::Sqlite => {
             let dir =
                 Scratch(Some(std::env::temp_dir().join(format!("safehouse-verify-{}", random_suffix()))));
             secrets::create_private_dir(dir.path())?;
             let db = dir.path().join("safehouse.db");
-            let (file, identity_copy, db_copy, interrupt) =
-                (file.to_owned(), identity.clone(), db.clone(), interrupt.clone());
-            let header = tokio::task::spawn_blocking(move || {
-                decrypt_sqlite(&file, &identity_copy, &db_copy, &interrupt)
-            })
-            .await??;
+            let header = decrypt_sqlite(opened, &db, interrupt).await?;
             let checked = check_sqlite_file(&db, header, secrets).await?;
             drop(dir);
             Ok(Some(checked))
         }
         Backend::Postgres => match scratch {
             None => {
-                postgres::check_archive(file, identity, interrupt).await?;
+                postgres::check_archive(opened, interrupt).await?;
                 Ok(None)
             }
             Some(scratch) => {
                 let header =
-                    postgres::restore(file, identity, scratch.url, scratch.allow_insecure, interrupt).await?;
+                    postgres::restore(opened, scratch.url, scratch.allow_insecure, interrupt).await?;
                 let store = crate::storage::PgStore::open_with(crate::setup::postgres_options(
                     scratch.url,
                     scratch.allow_insecure,
@@ -439,11 +448,9 @@ pub async fn restore(
     let secrets_dir = SecretsDir::new(&config.secrets_dir);
     let has_secrets =
         config.secrets_dir.join("pepper").exists() && config.secrets_dir.join("trust.toml").exists();
-    let peek = {
-        let input = File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
-        format::open(input, identity)?.0
-    };
-    format::check_schema(&peek)?;
+    // Opened once and read once: the file may be a pipe.
+    let opened = open_backup(file, identity).await?;
+    let peek = opened.header.clone();
     if has_secrets {
         let trust = secrets_dir.read_trust()?;
         if trust.instance_id != peek.instance_id {
@@ -473,12 +480,7 @@ pub async fn restore(
             let staging = Scratch(Some(parent.join(format!(".{name}.restoring-{}", random_suffix()))));
             secrets::create_private_dir(staging.path())?;
             let db = staging.path().join("safehouse.db");
-            let (file_copy, identity_copy, db_copy, interrupt_copy) =
-                (file.to_owned(), identity.clone(), db.clone(), interrupt.clone());
-            let header = tokio::task::spawn_blocking(move || {
-                decrypt_sqlite(&file_copy, &identity_copy, &db_copy, &interrupt_copy)
-            })
-            .await??;
+            let header = decrypt_sqlite(opened, &db, interrupt).await?;
             let checked = check_sqlite_file(&db, header, secrets).await?;
             interrupt.check()?;
             if !is_empty_or_missing(target) {
@@ -491,8 +493,7 @@ pub async fn restore(
             Ok(Restored { checked, secrets_match: has_secrets })
         }
         (Backend::Postgres, Some(url)) => {
-            let header =
-                postgres::restore(file, identity, url, config.database_allow_insecure, interrupt).await?;
+            let header = postgres::restore(opened, url, config.database_allow_insecure, interrupt).await?;
             let store = crate::setup::open_store(config).await?;
             let counts = postgres::counts_of(config).await?;
             let checked = check_store(store.as_ref(), header, counts, secrets).await?;

@@ -2,7 +2,6 @@
 //! straight into the age writer (no clear copy on disk), and the restore is
 //! one transaction, so an interrupted one leaves the database empty.
 
-use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -12,6 +11,7 @@ use percent_encoding::percent_decode_str;
 use sqlx::PgPool;
 use sqlx::postgres::PgSslMode;
 
+use super::Opened;
 use super::format::{self, Backend, Header, Migration};
 use super::progress::{self, Interrupt, Progress};
 use crate::config::Config;
@@ -131,16 +131,10 @@ pub async fn dump(
 
 /// Without a server: the backup opens, every chunk authenticates, and the
 /// payload is a pg_dump archive.
-pub async fn check_archive(
-    file: &Path,
-    identity: &age::x25519::Identity,
-    interrupt: &Interrupt,
-) -> Result<()> {
-    let (file, identity, interrupt) = (file.to_owned(), identity.clone(), interrupt.clone());
+pub async fn check_archive(opened: Opened, interrupt: &Interrupt) -> Result<()> {
+    let interrupt = interrupt.clone();
     tokio::task::spawn_blocking(move || -> Result<()> {
-        let input = File::open(&file)?;
-        let total = input.metadata().map(|m| m.len()).ok();
-        let (_, mut reader) = format::open(input, &identity)?;
+        let Opened { mut reader, total, .. } = opened;
         let mut magic = [0u8; 5];
         reader.read_exact(&mut magic).map_err(format::damaged)?;
         if magic != ARCHIVE_MAGIC {
@@ -154,8 +148,7 @@ pub async fn check_archive(
 
 /// Restore into an empty database in one transaction.
 pub async fn restore(
-    file: &Path,
-    identity: &age::x25519::Identity,
+    opened: Opened,
     url: &str,
     allow_insecure: bool,
     interrupt: &Interrupt,
@@ -175,12 +168,9 @@ pub async fn restore(
         .args(["--single-transaction", "--exit-on-error", "--no-owner", "--no-privileges"])
         .stdin(Stdio::piped())
         .stdout(Stdio::null());
-    let (file, identity, interrupt) = (file.to_owned(), identity.clone(), interrupt.clone());
+    let interrupt = interrupt.clone();
     tokio::task::spawn_blocking(move || -> Result<Header> {
-        let input = File::open(&file)?;
-        let total = input.metadata().map(|m| m.len()).ok();
-        let (header, mut reader) = format::open(input, &identity)?;
-        format::check_schema(&header)?;
+        let Opened { header, mut reader, total } = opened;
         if header.backend != Backend::Postgres {
             bail!("this backup is of a SQLite database");
         }
