@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use safehouse::cli::{self, audit::AuditCommand, recover::RecoverCommand};
+use safehouse::cli::{self, audit::AuditCommand, backup::BackupArgs, recover::RecoverCommand};
 use safehouse::config::Config;
 
 #[derive(Parser)]
@@ -32,6 +32,10 @@ enum Command {
         /// Where to write the secret identity (refuses to overwrite).
         #[arg(long)]
         output: PathBuf,
+        /// A backup key instead: it opens backups, and must differ from
+        /// every recovery key.
+        #[arg(long)]
+        backup: bool,
     },
     /// Create a new instance: data directory, secrets directory, database,
     /// team keys, the first coordinator and the first administrator.
@@ -43,6 +47,10 @@ enum Command {
         /// A recovery recipient (age1...), repeatable; any one recovers.
         #[arg(long = "recovery-recipient", required = true)]
         recovery: Vec<String>,
+        /// A backup recipient (age1... from `keygen --backup`), repeatable;
+        /// more can be pinned later with `backup add-recipient`.
+        #[arg(long = "backup-recipient")]
+        backup: Vec<String>,
         /// Username of the first coordinator (a pseudonym).
         #[arg(long)]
         coordinator: String,
@@ -80,6 +88,18 @@ enum Command {
         #[arg(long)]
         user: String,
     },
+    /// An encrypted backup, taken while the server runs (or `backup
+    /// verify FILE`, `backup add-recipient age1...`).
+    Backup(BackupArgs),
+    /// Restore a backup into an empty data directory or database.
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
+        /// A file holding the backup identity (or
+        /// SAFEHOUSE_BACKUP_IDENTITY_FILE, or typed at the console).
+        #[arg(long)]
+        identity: Option<PathBuf>,
+    },
     /// Bring the database schema up to date (every command does so first;
     /// on PostgreSQL run this as the database owner before nodes start).
     Migrate,
@@ -115,9 +135,9 @@ fn main() -> ExitCode {
 
 async fn run(command: Command, config: Config) -> Result<()> {
     match command {
-        Command::Keygen { output } => cli::keygen::run(&output),
-        Command::Init { recovery, coordinator, admin } => {
-            cli::init::run(&config, recovery, &coordinator, &admin).await
+        Command::Keygen { output, backup } => cli::keygen::run(&output, backup),
+        Command::Init { recovery, backup, coordinator, admin } => {
+            cli::init::run(&config, recovery, backup, &coordinator, &admin).await
         }
         Command::Serve => cli::serve::run(&config).await,
         Command::Demo { json } => cli::demo::run(&config, json).await,
@@ -126,5 +146,9 @@ async fn run(command: Command, config: Config) -> Result<()> {
         Command::Lockdown { lift } => cli::lockdown::run(&config, lift).await,
         Command::Purge { case, due, user } => cli::purge::run(&config, case, due, &user).await,
         Command::Migrate => cli::migrate::run(&config).await,
+        Command::Backup(args) => cli::backup::run(&config, args).await,
+        Command::Restore { from, identity } => {
+            cli::backup::restore(&config, &from, identity.as_deref()).await
+        }
     }
 }

@@ -7,6 +7,7 @@ mod aid;
 mod annual_report;
 mod audit;
 mod audit_pages;
+mod backups;
 mod case_list;
 mod case_page;
 mod case_reads;

@@ -10,11 +10,18 @@ use crate::config::Config;
 use crate::crypto::Recipient;
 use crate::setup::{self, InitOptions};
 
-pub async fn run(config: &Config, recovery: Vec<String>, coordinator: &str, admin: &str) -> Result<()> {
+pub async fn run(
+    config: &Config,
+    recovery: Vec<String>,
+    backup: Vec<String>,
+    coordinator: &str,
+    admin: &str,
+) -> Result<()> {
     let recovery = recovery
         .iter()
         .map(|r| r.parse::<Recipient>().map_err(|_| anyhow::anyhow!("not an age recipient: {r}")))
         .collect::<Result<Vec<_>>>()?;
+    let backup = super::backup::parse_backup_recipients(&backup, &recovery)?;
     let coordinator =
         Username::parse(coordinator).map_err(|e| anyhow::anyhow!("--coordinator: {}", e.message))?;
     let admin = Username::parse(admin).map_err(|e| anyhow::anyhow!("--admin: {}", e.message))?;
@@ -42,6 +49,10 @@ pub async fn run(config: &Config, recovery: Vec<String>, coordinator: &str, admi
         Arc::new(SystemClock),
     )
     .await?;
+    let secrets = crate::keyring::SecretsDir::new(&config.secrets_dir);
+    for recipient in &backup {
+        secrets.add_backup_recipient(recipient)?;
+    }
     println!("Safehouse instance {} created.", report.instance_id);
     println!("Data directory:    {}", config.data_dir.display());
     println!("Secrets directory: {} (keep it out of every backup)", config.secrets_dir.display());

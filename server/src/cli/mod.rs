@@ -13,6 +13,7 @@ use secrecy::SecretString;
 use crate::keyring::secrets::SecretsDir;
 
 pub mod audit;
+pub mod backup;
 pub mod demo;
 pub mod init;
 pub mod keygen;

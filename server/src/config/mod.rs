@@ -37,6 +37,7 @@ pub const KNOWN_ENV: &[&str] = &[
     // Used by single commands, never stored.
     "SAFEHOUSE_COORDINATOR_PASSWORD_FILE",
     "SAFEHOUSE_RECOVERY_IDENTITY_FILE",
+    "SAFEHOUSE_BACKUP_IDENTITY_FILE",
 ];
 
 #[derive(Debug, thiserror::Error)]

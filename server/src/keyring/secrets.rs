@@ -51,6 +51,9 @@ pub struct Trust {
     pub coordinators: Recipient,
     pub communications: Recipient,
     pub recovery: Vec<Recipient>,
+    /// Backup recipients (`safehouse keygen --backup`): every backup is
+    /// encrypted to each of them. Never one of the recovery recipients.
+    pub backup: Vec<Recipient>,
 }
 
 impl Trust {
@@ -69,6 +72,9 @@ struct TrustFile {
     coordinators: String,
     communications: String,
     recovery: Vec<String>,
+    // Optional: a trust file made before backups existed has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    backup: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -105,11 +111,19 @@ impl SecretsDir {
         if recovery.is_empty() {
             return Err(malformed("at least one recovery recipient is required".into()));
         }
+        let backup = file.backup.iter().map(|s| parse(s)).collect::<Result<Vec<_>, _>>()?;
+        if let Some(both) = backup.iter().find(|b| recovery.contains(b)) {
+            return Err(malformed(format!(
+                "{both} is both a recovery and a backup recipient: make a separate backup key \
+                 (`safehouse keygen --backup`)"
+            )));
+        }
         Ok(Trust {
             instance_id: file.instance_id,
             coordinators: parse(&file.coordinators)?,
             communications: parse(&file.communications)?,
             recovery,
+            backup,
         })
     }
 
@@ -158,6 +172,7 @@ impl SecretsDir {
             coordinators: trust.coordinators.to_string(),
             communications: trust.communications.to_string(),
             recovery: trust.recovery.iter().map(ToString::to_string).collect(),
+            backup: trust.backup.iter().map(ToString::to_string).collect(),
         };
         let text = toml::to_string(&file).map_err(|e| SecretsError::TrustMalformed {
             path: self.path.join(TRUST_FILE),
@@ -167,6 +182,32 @@ impl SecretsDir {
                       # attacker who could change it could redirect new key wraps: keep it\n\
                       # read-only, beside the pepper, outside the data directory.\n";
         self.write_private(TRUST_FILE, &format!("{header}{text}"), false)
+    }
+
+    /// Pin one more backup recipient in the trust file: written beside it
+    /// and renamed over it, so the file is whole at every moment.
+    pub fn add_backup_recipient(&self, recipient: &Recipient) -> Result<Trust, SecretsError> {
+        let mut trust = self.read_trust()?;
+        let path = self.path.join(TRUST_FILE);
+        let refuse =
+            |message: &str| SecretsError::TrustMalformed { path: path.clone(), message: message.into() };
+        if trust.recovery.contains(recipient) {
+            return Err(refuse(
+                "refusing to pin a recovery recipient as a backup recipient: make a separate backup key \
+                 (`safehouse keygen --backup`)",
+            ));
+        }
+        if trust.backup.contains(recipient) {
+            return Err(refuse("that backup recipient is already pinned"));
+        }
+        trust.backup.push(recipient.clone());
+        let staged = SecretsDir::new(self.path.join(".trust-new"));
+        let _ = fs::remove_dir_all(staged.path());
+        staged.write_trust(&trust)?;
+        let io = |source| SecretsError::Io { path: path.clone(), source };
+        fs::rename(staged.path().join(TRUST_FILE), &path).map_err(io)?;
+        fs::remove_dir(staged.path()).map_err(io)?;
+        Ok(trust)
     }
 
     /// Write a file readable by its owner only; with `replace` false, never

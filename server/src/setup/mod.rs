@@ -134,6 +134,7 @@ async fn init_inner(
         coordinators: coordinators.recipient(),
         communications: communications.recipient(),
         recovery: options.recovery.clone(),
+        backup: Vec::new(),
     };
     let (keyring, writes) = Keyring::create(pepper.clone(), trust.clone())?;
     let vault = Vault::new(store, Arc::new(keyring), clock, options.kdf);
