@@ -55,7 +55,7 @@ fn random_suffix() -> String {
 }
 
 fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    crate::web::when::rfc3339_utc(time::OffsetDateTime::now_utc())
 }
 
 fn postgres_url(config: &Config) -> Option<&str> {

@@ -211,11 +211,7 @@ pub fn json(t: &Messages, approved: &ApprovedTable) -> String {
             })
         })
         .collect();
-    let approved_at = approved
-        .approved_at
-        .to_offset(time::UtcOffset::UTC)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
+    let approved_at = crate::web::when::rfc3339_utc(approved.approved_at);
     let doc = json!({
         "id": approved.id.to_string(),
         "period": table.period.code(),

@@ -151,6 +151,11 @@ pub fn zone_label(zone: UtcOffset) -> String {
     Zone(zone).label()
 }
 
+/// "2026-12-01T20:32:05Z": a time as exports and file headers write it, in UTC.
+pub fn rfc3339_utc(at: OffsetDateTime) -> String {
+    at.to_offset(UtcOffset::UTC).format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
 /// "2026-12-01 20:32": a time to the minute in `zone`.
 pub fn minute(at: OffsetDateTime, zone: UtcOffset) -> String {
     let at = at.to_offset(zone);

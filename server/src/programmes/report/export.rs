@@ -278,11 +278,7 @@ pub fn json(t: &Messages, approved: &ApprovedReport) -> String {
         aid.cash.iter().map(|c| json!({ "currency": c.currency.as_str(), "amount": c.amount })).collect();
     let added: Vec<serde_json::Value> =
         aid.added.iter().map(|a| json!({ "name": a.name, "unit": a.unit, "quantity": a.quantity })).collect();
-    let approved_at = approved
-        .approved_at
-        .to_offset(time::UtcOffset::UTC)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
+    let approved_at = crate::web::when::rfc3339_utc(approved.approved_at);
     let doc = json!({
         "id": approved.id.to_string(),
         "period": approved.period.code(),
