@@ -40,6 +40,11 @@ actions! {
     // A purge and its request name the case; a purge keeps every entry.
     CasePurge => "case.purge",
     CasePurgeRequest => "case.purge_request",
+    // Operations from the command line: a backup taken, a restore made,
+    // a key rotated (the target names the key, never a case).
+    BackupCreate => "backup.create",
+    BackupRestore => "backup.restore",
+    KeyRotate => "key.rotate",
     KeyCertify => "key.certify",
     TeamAdmit => "team.admit",
     TeamRemove => "team.remove",
