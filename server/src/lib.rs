@@ -24,6 +24,7 @@ pub mod programmes;
 pub mod publication;
 pub mod purge;
 pub mod recovery;
+pub mod rotation;
 pub mod sessions;
 pub mod setup;
 pub mod shelters;

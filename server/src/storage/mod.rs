@@ -549,6 +549,51 @@ pub enum Write {
         version: i64,
         tag: String,
     },
+    // -- rotation (begin)
+    /// Replace the sealed value of one row of a table whose rows are an id
+    /// and a sealed value (a key rotation re-seals or re-encrypts it).
+    /// Fails as a conflict unless the row is there.
+    Reseal {
+        table: SealedTable,
+        id: String,
+        sealed: Vec<u8>,
+    },
+    /// [`Write::Reseal`] for an entry of the index inbox (keyed by number).
+    ResealInbox {
+        seq: i64,
+        sealed: Vec<u8>,
+    },
+    // -- rotation (end)
+}
+
+/// The tables of an id and one sealed value, named for [`Write::Reseal`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealedTable {
+    StoryDrafts,
+    Stories,
+    StoryLinks,
+    FigureTables,
+    AidEntries,
+    AidInbox,
+    AidKinds,
+    AnnualReports,
+}
+
+impl SealedTable {
+    /// The statement that replaces a row's sealed value ($1 sealed, $2 id):
+    /// one fixed text per table, never a name put together from input.
+    pub fn reseal_sql(self) -> &'static str {
+        match self {
+            SealedTable::StoryDrafts => "UPDATE story_drafts SET sealed = $1 WHERE id = $2",
+            SealedTable::Stories => "UPDATE stories SET sealed = $1 WHERE id = $2",
+            SealedTable::StoryLinks => "UPDATE story_links SET sealed = $1 WHERE id = $2",
+            SealedTable::FigureTables => "UPDATE figure_tables SET sealed = $1 WHERE id = $2",
+            SealedTable::AidEntries => "UPDATE aid_entries SET sealed = $1 WHERE id = $2",
+            SealedTable::AidInbox => "UPDATE aid_inbox SET sealed = $1 WHERE id = $2",
+            SealedTable::AidKinds => "UPDATE aid_kinds SET sealed = $1 WHERE id = $2",
+            SealedTable::AnnualReports => "UPDATE annual_reports SET sealed = $1 WHERE id = $2",
+        }
+    }
 }
 
 /// The audit actions that change a case, as a case's history lists them

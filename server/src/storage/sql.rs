@@ -591,6 +591,26 @@ macro_rules! sql_store {
                     }
                     done
                 }
+                // -- rotation (begin)
+                Write::Reseal { table, id, sealed } => {
+                    let done = query(table.reseal_sql()).bind(sealed).bind(id).execute(&mut *conn).await?;
+                    if done.rows_affected() != 1 {
+                        return Err(StoreError::Conflict);
+                    }
+                    done
+                }
+                Write::ResealInbox { seq, sealed } => {
+                    let done = query("UPDATE index_inbox SET sealed = $1 WHERE seq = $2")
+                        .bind(sealed)
+                        .bind(seq)
+                        .execute(&mut *conn)
+                        .await?;
+                    if done.rows_affected() != 1 {
+                        return Err(StoreError::Conflict);
+                    }
+                    done
+                }
+                // -- rotation (end)
                 Write::DeleteRecoveryRequest { id } => {
                     let done = query("DELETE FROM recovery_requests WHERE id = $1")
                         .bind(id)

@@ -1,0 +1,1 @@
+//! Rotations of the team keys and of the recovery and backup recipients.
