@@ -88,6 +88,25 @@ enum Command {
         #[arg(long)]
         user: String,
     },
+    /// Rotate a key: a new one replaces it and the old one is destroyed
+    /// (every server stopped first; as a coordinator, --user, or with the
+    /// recovery key, --recovery-identity).
+    Rotate {
+        target: RotateTarget,
+        /// The key may have leaked: also new case, index and register
+        /// keys, every sealed field re-sealed.
+        #[arg(long)]
+        compromised: bool,
+        /// For `recovery` and `backup`: the new recipient(s), made offline.
+        #[arg(long = "recipient")]
+        recipients: Vec<String>,
+        /// A coordinator's username (password and code prompted).
+        #[arg(long)]
+        user: Option<String>,
+        /// A file holding the recovery identity (or SAFEHOUSE_RECOVERY_IDENTITY_FILE).
+        #[arg(long)]
+        recovery_identity: Option<PathBuf>,
+    },
     /// An encrypted backup, taken while the server runs (or `backup
     /// verify FILE`, `backup add-recipient age1...`).
     Backup(BackupArgs),
@@ -103,6 +122,31 @@ enum Command {
     /// Bring the database schema up to date (every command does so first;
     /// on PostgreSQL run this as the database owner before nodes start).
     Migrate,
+}
+
+/// What `safehouse rotate` rotates.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RotateTarget {
+    Coordinators,
+    Communications,
+    Index,
+    Registers,
+    Recovery,
+    Backup,
+}
+
+impl From<RotateTarget> for safehouse::rotation::Target {
+    fn from(target: RotateTarget) -> Self {
+        use safehouse::rotation::Target;
+        match target {
+            RotateTarget::Coordinators => Target::Coordinators,
+            RotateTarget::Communications => Target::Communications,
+            RotateTarget::Index => Target::Index,
+            RotateTarget::Registers => Target::Registers,
+            RotateTarget::Recovery => Target::Recovery,
+            RotateTarget::Backup => Target::Backup,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -146,6 +190,17 @@ async fn run(command: Command, config: Config) -> Result<()> {
         Command::Lockdown { lift } => cli::lockdown::run(&config, lift).await,
         Command::Purge { case, due, user } => cli::purge::run(&config, case, due, &user).await,
         Command::Migrate => cli::migrate::run(&config).await,
+        Command::Rotate { target, compromised, recipients, user, recovery_identity } => {
+            cli::rotate::run(
+                &config,
+                target.into(),
+                compromised,
+                &recipients,
+                user.as_deref(),
+                recovery_identity.as_deref(),
+            )
+            .await
+        }
         Command::Backup(args) => cli::backup::run(&config, args).await,
         Command::Restore { from, identity } => {
             cli::backup::restore(&config, &from, identity.as_deref()).await

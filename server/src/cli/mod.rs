@@ -21,6 +21,7 @@ pub mod lockdown;
 pub mod migrate;
 pub mod purge;
 pub mod recover;
+pub mod rotate;
 pub mod serve;
 
 /// An error as the operator reads it: each cause once. Many errors show
@@ -72,6 +73,67 @@ fn line_input(prompt: &str) -> Result<Option<String>> {
     let mut line = String::new();
     std::io::stdin().read_line(&mut line)?;
     Ok(Some(line.trim().to_owned()))
+}
+
+/// Log in as a coordinator from the console, as the login page does:
+/// username, password (typed, or from the file named by
+/// `SAFEHOUSE_COORDINATOR_PASSWORD_FILE`) and a current authenticator code
+/// (typed, or the first line of stdin), behind the same throttles and
+/// recorded the same way.
+async fn login_coordinator(
+    vault: &crate::vault::Vault,
+    username: &str,
+) -> Result<crate::accounts::model::Actor> {
+    use crate::accounts::login::{LoginError, login};
+    use secrecy::ExposeSecret;
+    let password =
+        secret_input("SAFEHOUSE_COORDINATOR_PASSWORD_FILE", &format!("Password of {username}: "), false)?;
+    let code = match line_input("Authenticator code: ")? {
+        Some(code) => code,
+        // Without a terminal (a script), the code is the first line of stdin.
+        None => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).context("cannot read the authenticator code")?;
+            line.trim().to_owned()
+        }
+    };
+    if code.is_empty() {
+        bail!("no authenticator code: type it at the prompt, or give it as the first line of stdin");
+    }
+    let localhost = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+    match login(vault, username, password.expose_secret(), &code, localhost).await {
+        Ok(logged) if !logged.needs_enrolment => Ok(logged.actor),
+        Ok(_) | Err(LoginError::Failed) => bail!("the username, password or code is not correct"),
+        Err(LoginError::Throttled { retry_after }) => {
+            bail!("too many attempts: try again in {retry_after} s")
+        }
+        Err(LoginError::LockedDown) => bail!("the instance is locked down"),
+        Err(LoginError::Internal(e)) => Err(e.into()),
+    }
+}
+
+/// The recovery identity, from a file or typed (never from the command line).
+fn recovery_identity(path: Option<&Path>) -> Result<crate::crypto::Identity> {
+    use secrecy::ExposeSecret;
+    let text = match path {
+        Some(path) => {
+            SecretString::from(std::fs::read_to_string(path).context("cannot read the identity file")?)
+        }
+        None => secret_input(
+            "SAFEHOUSE_RECOVERY_IDENTITY_FILE",
+            "Recovery identity (AGE-SECRET-KEY-...): ",
+            false,
+        )?,
+    };
+    let line = text
+        .expose_secret()
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+        .context("no AGE-SECRET-KEY line in the identity")?
+        .to_owned();
+    crate::crypto::Identity::from_secret_bytes(line.as_bytes())
+        .map_err(|_| anyhow::anyhow!("malformed recovery identity"))
 }
 
 /// Write an output file readable by its owner only; never overwrite.

@@ -1,21 +1,16 @@
 //! `safehouse purge --case ID` / `safehouse purge --due`: purge closed
 //! cases from the console, as a coordinator. A purge needs the coordinators
 //! key, which only a coordinator's own key opens, so the command logs in
-//! like the login page does: username, password (typed, or from the file
-//! named by `SAFEHOUSE_COORDINATOR_PASSWORD_FILE`) and a current
-//! authenticator code (typed, or the first line of stdin), behind the same throttles and recorded the same way.
+//! like the login page does (`cli::login_coordinator`).
 //! The rules are the pages': a case past the retention period goes at
 //! once; one that is not needs a second coordinator's confirmation of a
 //! request (`--case` confirms another coordinator's live request).
 
 use std::io::IsTerminal;
-use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use secrecy::ExposeSecret;
 
-use crate::accounts::login::{LoginError, login};
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::ids::CaseId;
@@ -28,35 +23,10 @@ pub async fn run(config: &Config, case: Option<String>, due: bool, username: &st
         (None, true) => None,
         _ => bail!("give either --case ID or --due"),
     };
+    // Beside running servers, never beside a key rotation.
+    let _lock = setup::lock::take(config, setup::lock::Mode::Shared).await?;
     let vault = setup::open(config, Arc::new(SystemClock)).await?;
-    let password = super::secret_input(
-        "SAFEHOUSE_COORDINATOR_PASSWORD_FILE",
-        &format!("Password of {username}: "),
-        false,
-    )?;
-    let code = match super::line_input("Authenticator code: ")? {
-        Some(code) => code,
-        // Without a terminal (a script), the code is the first line of stdin.
-        None => {
-            let mut line = String::new();
-            std::io::stdin().read_line(&mut line).context("cannot read the authenticator code")?;
-            line.trim().to_owned()
-        }
-    };
-    if code.is_empty() {
-        bail!("no authenticator code: type it at the prompt, or give it as the first line of stdin");
-    }
-    let actor =
-        match login(&vault, username, password.expose_secret(), &code, IpAddr::V4(Ipv4Addr::LOCALHOST)).await
-        {
-            Ok(logged) if !logged.needs_enrolment => logged.actor,
-            Ok(_) | Err(LoginError::Failed) => bail!("the username, password or code is not correct"),
-            Err(LoginError::Throttled { retry_after }) => {
-                bail!("too many attempts: try again in {retry_after} s")
-            }
-            Err(LoginError::LockedDown) => bail!("the instance is locked down"),
-            Err(LoginError::Internal(e)) => return Err(e.into()),
-        };
+    let actor = super::login_coordinator(&vault, username).await?;
     match case {
         Some(id) => {
             let candidate = service::candidate_of(&vault, &actor, id).await?;

@@ -7,12 +7,10 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
-use secrecy::{ExposeSecret, SecretString};
 
 use crate::accounts::model::Username;
 use crate::clock::SystemClock;
 use crate::config::Config;
-use crate::crypto::Identity;
 use crate::keyring::secrets::SecretsDir;
 use crate::{recovery, setup};
 
@@ -79,25 +77,7 @@ pub async fn run(config: &Config, command: RecoverCommand) -> Result<()> {
         }
         RecoverCommand::Answer { request, fingerprint, identity, output } => {
             let text = std::fs::read_to_string(&request).context("cannot read the request")?;
-            let identity_text = match identity {
-                Some(path) => SecretString::from(
-                    std::fs::read_to_string(&path).context("cannot read the identity file")?,
-                ),
-                None => super::secret_input(
-                    "SAFEHOUSE_RECOVERY_IDENTITY_FILE",
-                    "Recovery identity (AGE-SECRET-KEY-...): ",
-                    false,
-                )?,
-            };
-            let line = identity_text
-                .expose_secret()
-                .lines()
-                .map(str::trim)
-                .find(|l| l.starts_with("AGE-SECRET-KEY-"))
-                .context("no AGE-SECRET-KEY line in the identity")?
-                .to_owned();
-            let recovery_identity = Identity::from_secret_bytes(line.as_bytes())
-                .map_err(|_| anyhow::anyhow!("malformed recovery identity"))?;
+            let recovery_identity = super::recovery_identity(identity.as_deref())?;
             let answer = if text.contains("safehouse-pepper-request/") {
                 let request: recovery::pepper::PepperRequest =
                     serde_json::from_str(&text).context("not a recovery request")?;

@@ -10,6 +10,8 @@ use crate::setup;
 use crate::web::{self, Application};
 
 pub async fn run(config: &Config) -> Result<()> {
+    // Held while serving: a key rotation waits for every server to stop.
+    let _lock = setup::lock::take(config, setup::lock::Mode::Shared).await?;
     let vault = setup::open(config, Arc::new(SystemClock)).await?;
     let mut state =
         web::state(vault, &setup::sessions_at(config)?).await.context("cannot open the session store")?;

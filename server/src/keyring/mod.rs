@@ -27,7 +27,10 @@ pub enum KeyringError {
     InstanceMismatch,
     #[error("the pepper in the secrets directory does not match this database")]
     PepperMismatch,
-    #[error("the {team} recipient in the database differs from the trust file: refusing to wrap to it")]
+    #[error(
+        "the {team} recipient in the database differs from the trust file: refusing to wrap to it (if the key \
+         was rotated on another node, copy that node's trust.toml here)"
+    )]
     RecipientMismatch { team: &'static str },
     #[error("a system key in the database could not be opened: {0}")]
     SystemKey(&'static str),
@@ -123,7 +126,7 @@ impl Keyring {
     /// directory and the database belong together.
     pub async fn open(store: &dyn Store, secrets: &SecretsDir) -> Result<Keyring, KeyringError> {
         let pepper = secrets.read_pepper()?;
-        let trust = secrets.read_trust()?;
+        let trust = settle_trust(store, secrets).await?;
         Self::open_with(store, pepper, trust).await
     }
 
@@ -200,6 +203,54 @@ impl Keyring {
     pub fn from_parts(pepper: Key32, trust: Trust, directory: Key32, audit: Key32) -> Keyring {
         Keyring { pepper, trust, directory, audit }
     }
+}
+
+/// The trust file to open with, after a key rotation that a crash may
+/// have cut between its database commit and its trust file: the staged
+/// file a rotation left is promoted if the database agrees with it and
+/// not with the current file (the rotation committed), and dropped if the
+/// database still agrees with the current file (it did not).
+async fn settle_trust(store: &dyn Store, secrets: &SecretsDir) -> Result<Trust, KeyringError> {
+    let current = secrets.read_trust()?;
+    let Some(staged) = secrets.read_staged_trust()? else {
+        return Ok(current);
+    };
+    if agrees(store, &current).await? {
+        secrets.discard_staged_trust()?;
+        return Ok(current);
+    }
+    if agrees(store, &staged).await? {
+        secrets.promote_staged_trust()?;
+        return Ok(staged);
+    }
+    // Neither: left as found, and opening refuses with the mismatch.
+    Ok(current)
+}
+
+/// Whether the database holds what `trust` pins: both team recipients, and
+/// exactly its recovery recipients as holders of the directory key.
+pub(crate) async fn agrees(store: &dyn Store, trust: &Trust) -> Result<bool, KeyringError> {
+    if store.instance().await?.is_none_or(|i| i.instance_id != trust.instance_id) {
+        return Ok(false);
+    }
+    for team in Team::ALL {
+        if store.team_recipient(team.as_str()).await?.as_deref()
+            != Some(trust.team(team).to_string().as_str())
+        {
+            return Ok(false);
+        }
+    }
+    let mut held: Vec<String> = store
+        .wraps_of_object(crate::storage::ObjectKind::System, "directory")
+        .await?
+        .into_iter()
+        .filter(|w| w.holder_kind == crate::storage::HolderKind::Recovery.as_str())
+        .map(|w| w.holder_id)
+        .collect();
+    let mut pinned: Vec<String> = trust.recovery.iter().map(ToString::to_string).collect();
+    held.sort_unstable();
+    pinned.sort_unstable();
+    Ok(held == pinned)
 }
 
 fn name_static(name: &str) -> &'static str {

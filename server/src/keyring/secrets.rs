@@ -12,6 +12,9 @@ use crate::crypto::{Key32, Recipient};
 
 const PEPPER_FILE: &str = "pepper";
 const TRUST_FILE: &str = "trust.toml";
+/// Where a rotation stages the next trust file (a directory, so the file in
+/// it can keep its name and be renamed over the current one).
+const STAGED_TRUST_DIR: &str = ".trust-new";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
@@ -184,13 +187,14 @@ impl SecretsDir {
         self.write_private(TRUST_FILE, &format!("{header}{text}"), false)
     }
 
-    /// Pin one more backup recipient in the trust file: written beside it
-    /// and renamed over it, so the file is whole at every moment.
+    /// Pin one more backup recipient in the trust file, whole at every
+    /// moment (staged beside it and renamed over it).
     pub fn add_backup_recipient(&self, recipient: &Recipient) -> Result<Trust, SecretsError> {
         let mut trust = self.read_trust()?;
-        let path = self.path.join(TRUST_FILE);
-        let refuse =
-            |message: &str| SecretsError::TrustMalformed { path: path.clone(), message: message.into() };
+        let refuse = |message: &str| SecretsError::TrustMalformed {
+            path: self.path.join(TRUST_FILE),
+            message: message.into(),
+        };
         if trust.recovery.contains(recipient) {
             return Err(refuse(
                 "refusing to pin a recovery recipient as a backup recipient: make a separate backup key \
@@ -201,13 +205,61 @@ impl SecretsDir {
             return Err(refuse("that backup recipient is already pinned"));
         }
         trust.backup.push(recipient.clone());
-        let staged = SecretsDir::new(self.path.join(".trust-new"));
-        let _ = fs::remove_dir_all(staged.path());
-        staged.write_trust(&trust)?;
-        let io = |source| SecretsError::Io { path: path.clone(), source };
-        fs::rename(staged.path().join(TRUST_FILE), &path).map_err(io)?;
-        fs::remove_dir(staged.path()).map_err(io)?;
+        self.replace_trust(&trust)?;
         Ok(trust)
+    }
+
+    /// Replace the trust file at once (staged, then renamed over it).
+    pub fn replace_trust(&self, trust: &Trust) -> Result<(), SecretsError> {
+        self.stage_trust(trust)?;
+        self.promote_staged_trust()
+    }
+
+    fn staged(&self) -> SecretsDir {
+        SecretsDir::new(self.path.join(STAGED_TRUST_DIR))
+    }
+
+    /// Write the trust file a key rotation is about to make true, beside
+    /// the current one. Refused while another staged file waits: only
+    /// opening the instance (`Keyring::open`) decides what becomes of it.
+    pub fn stage_trust(&self, trust: &Trust) -> Result<(), SecretsError> {
+        let staged = self.staged();
+        if staged.path.join(TRUST_FILE).exists() {
+            return Err(SecretsError::TrustMalformed {
+                path: staged.path.join(TRUST_FILE),
+                message: "a trust file from an interrupted key rotation is waiting: open the instance once \
+                          (start the server, or run `safehouse audit verify`) to settle it"
+                    .into(),
+            });
+        }
+        let _ = fs::remove_dir_all(&staged.path);
+        staged.write_trust(trust)
+    }
+
+    /// The staged trust file, if a rotation left one.
+    pub fn read_staged_trust(&self) -> Result<Option<Trust>, SecretsError> {
+        let staged = self.staged();
+        if !staged.path.join(TRUST_FILE).exists() {
+            return Ok(None);
+        }
+        staged.read_trust().map(Some)
+    }
+
+    /// Make the staged trust file the trust file (one rename, then the
+    /// directory synced so the rename survives a crash).
+    pub fn promote_staged_trust(&self) -> Result<(), SecretsError> {
+        let staged = self.staged();
+        let io = |source| SecretsError::Io { path: self.path.join(TRUST_FILE), source };
+        fs::rename(staged.path.join(TRUST_FILE), self.path.join(TRUST_FILE)).map_err(io)?;
+        fs::remove_dir(&staged.path).map_err(io)?;
+        fs::File::open(&self.path).and_then(|dir| dir.sync_all()).map_err(io)
+    }
+
+    /// Drop the staged trust file (its rotation never committed).
+    pub fn discard_staged_trust(&self) -> Result<(), SecretsError> {
+        let staged = self.staged();
+        fs::remove_dir_all(&staged.path)
+            .map_err(|source| SecretsError::Io { path: staged.path.clone(), source })
     }
 
     /// Write a file readable by its owner only; with `replace` false, never

@@ -24,7 +24,11 @@ pub async fn index(vault: &Vault, coordinators: &Identity, progress: &dyn Progre
 /// New register keys (codes and details): shelter rows, aid entries and
 /// aid kinds re-sealed; the codes key wrapped again to the coordinators
 /// team and to each user who held it (to their current key).
-pub async fn registers(vault: &Vault, coordinators: &Identity, progress: &dyn Progress) -> ServiceResult<Plan> {
+pub async fn registers(
+    vault: &Vault,
+    coordinators: &Identity,
+    progress: &dyn Progress,
+) -> ServiceResult<Plan> {
     let _ = (vault, coordinators, progress);
     Err(ServiceError::Internal("register rotation not built yet"))
 }
@@ -35,7 +39,11 @@ pub async fn registers(vault: &Vault, coordinators: &Identity, progress: &dyn Pr
 /// key and authenticated again under the new; story tags derived again;
 /// the new key wrapped to the coordinators team and to each assignee who
 /// held the old one (to their current key).
-pub async fn case_keys(vault: &Vault, coordinators: &Identity, progress: &dyn Progress) -> ServiceResult<Plan> {
+pub async fn case_keys(
+    vault: &Vault,
+    coordinators: &Identity,
+    progress: &dyn Progress,
+) -> ServiceResult<Plan> {
     let _ = (vault, coordinators, progress);
     Err(ServiceError::Internal("case key rotation not built yet"))
 }

@@ -1,6 +1,8 @@
 //! Making a new instance (`safehouse init`) and opening an existing one
 //! (`safehouse serve` and every other command).
 
+pub mod lock;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

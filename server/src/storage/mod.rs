@@ -563,6 +563,8 @@ pub enum Write {
         seq: i64,
         sealed: Vec<u8>,
     },
+    /// Close every open recovery request (a rotation made their wraps stale).
+    DeleteRecoveryRequests,
     // -- rotation (end)
 }
 

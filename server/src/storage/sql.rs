@@ -610,6 +610,7 @@ macro_rules! sql_store {
                     }
                     done
                 }
+                Write::DeleteRecoveryRequests => query("DELETE FROM recovery_requests").execute(&mut *conn).await?,
                 // -- rotation (end)
                 Write::DeleteRecoveryRequest { id } => {
                     let done = query("DELETE FROM recovery_requests WHERE id = $1")
