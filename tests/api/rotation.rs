@@ -484,13 +484,20 @@ async fn the_command_waits_for_every_server_and_a_kill_leaves_old_or_new() {
     let mut current = whole(&env).await;
     assert_ne!(current, first);
 
+    // How long one whole run takes here, so the kills fall inside runs.
+    let started = std::time::Instant::now();
+    let out = rotate(&["--recovery-identity", recovery.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success(), "{}", crate::cli::stderr(&out));
+    let span = u64::try_from(started.elapsed().as_millis()).unwrap().max(10);
+    current = whole(&env).await;
+
     // Killed at random moments (seeded, CRASH_SEED repeats a run).
     let seed: u64 =
         std::env::var("CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rand::random);
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed);
     let (mut kept, mut moved) = (0, 0);
-    for round in 0..10 {
-        let delay = rand::Rng::gen_range(&mut rng, 0..150u64);
+    for round in 0..12 {
+        let delay = rand::Rng::gen_range(&mut rng, 0..span + span / 4);
         let mut child = rotate(&["--recovery-identity", recovery.to_str().unwrap()])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -501,14 +508,14 @@ async fn the_command_waits_for_every_server_and_a_kill_leaves_old_or_new() {
         let finished = child.wait().unwrap().success();
         let now = whole(&env).await;
         if now == current {
-            assert!(!finished, "round {round} (seed {seed}): a finished rotation changed the key");
+            assert!(!finished, "round {round} (seed {seed}): a finished rotation changed nothing");
             kept += 1;
         } else {
             moved += 1;
         }
         current = now;
     }
-    println!("seed {seed}: {kept} kills left the old key, {moved} the new");
+    println!("seed {seed}: runs of {span} ms; {kept} kills left the old key, {moved} the new");
     let out = rotate(&["--recovery-identity", recovery.to_str().unwrap()]).output().unwrap();
     assert!(out.status.success(), "{}", crate::cli::stderr(&out));
     assert_ne!(whole(&env).await, current);
