@@ -2,16 +2,13 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 
 use crate::audit::chain::{Break, Checkpoint};
 use crate::audit::service as audit;
-use crate::clock::SystemClock;
 use crate::config::Config;
-use crate::setup;
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
@@ -26,7 +23,7 @@ pub enum AuditCommand {
 }
 
 pub async fn run(config: &Config, command: AuditCommand) -> Result<()> {
-    let vault = setup::open(config, Arc::new(SystemClock)).await?;
+    let (_lock, vault) = super::open_shared(config).await?;
     match command {
         AuditCommand::Head => {
             match audit::head(&vault).await? {

@@ -1,18 +1,15 @@
 //! `safehouse lockdown`: end every session now and refuse logins, or with
 //! `--lift` allow them again.
 
-use std::sync::Arc;
-
 use anyhow::{Context, Result};
 
-use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::sessions::service;
 use crate::setup;
 use crate::web;
 
 pub async fn run(config: &Config, lift: bool) -> Result<()> {
-    let vault = setup::open(config, Arc::new(SystemClock)).await?;
+    let (_lock, vault) = super::open_shared(config).await?;
     if lift {
         service::lift(&vault).await?;
         println!("Lockdown lifted: logins are allowed again.");

@@ -75,6 +75,17 @@ fn line_input(prompt: &str) -> Result<Option<String>> {
     Ok(Some(line.trim().to_owned()))
 }
 
+/// Open the instance beside running servers, holding the instance lock
+/// shared until the returned lock is dropped: never beside a key rotation,
+/// whose staged trust file an opening would otherwise settle under it.
+async fn open_shared(
+    config: &crate::config::Config,
+) -> Result<(crate::setup::lock::InstanceLock, crate::vault::Vault)> {
+    let lock = crate::setup::lock::take(config, crate::setup::lock::Mode::Shared).await?;
+    let vault = crate::setup::open(config, std::sync::Arc::new(crate::clock::SystemClock)).await?;
+    Ok((lock, vault))
+}
+
 /// Log in as a coordinator from the console, as the login page does:
 /// username, password (typed, or from the file named by
 /// `SAFEHOUSE_COORDINATOR_PASSWORD_FILE`) and a current authenticator code

@@ -7,15 +7,12 @@
 //! request (`--case` confirms another coordinator's live request).
 
 use std::io::IsTerminal;
-use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 
-use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::ids::CaseId;
 use crate::purge::service;
-use crate::setup;
 
 pub async fn run(config: &Config, case: Option<String>, due: bool, username: &str) -> Result<()> {
     let case = match (case, due) {
@@ -23,9 +20,7 @@ pub async fn run(config: &Config, case: Option<String>, due: bool, username: &st
         (None, true) => None,
         _ => bail!("give either --case ID or --due"),
     };
-    // Beside running servers, never beside a key rotation.
-    let _lock = setup::lock::take(config, setup::lock::Mode::Shared).await?;
-    let vault = setup::open(config, Arc::new(SystemClock)).await?;
+    let (_lock, vault) = super::open_shared(config).await?;
     let actor = super::login_coordinator(&vault, username).await?;
     match case {
         Some(id) => {

@@ -3,13 +3,11 @@
 //! coordinator passwords and for a lost pepper.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
 
 use crate::accounts::model::Username;
-use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::keyring::secrets::SecretsDir;
 use crate::{recovery, setup};
@@ -60,7 +58,7 @@ pub async fn run(config: &Config, command: RecoverCommand) -> Result<()> {
                     recovery::pepper::export(store.as_ref(), &SecretsDir::new(&config.secrets_dir)).await?;
                 serde_json::to_string_pretty(&request)?
             } else {
-                let vault = setup::open(config, Arc::new(SystemClock)).await?;
+                let (_lock, vault) = super::open_shared(config).await?;
                 let username = Username::parse(username.as_deref().unwrap_or_default())
                     .map_err(|e| anyhow::anyhow!("--username: {}", e.message))?;
                 // No fingerprint printed or written: the one who answers
@@ -132,7 +130,7 @@ pub async fn run(config: &Config, command: RecoverCommand) -> Result<()> {
                 );
                 return Ok(());
             }
-            let vault = setup::open(config, Arc::new(SystemClock)).await?;
+            let (_lock, vault) = super::open_shared(config).await?;
             let answer: recovery::Answer = serde_json::from_str(&text).context("not a recovery answer")?;
             let user_id = recovery::import(&vault, &answer).await?;
             println!(

@@ -1,18 +1,14 @@
 //! `safehouse serve`: run the server until a shutdown signal.
 
-use std::sync::Arc;
-
 use anyhow::{Context, Result};
 
-use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::setup;
 use crate::web::{self, Application};
 
 pub async fn run(config: &Config) -> Result<()> {
     // Held while serving: a key rotation waits for every server to stop.
-    let _lock = setup::lock::take(config, setup::lock::Mode::Shared).await?;
-    let vault = setup::open(config, Arc::new(SystemClock)).await?;
+    let (_lock, vault) = super::open_shared(config).await?;
     let mut state =
         web::state(vault, &setup::sessions_at(config)?).await.context("cannot open the session store")?;
     state.hsts = config.tls;
