@@ -12,7 +12,7 @@ use sqlx::PgPool;
 use sqlx::postgres::PgSslMode;
 
 use super::Opened;
-use super::format::{self, Backend, Header, Migration};
+use super::format::{self, Backend, Digest, Header, Migration};
 use super::progress::{self, Interrupt, Progress};
 use crate::config::Config;
 use crate::crypto::Recipient;
@@ -85,6 +85,7 @@ pub async fn dump(
     header: &Header,
     recipients: &[Recipient],
     partial: &Path,
+    digest: &Digest,
     interrupt: &Interrupt,
 ) -> Result<u64> {
     let mut command = command("pg_dump", url, allow_insecure)?;
@@ -98,14 +99,14 @@ pub async fn dump(
         ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped());
-    let (header, recipients, partial, interrupt) =
-        (header.clone(), recipients.to_vec(), partial.to_owned(), interrupt.clone());
+    let (header, recipients, partial, interrupt, digest) =
+        (header.clone(), recipients.to_vec(), partial.to_owned(), interrupt.clone(), digest.clone());
     tokio::task::spawn_blocking(move || -> Result<u64> {
         let mut child =
             command.spawn().context("cannot run pg_dump (install the PostgreSQL client tools)")?;
         let copied = (|| -> Result<u64> {
             let mut stdout = child.stdout.take().context("pg_dump's output")?;
-            let mut writer = format::encrypt(super::create_private(&partial)?, &recipients, &header)?;
+            let mut writer = format::encrypt(super::create_output(&partial, &digest)?, &recipients, &header)?;
             let mut progress = Progress::new("backup", None);
             let n = progress::copy(&mut stdout, &mut writer, &mut progress, &interrupt, Into::into)?;
             super::finish_output(writer)?;
@@ -170,7 +171,7 @@ pub async fn restore(
         .stdout(Stdio::null());
     let interrupt = interrupt.clone();
     tokio::task::spawn_blocking(move || -> Result<Header> {
-        let Opened { header, mut reader, total } = opened;
+        let Opened { header, mut reader, total, .. } = opened;
         if header.backend != Backend::Postgres {
             bail!("this backup is of a SQLite database");
         }
