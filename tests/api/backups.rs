@@ -677,6 +677,14 @@ async fn target_is_empty(data: &Path, db: Option<&PgDb>) -> bool {
     }
 }
 
+/// Whether a restore into `db` was cut after `pg_restore` committed.
+fn unfinished(db: &PgDb) -> bool {
+    let sql =
+        format!("SELECT to_regnamespace('{}') IS NOT NULL", safehouse::storage::postgres::RESTORE_MARKER);
+    let out = Command::new("psql").args([&db.url, "-Atc", &sql]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim() == "t"
+}
+
 /// Hidden names a killed run left in `dir` holding `marker`.
 fn leftovers(dir: &Path, marker: &str) -> Vec<String> {
     std::fs::read_dir(dir)
@@ -689,9 +697,10 @@ fn leftovers(dir: &Path, marker: &str) -> Vec<String> {
 
 /// `safehouse restore` killed with SIGKILL at seeded random moments and
 /// run again on the same target: after each kill the target is empty (and
-/// the rerun allowed) or wholly restored: the chain verifies and every
-/// table holds the rows of an undisturbed restore. On PostgreSQL no client
-/// outlives the killed command for long.
+/// the rerun allowed) or wholly restored: the chain verifies, every table
+/// holds the rows of an undisturbed restore, one `backup.restore` entry.
+/// On PostgreSQL a kill after `pg_restore` committed leaves the database
+/// marked: no command opens it, and the rerun finishes it.
 #[tokio::test]
 async fn a_restore_killed_at_any_moment_leaves_the_target_empty_or_whole() {
     let b = backed_up_with(FILLER_MIB).await;
@@ -715,7 +724,7 @@ async fn a_restore_killed_at_any_moment_leaves_the_target_empty_or_whole() {
     let target = dir.path().join("target").join("data");
     std::fs::create_dir_all(target.parent().unwrap()).unwrap();
     let mut db = if b.app.pg.is_some() { fresh_pg().await } else { None };
-    let (mut kills, mut empty, mut complete) = (0, 0, 0);
+    let (mut kills, mut empty, mut unfinished_runs, mut complete) = (0, 0, 0, 0);
     loop {
         let killed = if kills < COMMAND_KILLS {
             kill_after(restore(&target, db.as_ref()), rng.upto(took)).await
@@ -734,10 +743,25 @@ async fn a_restore_killed_at_any_moment_leaves_the_target_empty_or_whole() {
             empty += 1;
             continue;
         }
-        // Not empty: whole, and the server's checks pass on it.
         let url = db.as_ref().map(|d| d.url.as_str());
-        let (counts, _) = counts_and(&config(&target, &secrets, url), "backup.restore").await;
+        if let Some(db) = db.as_ref().filter(|d| unfinished(d)) {
+            // Loaded, not yet checked nor audited: no command opens it, and
+            // the next run finishes it.
+            let output = command(&target, &secrets, url).args(["audit", "verify"]).output().unwrap();
+            assert!(!output.status.success(), "a server opened {}", db.name);
+            assert!(
+                text(&output).1.contains("a restore into this database did not finish"),
+                "{}",
+                text(&output).1
+            );
+            assert!(killed, "a restore left alone finishes");
+            unfinished_runs += 1;
+            continue;
+        }
+        // Whole, once audited, and the server's checks pass on it.
+        let (counts, restores) = counts_and(&config(&target, &secrets, url), "backup.restore").await;
         assert_eq!(without_audit(&counts), without_audit(&whole), "after {kills} kills");
+        assert_eq!(restores, 1, "one backup.restore entry");
         let output = command(&target, &secrets, url).args(["audit", "verify"]).output().unwrap();
         assert!(
             output.status.success() && text(&output).0.contains("audit chain intact"),
@@ -756,7 +780,10 @@ async fn a_restore_killed_at_any_moment_leaves_the_target_empty_or_whole() {
     }
     // What the killed runs left beside the target, a later run removed.
     assert_eq!(leftovers(target.parent().unwrap(), ".restoring-"), Vec::<String>::new());
-    println!("restore: seed {seed}: {kills} kills; {empty} left the target empty, {complete} whole");
+    println!(
+        "restore: seed {seed}: {kills} kills; {empty} left the target empty, {unfinished_runs} loaded but \
+         unfinished, {complete} whole"
+    );
 }
 
 /// `safehouse backup --out F` killed with SIGKILL at seeded random moments:
@@ -803,4 +830,70 @@ async fn a_backup_killed_at_any_moment_leaves_no_file_and_the_next_one_succeeds(
     assert_eq!(leftovers(dir.path(), ".partial-"), Vec::<String>::new());
     assert_eq!(leftovers(&b.app.data_dir(), ".backup-"), Vec::<String>::new());
     println!("backup: seed {seed}: {COMMAND_KILLS} kills, {whole_after_kill} after the file was whole");
+}
+
+/// `backup --out` appends a `backup.create` entry (system actor, the
+/// file's id: its SHA-256 prefix, never a path) once the file is in place;
+/// `restore` appends `backup.restore` with the same id to the restored
+/// instance, last; a refused restore writes nothing; both chains verify.
+#[tokio::test]
+async fn backups_and_restores_are_audited_by_the_files_id() {
+    use sha2::Digest as _;
+    let b = backed_up().await;
+    let secrets = secrets_of(&b.app);
+    let bytes = std::fs::read(&b.file).unwrap();
+    let id = safehouse::crypto::to_hex(&sha2::Sha256::digest(&bytes)[..8]);
+    let log = b.app.audit_log().await;
+    let created: Vec<_> = log.iter().filter(|e| e.action == "backup.create").collect();
+    assert_eq!(created.len(), 1);
+    let entry = created[0];
+    assert_eq!(
+        (entry.actor.as_str(), entry.target.as_str(), entry.outcome.as_str()),
+        ("-", id.as_str(), "ok")
+    );
+    assert_eq!(log.last().unwrap().action, "backup.create", "appended after the file was in place");
+    let verify = |data: &Path, url: Option<&str>| {
+        let output = command(data, &secrets, url).args(["audit", "verify"]).output().unwrap();
+        assert!(
+            output.status.success() && text(&output).0.contains("audit chain intact"),
+            "{}",
+            text(&output).1
+        );
+    };
+    verify(&b.app.data_dir(), url_of(&b.app).as_deref());
+
+    // A refused restore (into the live instance) writes nothing to it.
+    let before = b.app.audit_log().await.len();
+    let output = command(&b.app.data_dir(), &secrets, url_of(&b.app).as_deref())
+        .args(["restore", "--from", b.file.to_str().unwrap(), "--identity", b.key_file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert_eq!(b.app.audit_log().await.len(), before);
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let db = if b.app.pg.is_some() { fresh_pg().await } else { None };
+    let url = db.as_ref().map(|d| d.url.as_str());
+    let output = command(&data, &secrets, url)
+        .args(["restore", "--from", b.file.to_str().unwrap(), "--identity", b.key_file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stdout.contains(&format!("the restore of backup {id} is in its audit trail")), "{stdout}");
+    let store = setup::open_store(&config(&data, &secrets, url)).await.unwrap();
+    let restored = store.audit_rows(0, i64::MAX).await.unwrap();
+    let last = restored.last().unwrap();
+    assert_eq!(
+        (last.action.as_str(), last.actor.as_str(), last.target.as_str()),
+        ("backup.restore", "-", id.as_str())
+    );
+    assert_eq!(restored.iter().filter(|e| e.action == "backup.restore").count(), 1);
+    // The backup holds the entries from before its own, then the restore's.
+    assert_eq!(restored.len(), log.len(), "the backup's entries and the restore's");
+    for entry in [entry, last] {
+        assert!(!entry.target.contains('/') && entry.target.len() == 16, "an opaque id: {}", entry.target);
+    }
+    verify(&data, url);
 }

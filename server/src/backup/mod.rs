@@ -568,7 +568,10 @@ pub async fn restore(
     let dir = &secrets_dir;
     let restored = |store: Arc<dyn Store>, checked: Checked| async move {
         let id = digest.id();
-        if has_secrets {
+        // A restore finished on a second run may have its entry already.
+        let head = store.audit_head().await?;
+        let recorded = head.is_some_and(|h| h.action == Action::BackupRestore.as_str() && h.target == id);
+        if has_secrets && !recorded {
             let keyring = Keyring::open(store.as_ref(), dir).await?;
             let event = Event::system(Action::BackupRestore, &new_request_id()).on(&id);
             record(store, keyring, config.kdf, event).await?;
@@ -613,11 +616,30 @@ pub async fn restore(
             Ok(done)
         }
         (Backend::Postgres, Some(url)) => {
-            let header = postgres::restore(opened, url, config.database_allow_insecure, interrupt).await?;
-            let store = crate::setup::open_store(config).await?;
+            let allow = config.database_allow_insecure;
+            // Marked from before pg_restore until after the checks and the
+            // entry, so that no server starts on a restore a kill cut
+            // short; a second run finishes it.
+            let header = match postgres::target(url, allow).await? {
+                postgres::Target::Loaded => postgres::check_archive(opened, interrupt).await?,
+                postgres::Target::Empty => {
+                    postgres::mark(url, allow, true).await?;
+                    match postgres::restore(opened, url, allow, interrupt).await {
+                        Ok(header) => header,
+                        Err(e) => {
+                            let _ = postgres::mark(url, allow, false).await;
+                            return Err(e);
+                        }
+                    }
+                }
+            };
+            let options = crate::setup::postgres_options(url, allow)?;
+            let store: Arc<dyn Store> = Arc::new(crate::storage::PgStore::open_unfinished(options).await?);
             let counts = postgres::counts_of(config).await?;
             let checked = check_store(store.as_ref(), header, counts, secrets).await?;
-            restored(store, checked).await
+            let done = restored(store, checked).await?;
+            postgres::mark(url, allow, false).await?;
+            Ok(done)
         }
         (Backend::Sqlite, Some(_)) => bail!(
             "this backup is of a SQLite instance, but SAFEHOUSE_DATABASE_URL names PostgreSQL: \
