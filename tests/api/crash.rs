@@ -869,3 +869,34 @@ async fn sqlite_fsyncs_every_commit() {
     drop(conn);
     store.close().await;
 }
+
+/// The PostgreSQL guarantee (docs/operations.md, "Crash safety"): every
+/// connection of the store's pool commits with `synchronous_commit = on`,
+/// even on a database whose default an operator set off.
+#[tokio::test]
+async fn postgres_commits_synchronously_whatever_the_database_default() {
+    let Some(db) = fresh_pg().await else { return };
+    let admin = sqlx::PgPool::connect(&db.admin_url).await.unwrap();
+    sqlx::query(&format!("ALTER DATABASE {} SET synchronous_commit = off", db.name))
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    let show = "SHOW synchronous_commit";
+    // A plain connection takes the database's default...
+    let plain = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let (default,): (String,) = sqlx::query_as(show).fetch_one(&plain).await.unwrap();
+    plain.close().await;
+    assert_eq!(default, "off");
+    // ...every connection of the store overrides it.
+    let store = safehouse::storage::PgStore::open(&db.url).await.unwrap();
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut conn = store.pool().acquire().await.unwrap();
+        let (setting,): (String,) = sqlx::query_as(show).fetch_one(&mut *conn).await.unwrap();
+        assert_eq!(setting, "on");
+        held.push(conn);
+    }
+    drop(held);
+    store.close().await;
+}

@@ -48,6 +48,10 @@ impl PgStore {
     }
 
     async fn connect(options: PgConnectOptions, unfinished_restore: bool) -> Result<Self, StoreError> {
+        // A commit is acknowledged only once its WAL record is on disk,
+        // whatever the database's or the role's default says: an answered
+        // write must survive a crash of PostgreSQL itself.
+        let options = options.options([("synchronous_commit", "on")]);
         let pool = PgPoolOptions::new().max_connections(8).connect_with(options).await?;
         // Before any migration: one must not fill a target the restore
         // would then take for restored.
