@@ -444,6 +444,76 @@ fn purge_command(env: &crate::cli::Env, args: &[&str], code: &str) -> std::proce
     child.wait_with_output().unwrap()
 }
 
+/// `safehouse purge --due` through the real binary, without a terminal:
+/// every closed case past the retention period goes, each with its own
+/// `case.purge` entry and a plain line; a case closed recently and an open
+/// case created long ago stay; the chain verifies.
+#[tokio::test]
+async fn purge_due_from_the_command_line_purges_only_the_cases_past_retention() {
+    use safehouse::clock::{Clock, ManualClock};
+    use std::sync::Arc;
+
+    let env = crate::cli::Env::on_suite().await;
+    let recipient = env.keygen();
+    assert!(env.init(&recipient).status.success());
+    let (due, kept, secret) = {
+        let vault =
+            safehouse::setup::open(&env.config(), Arc::new(safehouse::clock::SystemClock)).await.unwrap();
+        let one = safehouse::accounts::service::unlock(&vault, "coord.one", "first coordinator passphrase")
+            .await
+            .unwrap();
+        let secret = enrol_a_step_back(&vault, &one).await;
+        // Cases made on a clock of their own: closed 400 days ago (due),
+        // closed 10 days ago (not due), open since 400 days ago.
+        let at = |days: i64| {
+            let clock: Arc<dyn Clock> =
+                Arc::new(ManualClock::new(time::OffsetDateTime::now_utc() - Duration::days(days)));
+            safehouse::vault::Vault::new(vault.store.clone(), vault.keyring.clone(), clock, vault.kdf)
+        };
+        let closed_at = async |days: i64, alias: &str| {
+            let old = at(days);
+            let id = cases::create(&old, &one, draft(&[alias], "n")).await.unwrap();
+            cases::add_milestone(&old, &one, id, milestone_on(old.clock.now().date(), "m")).await.unwrap();
+            let version = cases::read(&old, &one, id).await.unwrap().version;
+            let mut closed = draft(&[alias], "n");
+            closed.status = Status::Closed(Outcome::Resettled);
+            cases::update(&old, &one, id, version, closed).await.unwrap();
+            id
+        };
+        let due = vec![closed_at(400, "Dueone").await, closed_at(366, "Duetwo").await];
+        let recent = closed_at(10, "Recentone").await;
+        let open = cases::create(&at(400), &one, draft(&["Openone"], "n")).await.unwrap();
+        (due, vec![recent, open], secret)
+    };
+    let out = purge_command(&env, &["--due"], &oath_code(&secret, time::OffsetDateTime::now_utc()));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{}", crate::cli::stderr(&out));
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "a line per case and a total: {stdout}");
+    for (n, line) in lines.iter().take(2).enumerate() {
+        assert!(line.starts_with(&format!("[{}/2] case ", n + 1)) && line.ends_with(" purged"), "{line}");
+        assert!(line.contains(&due[n].to_string()) || line.contains(&due[1 - n].to_string()), "{line}");
+    }
+    assert!(due.iter().all(|id| stdout.contains(&id.to_string())), "{stdout}");
+    assert_eq!(lines[2], "2 case(s) past the retention period purged.");
+    let vault = safehouse::setup::open(&env.config(), Arc::new(safehouse::clock::SystemClock)).await.unwrap();
+    let log = vault.store().audit_rows(0, i64::MAX).await.unwrap();
+    let purges = |id: &CaseId| {
+        log.iter()
+            .filter(|e| e.target == id.to_string() && e.action == "case.purge" && e.outcome == "ok")
+            .count()
+    };
+    for id in &due {
+        assert!(vault.store().case(&id.to_string()).await.unwrap().is_none(), "{id} purged");
+        assert_eq!(purges(id), 1, "{id}: one case.purge entry");
+    }
+    for id in &kept {
+        assert!(vault.store().case(&id.to_string()).await.unwrap().is_some(), "{id} kept");
+        assert_eq!(purges(id), 0, "{id}: not purged");
+    }
+    audit::verify(&vault, &[], |_| {}).await.unwrap();
+}
+
 /// `safehouse purge --case` as a coordinator (password from the file,
 /// code on stdin) confirms another coordinator's request; a wrong code
 /// purges nothing; the requester's own confirmation is refused.
