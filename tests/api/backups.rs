@@ -293,7 +293,24 @@ struct Backed {
 }
 
 async fn backed_up() -> Backed {
+    backed_up_with(0).await
+}
+
+/// The same, the database grown by `mib` MiB first (stand-ins for
+/// published stories), so that a copy lasts long enough to be cut.
+async fn backed_up_with(mib: usize) -> Backed {
+    use safehouse::storage::{StoryRow, Write};
     let app = instance().await;
+    let filler = (0..mib)
+        .map(|n| {
+            Write::InsertStory(StoryRow {
+                id: format!("filler-{n}"),
+                withdrawn: 0,
+                sealed: vec![n as u8; 1 << 20],
+            })
+        })
+        .collect();
+    app.vault.store().apply(filler).await.unwrap();
     let key_file = app.dir.path().join("backup.key");
     pin_backup_key(&secrets_of(&app), &key_file);
     let file = app.dir.path().join("one.backup");
@@ -574,4 +591,309 @@ async fn an_interrupted_restore_leaves_the_target_empty() {
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert!(!data.exists(), "the target was not made");
     assert!(!staged.exists(), "the staging directory is removed");
+}
+
+// ---------------------------------------------------------------------------
+// Backups and restores killed with SIGKILL (docs/operations.md, "Crash safety")
+// ---------------------------------------------------------------------------
+
+/// Kills per run, each at a seeded random moment (CRASH_SEED repeats one).
+const COMMAND_KILLS: usize = 6;
+/// MiB added to the database, so that a kill lands inside the copy too.
+const FILLER_MIB: usize = 16;
+
+/// Run `cmd` and kill it with SIGKILL `after` milliseconds later unless it
+/// has ended; returns whether it was killed.
+async fn kill_after(mut cmd: Command, after: u64) -> bool {
+    let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        if started.elapsed() >= std::time::Duration::from_millis(after) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+}
+
+/// How long `cmd` takes when left alone (to spread the kills over it; no
+/// assertion rests on it), and its output.
+fn timed(mut cmd: Command) -> (u64, Output) {
+    let started = std::time::Instant::now();
+    let output = cmd.output().unwrap();
+    (started.elapsed().as_millis() as u64, output)
+}
+
+/// The rows per table of an instance, and its audit entries of `action`.
+async fn counts_and(config: &Config, action: &str) -> (Vec<(String, i64)>, usize) {
+    let counts = safehouse::backup::table_counts(config).await.unwrap();
+    let store = setup::open_store(config).await.unwrap();
+    let rows = store.audit_rows(0, i64::MAX).await.unwrap();
+    (counts, rows.iter().filter(|r| r.action == action).count())
+}
+
+/// The counts without the audit log's (an entry of the run itself differs).
+fn without_audit(counts: &[(String, i64)]) -> Vec<(String, i64)> {
+    counts.iter().filter(|(t, _)| t != "audit_log").cloned().collect()
+}
+
+/// Wait until no client is connected to `db` but us: a `pg_restore` whose
+/// parent was killed reads a cut archive, stops and rolls back.
+async fn wait_until_alone(db: &PgDb) {
+    let pool = sqlx::PgPool::connect(&db.admin_url).await.unwrap();
+    for _ in 0..600 {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = $1")
+            .bind(&db.name)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        if n == 0 {
+            pool.close().await;
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("a client of {} outlived the killed restore by 30 s", db.name);
+}
+
+/// Whether the restore target holds nothing (SQLite: no data directory or
+/// an empty one; PostgreSQL: no table).
+async fn target_is_empty(data: &Path, db: Option<&PgDb>) -> bool {
+    match db {
+        Some(db) => {
+            let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+            let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public'")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+            n == 0
+        }
+        None => std::fs::read_dir(data).map_or(true, |mut d| d.next().is_none()),
+    }
+}
+
+/// Whether a restore into `db` was cut after `pg_restore` committed.
+fn unfinished(db: &PgDb) -> bool {
+    let sql =
+        format!("SELECT to_regnamespace('{}') IS NOT NULL", safehouse::storage::postgres::RESTORE_MARKER);
+    let out = Command::new("psql").args([&db.url, "-Atc", &sql]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim() == "t"
+}
+
+/// Hidden names a killed run left in `dir` holding `marker`.
+fn leftovers(dir: &Path, marker: &str) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|d| d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|n| n.starts_with('.') && n.contains(marker))
+        .collect()
+}
+
+/// `safehouse restore` killed with SIGKILL at seeded random moments and
+/// run again on the same target: after each kill the target is empty (and
+/// the rerun allowed) or wholly restored: the chain verifies, every table
+/// holds the rows of an undisturbed restore, one `backup.restore` entry.
+/// On PostgreSQL a kill after `pg_restore` committed leaves the database
+/// marked: no command opens it, and the rerun finishes it.
+#[tokio::test]
+async fn a_restore_killed_at_any_moment_leaves_the_target_empty_or_whole() {
+    let b = backed_up_with(FILLER_MIB).await;
+    let secrets = secrets_of(&b.app);
+    let seed = crate::crash::seed();
+    let mut rng = crate::crash::Rng::new(seed);
+    let restore = |data: &Path, db: Option<&PgDb>| {
+        let mut cmd = command(data, &secrets, db.map(|d| d.url.as_str()));
+        cmd.args(["restore", "--from", b.file.to_str().unwrap(), "--identity", b.key_file.to_str().unwrap()]);
+        cmd
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // An undisturbed restore: what a whole one holds, and how long one takes.
+    let reference = dir.path().join("reference");
+    let reference_db = if b.app.pg.is_some() { fresh_pg().await } else { None };
+    let (took, output) = timed(restore(&reference, reference_db.as_ref()));
+    assert!(output.status.success(), "{}", text(&output).1);
+    let reference_config = config(&reference, &secrets, reference_db.as_ref().map(|d| d.url.as_str()));
+    let (whole, _) = counts_and(&reference_config, "backup.restore").await;
+
+    let target = dir.path().join("target").join("data");
+    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+    let mut db = if b.app.pg.is_some() { fresh_pg().await } else { None };
+    let (mut kills, mut empty, mut unfinished_runs, mut complete) = (0, 0, 0, 0);
+    loop {
+        let killed = if kills < COMMAND_KILLS {
+            kill_after(restore(&target, db.as_ref()), rng.upto(took)).await
+        } else {
+            // The last run is left alone: on an empty target it completes.
+            let output = restore(&target, db.as_ref()).output().unwrap();
+            assert!(output.status.success(), "{}", text(&output).1);
+            false
+        };
+        kills += usize::from(killed);
+        if let Some(db) = &db {
+            wait_until_alone(db).await;
+        }
+        if target_is_empty(&target, db.as_ref()).await {
+            assert!(killed, "a restore left alone completes");
+            empty += 1;
+            continue;
+        }
+        let url = db.as_ref().map(|d| d.url.as_str());
+        if let Some(db) = db.as_ref().filter(|d| unfinished(d)) {
+            // Loaded, not yet checked nor audited: no command opens it, and
+            // the next run finishes it.
+            let output = command(&target, &secrets, url).args(["audit", "verify"]).output().unwrap();
+            assert!(!output.status.success(), "a server opened {}", db.name);
+            assert!(
+                text(&output).1.contains("a restore into this database did not finish"),
+                "{}",
+                text(&output).1
+            );
+            assert!(killed, "a restore left alone finishes");
+            unfinished_runs += 1;
+            continue;
+        }
+        // Whole, once audited, and the server's checks pass on it.
+        let (counts, restores) = counts_and(&config(&target, &secrets, url), "backup.restore").await;
+        assert_eq!(without_audit(&counts), without_audit(&whole), "after {kills} kills");
+        assert_eq!(restores, 1, "one backup.restore entry");
+        let output = command(&target, &secrets, url).args(["audit", "verify"]).output().unwrap();
+        assert!(
+            output.status.success() && text(&output).0.contains("audit chain intact"),
+            "{}",
+            text(&output).1
+        );
+        complete += 1;
+        if kills >= COMMAND_KILLS && !killed {
+            break;
+        }
+        // Again, on an empty target.
+        match db {
+            Some(_) => db = fresh_pg().await,
+            None => std::fs::remove_dir_all(&target).unwrap(),
+        }
+    }
+    // What the killed runs left beside the target, a later run removed.
+    assert_eq!(leftovers(target.parent().unwrap(), ".restoring-"), Vec::<String>::new());
+    println!(
+        "restore: seed {seed}: {kills} kills; {empty} left the target empty, {unfinished_runs} loaded but \
+         unfinished, {complete} whole"
+    );
+}
+
+/// `safehouse backup --out F` killed with SIGKILL at seeded random moments:
+/// no file under F unless the backup was whole (the kill came after the
+/// link), the instance's data unchanged, and the next backup succeeds and
+/// removes what the killed ones left (a partial file beside F, the clear
+/// snapshot in the data directory).
+#[tokio::test]
+async fn a_backup_killed_at_any_moment_leaves_no_file_and_the_next_one_succeeds() {
+    let b = backed_up_with(FILLER_MIB).await;
+    let secrets = secrets_of(&b.app);
+    let url = url_of(&b.app);
+    let site = config(&b.app.data_dir(), &secrets, url.as_deref());
+    let seed = crate::crash::seed();
+    let mut rng = crate::crash::Rng::new(seed);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("nightly.backup");
+    let backup = || {
+        let mut cmd = command(&b.app.data_dir(), &secrets, url.as_deref());
+        cmd.args(["backup", "--out", out.to_str().unwrap()]);
+        cmd
+    };
+    let (took, output) = timed(backup());
+    assert!(output.status.success(), "{}", text(&output).1);
+    std::fs::remove_file(&out).unwrap();
+    let (data, _) = counts_and(&site, "backup.create").await;
+    let mut whole_after_kill = 0;
+    for _ in 0..COMMAND_KILLS {
+        kill_after(backup(), rng.upto(took * 6 / 5)).await;
+        if out.exists() {
+            // Killed after the link: the file is whole.
+            let output = b.verify(&out, &b.key_file, &[]);
+            assert!(output.status.success(), "a file under the final name is whole: {}", text(&output).1);
+            std::fs::remove_file(&out).unwrap();
+            whole_after_kill += 1;
+        }
+        let (now, _) = counts_and(&site, "backup.create").await;
+        assert_eq!(without_audit(&now), without_audit(&data), "a killed backup changes no data");
+    }
+    let output = backup().output().unwrap();
+    assert!(output.status.success(), "{}", text(&output).1);
+    let output = b.verify(&out, &b.key_file, &[]);
+    assert!(output.status.success(), "{}", text(&output).1);
+    assert_eq!(leftovers(dir.path(), ".partial-"), Vec::<String>::new());
+    assert_eq!(leftovers(&b.app.data_dir(), ".backup-"), Vec::<String>::new());
+    println!("backup: seed {seed}: {COMMAND_KILLS} kills, {whole_after_kill} after the file was whole");
+}
+
+/// `backup --out` appends a `backup.create` entry (system actor, the
+/// file's id: its SHA-256 prefix, never a path) once the file is in place;
+/// `restore` appends `backup.restore` with the same id to the restored
+/// instance, last; a refused restore writes nothing; both chains verify.
+#[tokio::test]
+async fn backups_and_restores_are_audited_by_the_files_id() {
+    use sha2::Digest as _;
+    let b = backed_up().await;
+    let secrets = secrets_of(&b.app);
+    let bytes = std::fs::read(&b.file).unwrap();
+    let id = safehouse::crypto::to_hex(&sha2::Sha256::digest(&bytes)[..8]);
+    let log = b.app.audit_log().await;
+    let created: Vec<_> = log.iter().filter(|e| e.action == "backup.create").collect();
+    assert_eq!(created.len(), 1);
+    let entry = created[0];
+    assert_eq!(
+        (entry.actor.as_str(), entry.target.as_str(), entry.outcome.as_str()),
+        ("-", id.as_str(), "ok")
+    );
+    assert_eq!(log.last().unwrap().action, "backup.create", "appended after the file was in place");
+    let verify = |data: &Path, url: Option<&str>| {
+        let output = command(data, &secrets, url).args(["audit", "verify"]).output().unwrap();
+        assert!(
+            output.status.success() && text(&output).0.contains("audit chain intact"),
+            "{}",
+            text(&output).1
+        );
+    };
+    verify(&b.app.data_dir(), url_of(&b.app).as_deref());
+
+    // A refused restore (into the live instance) writes nothing to it.
+    let before = b.app.audit_log().await.len();
+    let output = command(&b.app.data_dir(), &secrets, url_of(&b.app).as_deref())
+        .args(["restore", "--from", b.file.to_str().unwrap(), "--identity", b.key_file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert_eq!(b.app.audit_log().await.len(), before);
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let db = if b.app.pg.is_some() { fresh_pg().await } else { None };
+    let url = db.as_ref().map(|d| d.url.as_str());
+    let output = command(&data, &secrets, url)
+        .args(["restore", "--from", b.file.to_str().unwrap(), "--identity", b.key_file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stdout.contains(&format!("the restore of backup {id} is in its audit trail")), "{stdout}");
+    let store = setup::open_store(&config(&data, &secrets, url)).await.unwrap();
+    let restored = store.audit_rows(0, i64::MAX).await.unwrap();
+    let last = restored.last().unwrap();
+    assert_eq!(
+        (last.action.as_str(), last.actor.as_str(), last.target.as_str()),
+        ("backup.restore", "-", id.as_str())
+    );
+    assert_eq!(restored.iter().filter(|e| e.action == "backup.restore").count(), 1);
+    // The backup holds the entries from before its own, then the restore's.
+    assert_eq!(restored.len(), log.len(), "the backup's entries and the restore's");
+    for entry in [entry, last] {
+        assert!(!entry.target.contains('/') && entry.target.len() == 16, "an opaque id: {}", entry.target);
+    }
+    verify(&data, url);
 }

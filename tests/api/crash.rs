@@ -51,13 +51,18 @@ impl Rng {
         z ^ (z >> 31)
     }
 
+    pub(crate) fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
     /// A number in `0..=max`.
     pub(crate) fn upto(&mut self, max: u64) -> u64 {
         self.next() % (max + 1)
     }
 }
 
-fn seed() -> u64 {
+/// The run's seed: `CRASH_SEED`, or one drawn now.
+pub(crate) fn seed() -> u64 {
     std::env::var("CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
         now.as_nanos() as u64 ^ u64::from(std::process::id())
@@ -70,7 +75,7 @@ fn kills() -> u32 {
 
 /// `n` as six letters: aliases take no digits, and a fixed length keeps one
 /// token from being the prefix of another.
-fn letters(mut n: u64) -> String {
+pub(crate) fn letters(mut n: u64) -> String {
     let mut out = String::new();
     for _ in 0..6 {
         out.push(char::from(b'a' + (n % 26) as u8));
@@ -228,7 +233,7 @@ pub(crate) struct Answer {
     pub(crate) body: String,
 }
 
-fn step_now() -> i64 {
+pub(crate) fn step_now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp() / 30
 }
 
@@ -568,7 +573,7 @@ fn case_links(body: &str) -> Vec<String> {
 }
 
 /// Enrol TOTP at the real time (the servers run on the system clock).
-async fn enrol(app: &Instance, actor: &Actor) -> (String, i64) {
+pub(crate) async fn enrol(app: &Instance, actor: &Actor) -> (String, i64) {
     let (enrolment, write) = totp::begin(&app.vault, actor.user_id()).await.unwrap();
     app.vault.store().apply(vec![write]).await.unwrap();
     let secret = enrolment.secret_base32.to_string();
@@ -630,6 +635,10 @@ fn total(writers: &[Writer]) -> Tally {
 #[async_trait::async_trait]
 pub(crate) trait Interrupted: Send {
     fn name(&self) -> &'static str;
+    /// Once, on the new instance, before the writers log in and before any
+    /// server runs: make what the operation works on (in this process,
+    /// with the instance's vault).
+    async fn prepare(&mut self, _app: &Instance) {}
     /// Start or continue the operation on a live server (`base` for HTTP,
     /// `site.command()` for the command line) and return when it is
     /// answered or the server is gone; the server is killed at a random
@@ -639,6 +648,8 @@ pub(crate) trait Interrupted: Send {
     /// After a restart: panic unless the state is the one before the last
     /// `run` or the one after it, and remember which.
     async fn check(&mut self, site: &Settings, base: &str);
+    /// After the last check: say what was done (and panic if nothing was).
+    fn finish(&mut self) {}
 }
 
 /// Each scenario's `run` in its own task, handed back when it ends.
@@ -788,7 +799,7 @@ async fn check_audit(site: &Settings, writers: &[Writer]) -> String {
 
 /// The whole run on one backend, with the given scenarios beside the
 /// writers; returns the output's last line.
-pub(crate) async fn crash_run(scenarios: Vec<Box<dyn Interrupted>>) -> String {
+pub(crate) async fn crash_run(mut scenarios: Vec<Box<dyn Interrupted>>) -> String {
     let seed = seed();
     let kills = kills();
     let pg = if on_postgres() { fresh_pg().await } else { None };
@@ -804,6 +815,9 @@ pub(crate) async fn crash_run(scenarios: Vec<Box<dyn Interrupted>>) -> String {
         site.backend()
     );
     let mut rng = Rng(seed);
+    for x in scenarios.iter_mut() {
+        x.prepare(&app).await;
+    }
     let writers = writers(&app, &mut rng).await;
     // The servers are the only users of the data from here on: this
     // process's connections go with its vault.
@@ -811,6 +825,9 @@ pub(crate) async fn crash_run(scenarios: Vec<Box<dyn Interrupted>>) -> String {
     drop(vault);
     let (mut writers, mut scenarios) = kill_under_writers(&site, writers, scenarios, &mut rng, kills).await;
     check_writes(&site, &mut writers, &mut scenarios).await;
+    for x in scenarios.iter_mut() {
+        x.finish();
+    }
     let verified = check_audit(&site, &writers).await;
     let t = total(&writers);
     let summary = format!(
@@ -830,9 +847,11 @@ pub(crate) async fn crash_run(scenarios: Vec<Box<dyn Interrupted>>) -> String {
     summary
 }
 
+/// The writers, and beside them purges of closed cases (over HTTP and by
+/// the command line) cut by the same kills.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_write_survives_kill_9() {
-    crash_run(Vec::new()).await;
+    crash_run(vec![Box::new(crate::purge::InterruptedPurge::default())]).await;
 }
 
 /// The setting the SQLite guarantee rests on (docs/operations.md, "Crash
@@ -848,5 +867,36 @@ async fn sqlite_fsyncs_every_commit() {
     let (sync,): (i64,) = sqlx::query_as("PRAGMA synchronous").fetch_one(&mut *conn).await.unwrap();
     assert_eq!((mode.as_str(), sync), ("wal", 2), "journal_mode = WAL, synchronous = FULL");
     drop(conn);
+    store.close().await;
+}
+
+/// The PostgreSQL guarantee (docs/operations.md, "Crash safety"): every
+/// connection of the store's pool commits with `synchronous_commit = on`,
+/// even on a database whose default an operator set off.
+#[tokio::test]
+async fn postgres_commits_synchronously_whatever_the_database_default() {
+    let Some(db) = fresh_pg().await else { return };
+    let admin = sqlx::PgPool::connect(&db.admin_url).await.unwrap();
+    sqlx::query(&format!("ALTER DATABASE {} SET synchronous_commit = off", db.name))
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    let show = "SHOW synchronous_commit";
+    // A plain connection takes the database's default...
+    let plain = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let (default,): (String,) = sqlx::query_as(show).fetch_one(&plain).await.unwrap();
+    plain.close().await;
+    assert_eq!(default, "off");
+    // ...every connection of the store overrides it.
+    let store = safehouse::storage::PgStore::open(&db.url).await.unwrap();
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut conn = store.pool().acquire().await.unwrap();
+        let (setting,): (String,) = sqlx::query_as(show).fetch_one(&mut *conn).await.unwrap();
+        assert_eq!(setting, "on");
+        held.push(conn);
+    }
+    drop(held);
     store.close().await;
 }

@@ -19,9 +19,14 @@ use time::Duration;
 use crate::helpers::*;
 
 fn milestone(t: &TestApp, note: &str) -> MilestoneDraft {
+    milestone_on(t.now().date(), note)
+}
+
+/// A contact three days before `today`.
+fn milestone_on(today: time::Date, note: &str) -> MilestoneDraft {
     MilestoneDraft {
         kind: MilestoneKind::ContactMade,
-        date: EventDate::parse(&(t.now().date() - Duration::days(3)).to_string(), t.now().date()).unwrap(),
+        date: EventDate::parse(&(today - Duration::days(3)).to_string(), today).unwrap(),
         country: None,
         place_code: None,
         note: Note::parse(note).unwrap(),
@@ -405,6 +410,110 @@ async fn a_purge_that_fails_part_way_leaves_the_case_whole() {
     assert_eq!(k.get(&format!("/cases/{cid}")).await.status(), 200);
 }
 
+/// A coordinator's authenticator, confirmed with the previous step's code
+/// (one step of drift), so the current step is still unused: its secret.
+async fn enrol_a_step_back(
+    vault: &safehouse::vault::Vault,
+    who: &safehouse::accounts::model::Actor,
+) -> String {
+    use safehouse::accounts::totp;
+    let (enrolment, write) = totp::begin(vault, who.user_id()).await.unwrap();
+    vault.store().apply(vec![write]).await.unwrap();
+    let secret = enrolment.secret_base32.to_string();
+    let earlier = time::OffsetDateTime::now_utc() - Duration::seconds(30);
+    let writes = totp::confirm(vault, who.user_id(), &oath_code(&secret, earlier)).await.unwrap();
+    vault.store().apply(writes).await.unwrap();
+    secret
+}
+
+/// `safehouse purge --user coord.one ARGS` without a terminal: the
+/// password from the file, the code as the first line of stdin.
+fn purge_command(env: &crate::cli::Env, args: &[&str], code: &str) -> std::process::Output {
+    use std::io::Write as _;
+    let mut child = env
+        .command()
+        .env("SAFEHOUSE_COORDINATOR_PASSWORD_FILE", env.path("coordinator.pw"))
+        .args(["purge", "--user", "coord.one"])
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{code}").unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// `safehouse purge --due` through the real binary, without a terminal:
+/// every closed case past the retention period goes, each with its own
+/// `case.purge` entry and a plain line; a case closed recently and an open
+/// case created long ago stay; the chain verifies.
+#[tokio::test]
+async fn purge_due_from_the_command_line_purges_only_the_cases_past_retention() {
+    use safehouse::clock::{Clock, ManualClock};
+    use std::sync::Arc;
+
+    let env = crate::cli::Env::on_suite().await;
+    let recipient = env.keygen();
+    assert!(env.init(&recipient).status.success());
+    let (due, kept, secret) = {
+        let vault =
+            safehouse::setup::open(&env.config(), Arc::new(safehouse::clock::SystemClock)).await.unwrap();
+        let one = safehouse::accounts::service::unlock(&vault, "coord.one", "first coordinator passphrase")
+            .await
+            .unwrap();
+        let secret = enrol_a_step_back(&vault, &one).await;
+        // Cases made on a clock of their own: closed 400 days ago (due),
+        // closed 10 days ago (not due), open since 400 days ago.
+        let at = |days: i64| {
+            let clock: Arc<dyn Clock> =
+                Arc::new(ManualClock::new(time::OffsetDateTime::now_utc() - Duration::days(days)));
+            safehouse::vault::Vault::new(vault.store.clone(), vault.keyring.clone(), clock, vault.kdf)
+        };
+        let closed_at = async |days: i64, alias: &str| {
+            let old = at(days);
+            let id = cases::create(&old, &one, draft(&[alias], "n")).await.unwrap();
+            cases::add_milestone(&old, &one, id, milestone_on(old.clock.now().date(), "m")).await.unwrap();
+            let version = cases::read(&old, &one, id).await.unwrap().version;
+            let mut closed = draft(&[alias], "n");
+            closed.status = Status::Closed(Outcome::Resettled);
+            cases::update(&old, &one, id, version, closed).await.unwrap();
+            id
+        };
+        let due = vec![closed_at(400, "Dueone").await, closed_at(366, "Duetwo").await];
+        let recent = closed_at(10, "Recentone").await;
+        let open = cases::create(&at(400), &one, draft(&["Openone"], "n")).await.unwrap();
+        (due, vec![recent, open], secret)
+    };
+    let out = purge_command(&env, &["--due"], &oath_code(&secret, time::OffsetDateTime::now_utc()));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{}", crate::cli::stderr(&out));
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "a line per case and a total: {stdout}");
+    for (n, line) in lines.iter().take(2).enumerate() {
+        assert!(line.starts_with(&format!("[{}/2] case ", n + 1)) && line.ends_with(" purged"), "{line}");
+        assert!(line.contains(&due[n].to_string()) || line.contains(&due[1 - n].to_string()), "{line}");
+    }
+    assert!(due.iter().all(|id| stdout.contains(&id.to_string())), "{stdout}");
+    assert_eq!(lines[2], "2 case(s) past the retention period purged.");
+    let vault = safehouse::setup::open(&env.config(), Arc::new(safehouse::clock::SystemClock)).await.unwrap();
+    let log = vault.store().audit_rows(0, i64::MAX).await.unwrap();
+    let purges = |id: &CaseId| {
+        log.iter()
+            .filter(|e| e.target == id.to_string() && e.action == "case.purge" && e.outcome == "ok")
+            .count()
+    };
+    for id in &due {
+        assert!(vault.store().case(&id.to_string()).await.unwrap().is_none(), "{id} purged");
+        assert_eq!(purges(id), 1, "{id}: one case.purge entry");
+    }
+    for id in &kept {
+        assert!(vault.store().case(&id.to_string()).await.unwrap().is_some(), "{id} kept");
+        assert_eq!(purges(id), 0, "{id}: not purged");
+    }
+    audit::verify(&vault, &[], |_| {}).await.unwrap();
+}
+
 /// `safehouse purge --case` as a coordinator (password from the file,
 /// code on stdin) confirms another coordinator's request; a wrong code
 /// purges nothing; the requester's own confirmation is refused.
@@ -412,8 +521,6 @@ async fn a_purge_that_fails_part_way_leaves_the_case_whole() {
 async fn the_command_line_confirms_another_coordinators_request() {
     use safehouse::accounts::model::Username;
     use safehouse::accounts::service as accounts;
-    use safehouse::accounts::totp;
-    use std::io::Write as _;
     use std::sync::Arc;
 
     let env = crate::cli::Env::on_suite().await;
@@ -423,15 +530,7 @@ async fn the_command_line_confirms_another_coordinators_request() {
         let vault =
             safehouse::setup::open(&env.config(), Arc::new(safehouse::clock::SystemClock)).await.unwrap();
         let one = accounts::unlock(&vault, "coord.one", "first coordinator passphrase").await.unwrap();
-        // coord.one's authenticator, confirmed with the previous step's code
-        // (one step of drift), so the current step is still unused.
-        let (enrolment, write) = totp::begin(&vault, one.user_id()).await.unwrap();
-        vault.store().apply(vec![write]).await.unwrap();
-        let secret = enrolment.secret_base32.to_string();
-        let earlier = time::OffsetDateTime::now_utc() - Duration::seconds(30);
-        let writes = totp::confirm(&vault, one.user_id(), &oath_code(&secret, earlier)).await.unwrap();
-        vault.store().apply(writes).await.unwrap();
-        std::fs::write(env.path("totp.secret"), &secret).unwrap();
+        std::fs::write(env.path("totp.secret"), enrol_a_step_back(&vault, &one).await).unwrap();
         // A second coordinator, certified and admitted by coord.one.
         let token = accounts::create_account_unchecked(
             &vault,
@@ -455,19 +554,7 @@ async fn the_command_line_confirms_another_coordinators_request() {
         id
     };
     let secret = std::fs::read_to_string(env.path("totp.secret")).unwrap();
-    let run = |code: &str| {
-        let mut child = env
-            .command()
-            .env("SAFEHOUSE_COORDINATOR_PASSWORD_FILE", env.path("coordinator.pw"))
-            .args(["purge", "--user", "coord.one", "--case", &id.to_string()])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        writeln!(child.stdin.take().unwrap(), "{code}").unwrap();
-        child.wait_with_output().unwrap()
-    };
+    let run = |code: &str| purge_command(&env, &["--case", &id.to_string()], code);
     let out = run("000000");
     assert!(!out.status.success());
     assert!(crate::cli::stderr(&out).contains("not correct"), "{}", crate::cli::stderr(&out));
@@ -501,4 +588,317 @@ async fn a_purge_on_another_node_leaves_this_nodes_lists() {
     let (_, list) = body(k.get("/cases").await).await;
     assert!(!list.contains("Nodecanary") && list.contains("Staycanary"), "{list}");
     assert_eq!(t.state.vault.index_cache.entries(), 1);
+}
+
+// ---------------------------------------------------------------------------
+// A purge cut by a kill, beside the crash test's writers (crash.rs)
+// ---------------------------------------------------------------------------
+
+const PURGER: &str = "coord.purger";
+/// The coordinator the command logs in as: a TOTP step of its own.
+const COMMAND_PURGER: &str = "coord.purgecli";
+const PURGE_WORKER: &str = "case.purger";
+/// Closed cases made for the scenario to purge, one at a time.
+const DOOMED: u64 = 16;
+/// The longest `safehouse purge` runs before the scenario kills it: about
+/// its whole run (open, argon2 login, purge), so kills land in each part.
+const MAX_COMMAND_MS: u64 = 600;
+
+/// Rows of each table keyed by a case: a purge leaves none, and the
+/// audit trail (not keyed by it) keeps its entries.
+const KEYED_BY_CASE: [(&str, &str); 8] = [
+    ("cases", "SELECT COUNT(*) FROM cases WHERE id = $1"),
+    ("milestones", "SELECT COUNT(*) FROM milestones WHERE case_id = $1"),
+    ("wraps", "SELECT COUNT(*) FROM wraps WHERE object_kind = 'case' AND object_id = $1"),
+    ("case_index", "SELECT COUNT(*) FROM case_index WHERE case_id = $1"),
+    ("index_inbox", "SELECT COUNT(*) FROM index_inbox WHERE case_id = $1"),
+    ("pending_grants", "SELECT COUNT(*) FROM pending_grants WHERE case_id = $1"),
+    ("purge_requests", "SELECT COUNT(*) FROM purge_requests WHERE case_id = $1"),
+    ("case_reads", "SELECT COUNT(*) FROM case_reads WHERE case_id = $1"),
+];
+
+/// For each case, its rows in each table keyed by a case.
+async fn rows_keyed_by(site: &crate::crash::Settings, ids: &[&str]) -> Vec<Vec<(&'static str, i64)>> {
+    macro_rules! count_on {
+        ($pool:expr) => {{
+            let pool = $pool;
+            let mut out = Vec::new();
+            for id in ids {
+                let mut rows = Vec::new();
+                for (table, sql) in KEYED_BY_CASE {
+                    let (n,): (i64,) = sqlx::query_as(sql).bind(*id).fetch_one(&pool).await.unwrap();
+                    rows.push((table, n));
+                }
+                out.push(rows);
+            }
+            pool.close().await;
+            out
+        }};
+    }
+    match &site.database_url {
+        Some(url) => count_on!(sqlx::PgPool::connect(url).await.unwrap()),
+        None => {
+            let options = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(site.data_dir.join("safehouse.db"))
+                .read_only(true);
+            count_on!(sqlx::SqlitePool::connect_with(options).await.unwrap())
+        }
+    }
+}
+
+/// A whole case: its row, both milestones, both wraps (the coordinators'
+/// and its caseworker's), its index record.
+fn is_whole(rows: &[(&str, i64)]) -> bool {
+    let count = |table: &str| rows.iter().find(|(t, _)| *t == table).map_or(0, |(_, n)| *n);
+    (count("cases"), count("milestones"), count("wraps"), count("case_index")) == (1, 2, 2, 1)
+}
+
+fn is_gone(rows: &[(&str, i64)]) -> bool {
+    rows.iter().all(|(_, n)| *n == 0)
+}
+
+#[derive(Clone)]
+struct Doomed {
+    id: String,
+    alias: String,
+    version: i64,
+}
+
+#[derive(Default)]
+struct PurgeTally {
+    by_page: u32,
+    by_command: u32,
+    lost: u32,
+    commands_killed: u32,
+}
+
+/// Closed cases past the retention period, purged one at a time while the
+/// server is killed: over HTTP (the server's kill cuts the request) or with
+/// `safehouse purge --user --case` (password from the file, code on stdin;
+/// killed by the scenario at a moment of its own). After every restart the
+/// case is wholly there (row, milestones, wraps, index record, open for
+/// its coordinator and its caseworker) or wholly gone (no row keyed by it,
+/// one `case.purge` entry), and the chain verifies.
+#[derive(Default)]
+pub(crate) struct InterruptedPurge {
+    doomed: Vec<Doomed>,
+    /// The first case not known to be gone.
+    next: usize,
+    /// Its purge was answered: it must be gone at the next check.
+    answered: bool,
+    coordinator: Option<crate::crash::Login>,
+    command_coordinator: Option<crate::crash::Login>,
+    caseworker: Option<crate::crash::Login>,
+    coordinator_cookie: Option<String>,
+    caseworker_cookie: Option<String>,
+    password_file: std::path::PathBuf,
+    tally: PurgeTally,
+}
+
+impl InterruptedPurge {
+    /// The code of the coordinator's next unspent step, if one is current.
+    fn command_code(&mut self) -> Option<String> {
+        let who = self.command_coordinator.as_mut()?;
+        let step = (crate::crash::step_now() - 1).max(who.last_step + 1);
+        if step > crate::crash::step_now() + 1 {
+            return None;
+        }
+        who.last_step = step;
+        Some(oath_code(&who.secret, time::OffsetDateTime::from_unix_timestamp(step * 30).unwrap()))
+    }
+
+    async fn purge_on_page(&mut self, base: &str, case: &Doomed) {
+        let Some(who) = self.coordinator.as_mut() else { return };
+        let mut s = crate::crash::Session::new(base, self.coordinator_cookie.take());
+        let answer = async {
+            s.ready(who, false).await?;
+            let (csrf, version) = (s.csrf(), case.version.to_string());
+            let form = [("csrf", csrf.as_str()), ("version", version.as_str()), ("understood", "yes")];
+            s.post(&format!("/purge/{}", case.id), &form).await
+        }
+        .await;
+        self.coordinator_cookie = s.cookie.take();
+        match answer {
+            Ok(answer) => {
+                assert_eq!(answer.status, 303, "the purge of {} was refused: {}", case.id, answer.body);
+                self.answered = true;
+                self.tally.by_page += 1;
+            }
+            Err(crate::crash::Down) => self.tally.lost += 1,
+        }
+    }
+
+    async fn purge_by_command(
+        &mut self,
+        site: &crate::crash::Settings,
+        case: &Doomed,
+        code: &str,
+        after: u64,
+    ) {
+        use std::io::{Read, Write};
+        let mut child = site
+            .command()
+            .env("SAFEHOUSE_COORDINATOR_PASSWORD_FILE", &self.password_file)
+            .args(["purge", "--user", COMMAND_PURGER, "--case", &case.id])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{code}").unwrap();
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if started.elapsed() >= std::time::Duration::from_millis(after) {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                break None;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        };
+        let Some(status) = status else {
+            self.tally.commands_killed += 1;
+            return;
+        };
+        let (mut stdout, mut stderr) = (String::new(), String::new());
+        child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+        child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+        assert!(status.success() && stdout.contains("purged."), "safehouse purge: {stdout}{stderr}");
+        self.answered = true;
+        self.tally.by_command += 1;
+    }
+
+    /// Whether `case` is there, and panics unless wholly there or wholly gone.
+    async fn present(&mut self, site: &crate::crash::Settings, base: &str, case: &Doomed) -> bool {
+        let rows = rows_keyed_by(site, &[&case.id]).await.remove(0);
+        let (gone, whole) = (is_gone(&rows), is_whole(&rows));
+        assert!(gone || whole, "case {} after a kill: neither whole nor gone: {rows:?}", case.id);
+        // Its people open it, or nobody does.
+        let mut people = [
+            (self.coordinator.as_mut().unwrap(), &mut self.coordinator_cookie),
+            (self.caseworker.as_mut().unwrap(), &mut self.caseworker_cookie),
+        ];
+        for (who, cookie) in people.iter_mut() {
+            let mut s = crate::crash::Session::new(base, cookie.take());
+            s.ready(who, true).await.unwrap();
+            let page = s.get(&format!("/cases/{}", case.id)).await.unwrap();
+            **cookie = s.cookie.take();
+            if whole {
+                assert!(
+                    page.status == 200 && page.body.contains(&case.alias),
+                    "{} opens {}",
+                    who.username,
+                    case.id
+                );
+            } else {
+                assert_eq!(page.status, 404, "{} after the purge of {}", who.username, case.id);
+            }
+        }
+        whole
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::crash::Interrupted for InterruptedPurge {
+    fn name(&self) -> &'static str {
+        "purge"
+    }
+
+    async fn prepare(&mut self, app: &Instance) {
+        use safehouse::clock::{Clock, ManualClock};
+        let purger = app.user(PURGER, Role::Coordinator, true).await;
+        let command_purger = app.user(COMMAND_PURGER, Role::Coordinator, true).await;
+        let worker = app.user(PURGE_WORKER, Role::Caseworker, true).await;
+        // Closed long ago, so past the retention period on the servers'
+        // real clock: a vault of this process on a clock of 400 days back.
+        let then = time::OffsetDateTime::now_utc() - Duration::days(400);
+        let clock: std::sync::Arc<dyn Clock> = std::sync::Arc::new(ManualClock::new(then));
+        let vault = &app.vault;
+        let old = safehouse::vault::Vault::new(vault.store.clone(), vault.keyring.clone(), clock, vault.kdf);
+        let k = &app.coordinator;
+        for n in 0..DOOMED {
+            let alias = format!("Doomed {}", crate::crash::letters(n));
+            let id = cases::create(&old, k, draft(&[&alias], "to be purged")).await.unwrap();
+            membership::assign(&old, k, id, worker.user_id()).await.unwrap();
+            cases::add_milestone(&old, k, id, milestone_on(then.date(), "coordinator's")).await.unwrap();
+            cases::add_milestone(&old, &worker, id, milestone_on(then.date(), "caseworker's")).await.unwrap();
+            let version = cases::read(&old, k, id).await.unwrap().version;
+            let mut closed = draft(&[&alias], "to be purged");
+            closed.status = Status::Closed(Outcome::Resettled);
+            cases::update(&old, k, id, version, closed).await.unwrap();
+            self.doomed.push(Doomed { id: id.to_string(), alias, version: version + 1 });
+        }
+        let login = |username: &str, (secret, last_step): (String, i64)| crate::crash::Login {
+            username: username.to_owned(),
+            password: PASSWORD.to_owned(),
+            secret,
+            last_step,
+        };
+        self.coordinator = Some(login(PURGER, crate::crash::enrol(app, &purger).await));
+        // Enrolled a step back, so two steps are unspent at the start.
+        let secret = enrol_a_step_back(&app.vault, &command_purger).await;
+        self.command_coordinator = Some(login(COMMAND_PURGER, (secret, crate::crash::step_now() - 1)));
+        self.caseworker = Some(login(PURGE_WORKER, crate::crash::enrol(app, &worker).await));
+        self.password_file = app.dir.path().join("purger.pw");
+        std::fs::write(&self.password_file, PASSWORD).unwrap();
+    }
+
+    async fn run(&mut self, site: &crate::crash::Settings, base: &str, mut rng: crate::crash::Rng) {
+        let Some(case) = self.doomed.get(self.next).cloned() else { return };
+        // About one round in two, at a moment of its own.
+        if rng.upto(1) == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(rng.upto(400))).await;
+        let by_command = if rng.upto(1) == 0 { self.command_code() } else { None };
+        match by_command {
+            Some(code) => self.purge_by_command(site, &case, &code, rng.upto(MAX_COMMAND_MS)).await,
+            None => self.purge_on_page(base, &case).await,
+        }
+    }
+
+    async fn check(&mut self, site: &crate::crash::Settings, base: &str) {
+        let Some(case) = self.doomed.get(self.next).cloned() else { return };
+        let present = self.present(site, base, &case).await;
+        assert!(!(present && self.answered), "case {}: its purge was answered, yet it is there", case.id);
+        self.answered = false;
+        if !present {
+            self.next += 1;
+        }
+        // The ones before stay gone, the ones after stay whole.
+        let ids: Vec<&str> = self.doomed.iter().map(|d| d.id.as_str()).collect();
+        for (n, rows) in rows_keyed_by(site, &ids).await.into_iter().enumerate() {
+            let kept = if n < self.next { is_gone(&rows) } else { is_whole(&rows) };
+            assert!(kept, "case {}: {rows:?}", ids[n]);
+        }
+        let vault =
+            safehouse::setup::open(&site.config(), std::sync::Arc::new(safehouse::clock::SystemClock))
+                .await
+                .unwrap();
+        audit::verify(&vault, &[], |_| {}).await.unwrap();
+        let purges = vault.store().audit_rows(0, i64::MAX).await.unwrap();
+        for (n, other) in self.doomed.iter().enumerate() {
+            let entries = purges
+                .iter()
+                .filter(|e| e.target == other.id && e.action == "case.purge" && e.outcome == "ok");
+            assert_eq!(
+                entries.count(),
+                usize::from(n < self.next),
+                "case {}: one case.purge once gone",
+                other.id
+            );
+        }
+    }
+
+    fn finish(&mut self) {
+        let t = &self.tally;
+        println!(
+            "crash: purge: {} of {DOOMED} cases purged ({} answered on the page, {} by the command; {} answers \
+             lost in a kill, {} commands killed), each whole or gone after every kill",
+            self.next, t.by_page, t.by_command, t.lost, t.commands_killed
+        );
+        assert!(self.next > 0, "no purge completed: the run says nothing about purges");
+    }
 }

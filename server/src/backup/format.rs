@@ -7,6 +7,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
@@ -174,6 +175,63 @@ pub fn damaged(error: std::io::Error) -> anyhow::Error {
     anyhow::anyhow!("the backup is damaged, changed or cut short: {error}")
 }
 
+/// A running SHA-256 of a backup file's bytes as they are written or
+/// read: its first 64 bits, in hex, name the file in the audit trail
+/// (`backup.create`, `backup.restore`) without its path, and an operator
+/// finds the file with `sha256sum FILE | cut -c1-16`.
+#[derive(Clone, Default)]
+pub struct Digest(Arc<Mutex<sha2::Sha256>>);
+
+impl Digest {
+    fn update(&self, bytes: &[u8]) {
+        use sha2::Digest as _;
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).update(bytes);
+    }
+
+    /// The id of the bytes seen so far.
+    pub fn id(&self) -> String {
+        use sha2::Digest as _;
+        let sum = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone().finalize();
+        crate::crypto::to_hex(sum.get(..8).unwrap_or_default())
+    }
+}
+
+/// A reader or writer that feeds every byte through a [`Digest`].
+pub struct Hashing<T> {
+    inner: T,
+    digest: Digest,
+}
+
+impl<T> Hashing<T> {
+    pub fn new(inner: T, digest: &Digest) -> Hashing<T> {
+        Hashing { inner, digest: digest.clone() }
+    }
+
+    pub fn into_inner(self) -> T {
+        self.inner
+    }
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.digest.update(buf.get(..n).unwrap_or_default());
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.digest.update(buf.get(..n).unwrap_or_default());
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,6 +267,28 @@ mod tests {
         let other = age::x25519::Identity::generate();
         let error = open(file.as_slice(), &other).err().unwrap().to_string();
         assert!(error.contains("not encrypted to this backup identity"), "{error}");
+    }
+
+    #[test]
+    fn a_file_has_the_same_id_written_and_read_and_it_is_its_digest_prefix() {
+        use sha2::Digest as _;
+        let key = age::x25519::Identity::generate();
+        let recipient: Recipient = key.to_public().to_string().parse().unwrap();
+        let written = Digest::default();
+        let mut file = Vec::new();
+        let mut writer = encrypt(
+            Hashing::new(&mut file, &written),
+            &[recipient],
+            &header(known_migrations(Backend::Sqlite)),
+        )
+        .unwrap();
+        writer.write_all(&vec![7u8; 200_000]).unwrap();
+        writer.finish().unwrap();
+        let read = Digest::default();
+        let (_, mut reader) = open(Hashing::new(file.as_slice(), &read), &key).unwrap();
+        std::io::copy(&mut reader, &mut std::io::sink()).unwrap();
+        let expected = crate::crypto::to_hex(&sha2::Sha256::digest(&file)[..8]);
+        assert_eq!((written.id(), read.id()), (expected.clone(), expected));
     }
 
     #[test]

@@ -14,15 +14,20 @@ pub mod progress;
 use std::fs::File;
 use std::io::{BufWriter, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 
 use crate::audit::chain::{self, ChainKey, Checkpoint};
-use crate::config::Config;
+use crate::audit::model::new_request_id;
+use crate::audit::{Action, Event, Outcome};
+use crate::clock::SystemClock;
+use crate::config::{Config, KdfParams};
 use crate::keyring::{Keyring, SecretsDir, secrets};
 use crate::storage::{GENESIS_MAC, SqliteStore, Store};
-use format::{Backend, Header, Migration};
+use crate::vault::Vault;
+use format::{Backend, Digest, Hashing, Header, Migration};
 use progress::{Interrupt, Progress};
 
 /// A file removed when dropped unless kept: the clear snapshot, the
@@ -54,6 +59,48 @@ fn random_suffix() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
+/// A scratch name in `dir`: `{before}{marker}{pid}-{random}{after}`. The
+/// process id lets a later run tell what a killed run left (its process
+/// gone) from what a running one is using.
+fn scratch_in(dir: &Path, before: &str, marker: &str, after: &str) -> Scratch {
+    let name = format!("{before}{marker}{}-{}{after}", std::process::id(), random_suffix());
+    Scratch(Some(dir.join(name)))
+}
+
+/// Remove what a run killed with SIGKILL left in `dir`: hidden names
+/// holding `marker` and then the id of a process that is gone. Where
+/// `/proc` does not list processes (not Linux), nothing is removed.
+fn remove_leftovers(dir: &Path, marker: &str) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str().filter(|n| n.starts_with('.')) else { continue };
+        let Some((_, rest)) = name.split_once(marker) else { continue };
+        let pid = rest.split('-').next().unwrap_or_default();
+        if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) || Path::new("/proc").join(pid).exists()
+        {
+            continue;
+        }
+        let path = entry.path();
+        let removed =
+            if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+        if removed.is_ok() {
+            tracing::info!(target: "safehouse::backup", "removed {name}, left by an interrupted run");
+        }
+    }
+}
+
+/// Append a system entry (a backup taken, a restore made) to the instance
+/// in `store`, whose audit key `keyring` holds.
+async fn record(store: Arc<dyn Store>, keyring: Keyring, kdf: KdfParams, event: Event) -> Result<()> {
+    let vault = Vault::new(store, Arc::new(keyring), Arc::new(SystemClock), kdf);
+    vault.record(&event, Outcome::Ok).await?;
+    Ok(())
+}
+
 fn now_rfc3339() -> String {
     crate::web::when::rfc3339_utc(time::OffsetDateTime::now_utc())
 }
@@ -67,11 +114,15 @@ pub struct Taken {
     pub header: Header,
     pub bytes: u64,
     pub recipients: usize,
+    /// The file's id in the audit trail (`backup.create`).
+    pub id: String,
 }
 
 /// Take a backup of the configured instance into `out`, encrypted to every
 /// backup recipient pinned in the trust file. Written to a file beside
-/// `out` and linked to its name only when whole; never overwrites.
+/// `out` and linked to its name only when whole; never overwrites. Then a
+/// `backup.create` entry names it by its id (so the pepper is needed, to
+/// open the audit key).
 pub async fn take(config: &Config, out: &Path, interrupt: &Interrupt) -> Result<Taken> {
     if out.exists() {
         bail!("{} already exists: a backup never overwrites a file; choose another --out", out.display());
@@ -89,12 +140,16 @@ pub async fn take(config: &Config, out: &Path, interrupt: &Interrupt) -> Result<
     if instance.instance_id != trust.instance_id {
         bail!("the trust file belongs to another instance than this database: refusing to back it up");
     }
+    // The audit key now, so that a missing pepper stops the backup before
+    // anything is written.
+    let keyring = Keyring::open(store.as_ref(), &SecretsDir::new(&config.secrets_dir)).await?;
     let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = out.file_name().and_then(|n| n.to_str()).context("--out must name a file")?;
-    let partial = Scratch(Some(dir.join(format!(".{name}.partial-{}", random_suffix()))));
+    remove_leftovers(dir, PARTIAL);
+    let partial = scratch_in(dir, &format!(".{name}"), PARTIAL, "");
+    let digest = Digest::default();
     let (header, bytes) = match postgres_url(config) {
         Some(url) => {
-            drop(store);
             let schema = postgres::schema(url, config.database_allow_insecure).await?;
             let header = Header {
                 format: 1,
@@ -109,6 +164,7 @@ pub async fn take(config: &Config, out: &Path, interrupt: &Interrupt) -> Result<
                 &header,
                 &trust.backup,
                 partial.path(),
+                &digest,
                 interrupt,
             )
             .await?;
@@ -116,7 +172,6 @@ pub async fn take(config: &Config, out: &Path, interrupt: &Interrupt) -> Result<
         }
         None => {
             let snapshot = sqlite_snapshot(config, store.as_ref()).await?;
-            drop(store);
             interrupt.check()?;
             let schema = sqlite_schema(snapshot.path()).await?;
             let header = Header {
@@ -126,17 +181,19 @@ pub async fn take(config: &Config, out: &Path, interrupt: &Interrupt) -> Result<
                 created: now_rfc3339(),
                 schema,
             };
-            let (path, partial_path, recipients, interrupt) = (
+            let (path, partial_path, recipients, interrupt, digest) = (
                 snapshot.path().to_owned(),
                 partial.path().to_owned(),
                 trust.backup.clone(),
                 interrupt.clone(),
+                digest.clone(),
             );
             let header_copy = header.clone();
             let bytes = tokio::task::spawn_blocking(move || -> Result<u64> {
                 let mut input = File::open(&path)?;
                 let total = input.metadata()?.len();
-                let mut writer = format::encrypt(create_private(&partial_path)?, &recipients, &header_copy)?;
+                let mut writer =
+                    format::encrypt(create_output(&partial_path, &digest)?, &recipients, &header_copy)?;
                 let mut progress = Progress::new("backup", Some(total));
                 let n = progress::copy(&mut input, &mut writer, &mut progress, &interrupt, Into::into)?;
                 finish_output(writer)?;
@@ -156,7 +213,26 @@ pub async fn take(config: &Config, out: &Path, interrupt: &Interrupt) -> Result<
     if let Ok(dir) = File::open(dir) {
         let _ = dir.sync_all();
     }
-    Ok(Taken { header, bytes, recipients: trust.backup.len() })
+    let id = digest.id();
+    let event = Event::system(Action::BackupCreate, &new_request_id()).on(&id);
+    record(store, keyring, config.kdf, event).await.with_context(|| {
+        format!("the backup is in {}, but its audit entry could not be appended", out.display())
+    })?;
+    Ok(Taken { header, bytes, recipients: trust.backup.len(), id })
+}
+
+/// Marks a backup's output while it is written, beside its final name.
+const PARTIAL: &str = ".partial-";
+/// Marks the clear snapshot of the SQLite file, in the data directory.
+const SNAPSHOT: &str = ".backup-";
+/// Marks a restore's staging directory, beside the target.
+const RESTORING: &str = ".restoring-";
+/// Marks the private directory `backup verify` decrypts into.
+const VERIFYING: &str = ".safehouse-verify-";
+
+/// The encrypted output: private, new, and hashed as it is written.
+fn create_output(path: &Path, digest: &Digest) -> Result<Hashing<BufWriter<File>>> {
+    Ok(Hashing::new(create_private(path)?, digest))
 }
 
 fn create_private(path: &Path) -> Result<BufWriter<File>> {
@@ -171,8 +247,8 @@ fn create_private(path: &Path) -> Result<BufWriter<File>> {
     Ok(BufWriter::new(file))
 }
 
-fn finish_output(writer: age::stream::StreamWriter<BufWriter<File>>) -> Result<()> {
-    let buffered = writer.finish()?;
+fn finish_output(writer: age::stream::StreamWriter<Hashing<BufWriter<File>>>) -> Result<()> {
+    let buffered = writer.finish()?.into_inner();
     let file = buffered.into_inner().map_err(|e| e.into_error())?;
     file.sync_all()?;
     Ok(())
@@ -182,7 +258,9 @@ fn finish_output(writer: age::stream::StreamWriter<BufWriter<File>>) -> Result<(
 /// directory (as private as the database itself): `VACUUM INTO` reads in
 /// one transaction, so writers carry on and the copy is one moment.
 async fn sqlite_snapshot(config: &Config, store: &dyn Store) -> Result<Scratch> {
-    let snapshot = Scratch(Some(config.data_dir.join(format!(".backup-{}.db", random_suffix()))));
+    // A snapshot a killed backup left holds clear pages, purged ones too.
+    remove_leftovers(&config.data_dir, SNAPSHOT);
+    let snapshot = scratch_in(&config.data_dir, "", SNAPSHOT, ".db");
     let path = snapshot.path().to_str().context("the data directory's path is not UTF-8")?.to_owned();
     // Opened through the store first, so the schema is current and the
     // file is ours; the snapshot itself on a connection of its own.
@@ -292,6 +370,19 @@ async fn chain_links(store: &dyn Store, instance_id: &str) -> Result<(i64, Optio
     Ok((count, head))
 }
 
+/// Rows per table of the configured instance's database (the counts
+/// `backup verify` and `restore` print).
+pub async fn table_counts(config: &Config) -> Result<Vec<(String, i64)>> {
+    if postgres_url(config).is_some() {
+        return postgres::counts_of(config).await;
+    }
+    let options = SqliteConnectOptions::new().filename(config.sqlite_path()).read_only(true);
+    let pool = SqlitePool::connect_with(options).await?;
+    let counts = sqlite_counts(&pool).await;
+    pool.close().await;
+    counts
+}
+
 async fn sqlite_counts(pool: &SqlitePool) -> Result<Vec<(String, i64)>> {
     let tables: Vec<(String,)> = sqlx::query_as(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
@@ -312,8 +403,10 @@ async fn sqlite_counts(pool: &SqlitePool) -> Result<Vec<(String, i64)>> {
 /// database bytes, and the file's size for the progress.
 pub(crate) struct Opened {
     pub(crate) header: Header,
-    pub(crate) reader: std::io::BufReader<age::stream::StreamReader<File>>,
+    pub(crate) reader: std::io::BufReader<age::stream::StreamReader<Hashing<File>>>,
     pub(crate) total: Option<u64>,
+    /// The file's id, complete once the reader has been read to its end.
+    pub(crate) digest: Digest,
 }
 
 /// Open a backup (blocking: the file may be a pipe).
@@ -322,9 +415,10 @@ async fn open_backup(file: &Path, identity: &age::x25519::Identity) -> Result<Op
     tokio::task::spawn_blocking(move || -> Result<Opened> {
         let input = File::open(&file).with_context(|| format!("cannot read {}", file.display()))?;
         let total = input.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
-        let (header, reader) = format::open(input, &identity)?;
+        let digest = Digest::default();
+        let (header, reader) = format::open(Hashing::new(input, &digest), &identity)?;
         format::check_schema(&header)?;
-        Ok(Opened { header, reader, total })
+        Ok(Opened { header, reader, total, digest })
     })
     .await?
 }
@@ -336,7 +430,7 @@ async fn decrypt_sqlite(opened: Opened, target: &Path, interrupt: &Interrupt) ->
 }
 
 fn copy_sqlite(opened: Opened, target: &Path, interrupt: &Interrupt) -> Result<Header> {
-    let Opened { header, mut reader, total } = opened;
+    let Opened { header, mut reader, total, .. } = opened;
     if header.backend != Backend::Sqlite {
         bail!("this backup is of a PostgreSQL database");
     }
@@ -392,8 +486,9 @@ pub async fn verify(
     let opened = open_backup(file, identity).await?;
     match opened.header.backend {
         Backend::Sqlite => {
-            let dir =
-                Scratch(Some(std::env::temp_dir().join(format!("safehouse-verify-{}", random_suffix()))));
+            let temp = std::env::temp_dir();
+            remove_leftovers(&temp, VERIFYING);
+            let dir = scratch_in(&temp, "", VERIFYING, "");
             secrets::create_private_dir(dir.path())?;
             let db = dir.path().join("safehouse.db");
             let header = decrypt_sqlite(opened, &db, interrupt).await?;
@@ -430,15 +525,20 @@ pub async fn verify(
 pub struct Restored {
     pub checked: Checked,
     /// Whether the secrets directory was found and opens the restored
-    /// database.
+    /// database (and so the `backup.restore` entry was appended).
     pub secrets_match: bool,
+    /// The backup file's id, as its `backup.create` entry names it.
+    pub id: String,
 }
 
 /// Restore a backup into the configured data directory (SQLite) or
-/// database (PostgreSQL), which must be empty. SQLite: decrypted and
-/// checked in a directory beside the target, then renamed onto it in one
-/// step. PostgreSQL: one `pg_restore --single-transaction`. Either way an
-/// interruption leaves the target as empty as it was.
+/// database (PostgreSQL), which must be empty. SQLite: decrypted, checked
+/// and given its `backup.restore` entry in a directory beside the target,
+/// then renamed onto it in one step. PostgreSQL: one `pg_restore
+/// --single-transaction`, then the checks and the entry. Either way an
+/// interruption leaves the target as empty as it was; a refused or failed
+/// restore writes nothing to it. Without the secrets directory there is no
+/// audit key, so no entry.
 pub async fn restore(
     config: &Config,
     file: &Path,
@@ -451,6 +551,7 @@ pub async fn restore(
     // Opened once and read once: the file may be a pipe.
     let opened = open_backup(file, identity).await?;
     let peek = opened.header.clone();
+    let digest = opened.digest.clone();
     if has_secrets {
         let trust = secrets_dir.read_trust()?;
         if trust.instance_id != peek.instance_id {
@@ -464,6 +565,19 @@ pub async fn restore(
         }
     }
     let secrets = if has_secrets { Secrets::Dir(&secrets_dir) } else { Secrets::None };
+    let dir = &secrets_dir;
+    let restored = |store: Arc<dyn Store>, checked: Checked| async move {
+        let id = digest.id();
+        // A restore finished on a second run may have its entry already.
+        let head = store.audit_head().await?;
+        let recorded = head.is_some_and(|h| h.action == Action::BackupRestore.as_str() && h.target == id);
+        if has_secrets && !recorded {
+            let keyring = Keyring::open(store.as_ref(), dir).await?;
+            let event = Event::system(Action::BackupRestore, &new_request_id()).on(&id);
+            record(store, keyring, config.kdf, event).await?;
+        }
+        anyhow::Ok(Restored { checked, secrets_match: has_secrets, id })
+    };
     match (peek.backend, postgres_url(config)) {
         (Backend::Sqlite, None) => {
             let target = &config.data_dir;
@@ -477,11 +591,20 @@ pub async fn restore(
             let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
             let name = target.file_name().and_then(|n| n.to_str()).unwrap_or("data");
             std::fs::create_dir_all(parent)?;
-            let staging = Scratch(Some(parent.join(format!(".{name}.restoring-{}", random_suffix()))));
+            remove_leftovers(parent, RESTORING);
+            let staging = scratch_in(parent, &format!(".{name}"), RESTORING, "");
             secrets::create_private_dir(staging.path())?;
             let db = staging.path().join("safehouse.db");
             let header = decrypt_sqlite(opened, &db, interrupt).await?;
             let checked = check_sqlite_file(&db, header, secrets).await?;
+            interrupt.check()?;
+            // The entry goes into the staged copy, so the target holds it
+            // from the moment it holds anything.
+            let store = SqliteStore::open(&db, false).await?;
+            let shared: Arc<dyn Store> = Arc::new(store.clone());
+            let done = restored(shared, checked).await;
+            store.close().await;
+            let done = done?;
             interrupt.check()?;
             if !is_empty_or_missing(target) {
                 bail!("the data directory {} was filled meanwhile: nothing restored", target.display());
@@ -490,14 +613,33 @@ pub async fn restore(
             std::fs::rename(staging.path(), target)
                 .with_context(|| format!("cannot move the restored database into {}", target.display()))?;
             staging.keep();
-            Ok(Restored { checked, secrets_match: has_secrets })
+            Ok(done)
         }
         (Backend::Postgres, Some(url)) => {
-            let header = postgres::restore(opened, url, config.database_allow_insecure, interrupt).await?;
-            let store = crate::setup::open_store(config).await?;
+            let allow = config.database_allow_insecure;
+            // Marked from before pg_restore until after the checks and the
+            // entry, so that no server starts on a restore a kill cut
+            // short; a second run finishes it.
+            let header = match postgres::target(url, allow).await? {
+                postgres::Target::Loaded => postgres::check_archive(opened, interrupt).await?,
+                postgres::Target::Empty => {
+                    postgres::mark(url, allow, true).await?;
+                    match postgres::restore(opened, url, allow, interrupt).await {
+                        Ok(header) => header,
+                        Err(e) => {
+                            let _ = postgres::mark(url, allow, false).await;
+                            return Err(e);
+                        }
+                    }
+                }
+            };
+            let options = crate::setup::postgres_options(url, allow)?;
+            let store: Arc<dyn Store> = Arc::new(crate::storage::PgStore::open_unfinished(options).await?);
             let counts = postgres::counts_of(config).await?;
             let checked = check_store(store.as_ref(), header, counts, secrets).await?;
-            Ok(Restored { checked, secrets_match: has_secrets })
+            let done = restored(store, checked).await?;
+            postgres::mark(url, allow, false).await?;
+            Ok(done)
         }
         (Backend::Sqlite, Some(_)) => bail!(
             "this backup is of a SQLite instance, but SAFEHOUSE_DATABASE_URL names PostgreSQL: \

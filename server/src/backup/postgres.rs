@@ -12,10 +12,11 @@ use sqlx::PgPool;
 use sqlx::postgres::PgSslMode;
 
 use super::Opened;
-use super::format::{self, Backend, Header, Migration};
+use super::format::{self, Backend, Digest, Header, Migration};
 use super::progress::{self, Interrupt, Progress};
 use crate::config::Config;
 use crate::crypto::Recipient;
+use crate::storage::postgres::RESTORE_MARKER;
 
 /// The archive format `pg_dump --format=custom` writes starts so.
 const ARCHIVE_MAGIC: &[u8] = b"PGDMP";
@@ -85,6 +86,7 @@ pub async fn dump(
     header: &Header,
     recipients: &[Recipient],
     partial: &Path,
+    digest: &Digest,
     interrupt: &Interrupt,
 ) -> Result<u64> {
     let mut command = command("pg_dump", url, allow_insecure)?;
@@ -98,14 +100,14 @@ pub async fn dump(
         ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped());
-    let (header, recipients, partial, interrupt) =
-        (header.clone(), recipients.to_vec(), partial.to_owned(), interrupt.clone());
+    let (header, recipients, partial, interrupt, digest) =
+        (header.clone(), recipients.to_vec(), partial.to_owned(), interrupt.clone(), digest.clone());
     tokio::task::spawn_blocking(move || -> Result<u64> {
         let mut child =
             command.spawn().context("cannot run pg_dump (install the PostgreSQL client tools)")?;
         let copied = (|| -> Result<u64> {
             let mut stdout = child.stdout.take().context("pg_dump's output")?;
-            let mut writer = format::encrypt(super::create_private(&partial)?, &recipients, &header)?;
+            let mut writer = format::encrypt(super::create_output(&partial, &digest)?, &recipients, &header)?;
             let mut progress = Progress::new("backup", None);
             let n = progress::copy(&mut stdout, &mut writer, &mut progress, &interrupt, Into::into)?;
             super::finish_output(writer)?;
@@ -130,20 +132,72 @@ pub async fn dump(
 }
 
 /// Without a server: the backup opens, every chunk authenticates, and the
-/// payload is a pg_dump archive.
-pub async fn check_archive(opened: Opened, interrupt: &Interrupt) -> Result<()> {
+/// payload is a pg_dump archive (read to its end, so its id is complete).
+pub async fn check_archive(opened: Opened, interrupt: &Interrupt) -> Result<Header> {
     let interrupt = interrupt.clone();
-    tokio::task::spawn_blocking(move || -> Result<()> {
-        let Opened { mut reader, total, .. } = opened;
+    tokio::task::spawn_blocking(move || -> Result<Header> {
+        let Opened { header, mut reader, total, .. } = opened;
         let mut magic = [0u8; 5];
         reader.read_exact(&mut magic).map_err(format::damaged)?;
         if magic != ARCHIVE_MAGIC {
             bail!("the backup's payload is not a pg_dump archive");
         }
         super::drain(&mut reader, &interrupt, total)?;
-        Ok(())
+        Ok(header)
     })
     .await?
+}
+
+const NOT_EMPTY: &str = "the database is not empty: restore only ever fills an empty database";
+
+/// Tables outside PostgreSQL's own schemas, and whether a restore's
+/// marker is there.
+async fn contents(url: &str, allow_insecure: bool) -> Result<(i64, bool)> {
+    let pool = connect(url, allow_insecure).await?;
+    let found: Result<(i64, bool), _> = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM pg_catalog.pg_tables \
+                 WHERE schemaname NOT IN ('pg_catalog', 'information_schema')), \
+                to_regnamespace($1) IS NOT NULL",
+    )
+    .bind(RESTORE_MARKER)
+    .fetch_one(&pool)
+    .await;
+    pool.close().await;
+    Ok(found?)
+}
+
+/// A restore's target as it finds it.
+pub enum Target {
+    /// No table (perhaps marked by a restore killed before `pg_restore`
+    /// committed): restore into it.
+    Empty,
+    /// Marked and loaded: a restore was killed after `pg_restore`
+    /// committed and before its checks and audit entry. Finish it.
+    Loaded,
+}
+
+/// Refuses a database in use: tables and no marker.
+pub async fn target(url: &str, allow_insecure: bool) -> Result<Target> {
+    match contents(url, allow_insecure).await? {
+        (0, _) => Ok(Target::Empty),
+        (_, true) => Ok(Target::Loaded),
+        _ => bail!(NOT_EMPTY),
+    }
+}
+
+/// Put up (`true`) or take down the marker that keeps every server off a
+/// database until the restore into it has finished.
+pub async fn mark(url: &str, allow_insecure: bool, up: bool) -> Result<()> {
+    let sql = if up {
+        format!("CREATE SCHEMA IF NOT EXISTS {RESTORE_MARKER}")
+    } else {
+        format!("DROP SCHEMA IF EXISTS {RESTORE_MARKER}")
+    };
+    let pool = connect(url, allow_insecure).await?;
+    let done = sqlx::query(&sql).execute(&pool).await;
+    pool.close().await;
+    done.context("cannot mark the database as being restored")?;
+    Ok(())
 }
 
 /// Restore into an empty database in one transaction.
@@ -153,15 +207,8 @@ pub async fn restore(
     allow_insecure: bool,
     interrupt: &Interrupt,
 ) -> Result<Header> {
-    let pool = connect(url, allow_insecure).await?;
-    let tables: Result<(i64,), _> = sqlx::query_as(
-        "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')",
-    )
-    .fetch_one(&pool)
-    .await;
-    pool.close().await;
-    if tables?.0 != 0 {
-        bail!("the database is not empty: restore only ever fills an empty database");
+    if contents(url, allow_insecure).await?.0 != 0 {
+        bail!(NOT_EMPTY);
     }
     let mut command = command("pg_restore", url, allow_insecure)?;
     command
@@ -170,7 +217,7 @@ pub async fn restore(
         .stdout(Stdio::null());
     let interrupt = interrupt.clone();
     tokio::task::spawn_blocking(move || -> Result<Header> {
-        let Opened { header, mut reader, total } = opened;
+        let Opened { header, mut reader, total, .. } = opened;
         if header.backend != Backend::Postgres {
             bail!("this backup is of a SQLite database");
         }

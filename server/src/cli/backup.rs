@@ -85,13 +85,14 @@ pub async fn run(config: &Config, args: BackupArgs) -> Result<()> {
             let taken = backup::take(config, &out, &interrupt).await?;
             println!(
                 "Backup written to {} ({} bytes of {} database, schema {}, taken {}), encrypted to {} backup \
-                 recipient(s). Check it with `safehouse backup verify`.",
+                 recipient(s); audited as backup {}. Check it with `safehouse backup verify`.",
                 out.display(),
                 taken.bytes,
                 taken.header.backend.as_str(),
                 schema_version(&taken.header),
                 taken.header.created,
-                taken.recipients
+                taken.recipients,
+                taken.id
             );
             Ok(())
         }
@@ -109,13 +110,19 @@ pub async fn restore(config: &Config, from: &Path, identity: Option<&Path>) -> R
     );
     print_checked(&restored.checked);
     if restored.secrets_match {
-        println!("The secrets directory opens the restored database: start the server (`safehouse serve`).");
+        println!(
+            "The secrets directory opens the restored database; the restore of backup {} is in its audit \
+             trail. Start the server (`safehouse serve`).",
+            restored.id
+        );
     } else {
         println!(
             "No secrets directory at {}: put back this instance's pepper and trust.toml (mode 0600, \
              directory 0700) and start the server; if the pepper is lost, put back a copy of trust.toml and \
-             follow \"Offline recovery: the pepper is lost\" in docs/operations.md.",
-            config.secrets_dir.display()
+             follow \"Offline recovery: the pepper is lost\" in docs/operations.md. Without the audit key \
+             the restore of backup {} is not in the audit trail.",
+            config.secrets_dir.display(),
+            restored.id
         );
     }
     Ok(())

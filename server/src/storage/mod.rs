@@ -34,6 +34,13 @@ pub enum StoreError {
     Batch(String),
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database holds a restore that was interrupted before its checks
+    /// and its audit entry: no server starts on it.
+    #[error(
+        "a restore into this database did not finish: run the same `safehouse restore --from FILE` again \
+         to finish it (docs/operations.md, \"Restoring\")"
+    )]
+    RestoreUnfinished,
 }
 
 /// What a wrapped secret is.

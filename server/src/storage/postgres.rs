@@ -38,7 +38,27 @@ impl PgStore {
     /// current is left alone, so a node may run as a role that can read and
     /// write rows but not change tables (docs/deployment.md).
     pub async fn open_with(options: PgConnectOptions) -> Result<Self, StoreError> {
+        Self::connect(options, false).await
+    }
+
+    /// The same, also on a database a restore has not finished: for the
+    /// restore itself.
+    pub async fn open_unfinished(options: PgConnectOptions) -> Result<Self, StoreError> {
+        Self::connect(options, true).await
+    }
+
+    async fn connect(options: PgConnectOptions, unfinished_restore: bool) -> Result<Self, StoreError> {
+        // A commit is acknowledged only once its WAL record is on disk,
+        // whatever the database's or the role's default says: an answered
+        // write must survive a crash of PostgreSQL itself.
+        let options = options.options([("synchronous_commit", "on")]);
         let pool = PgPoolOptions::new().max_connections(8).connect_with(options).await?;
+        // Before any migration: one must not fill a target the restore
+        // would then take for restored.
+        if !unfinished_restore && restore_unfinished(&pool).await? {
+            pool.close().await;
+            return Err(StoreError::RestoreUnfinished);
+        }
         if !schema_is_current(&pool).await? {
             MIGRATOR.run(&pool).await?;
         }
@@ -52,6 +72,16 @@ impl PgStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The schema a restore makes before `pg_restore` and drops once its
+/// checks and its audit entry are done (backup::restore).
+pub const RESTORE_MARKER: &str = "safehouse_restore_unfinished";
+
+async fn restore_unfinished(pool: &PgPool) -> Result<bool, StoreError> {
+    let (marked,): (bool,) =
+        sqlx::query_as("SELECT to_regnamespace($1) IS NOT NULL").bind(RESTORE_MARKER).fetch_one(pool).await?;
+    Ok(marked)
 }
 
 /// Every migration of this build applied, with the same checksum.
