@@ -42,12 +42,14 @@ impl Target {
 }
 
 /// The writes of one rotation and what they amount to: wraps made again
-/// for a new key, and rows re-sealed or re-encrypted.
+/// for a new key, rows re-sealed or re-encrypted, and pending entries
+/// dropped because they did not check under the old key (forged).
 #[derive(Debug, Default)]
 pub struct Plan {
     pub writes: Vec<Write>,
     pub rewrapped: usize,
     pub resealed: usize,
+    pub refused: usize,
 }
 
 impl Plan {
@@ -61,6 +63,12 @@ impl Plan {
         self.resealed += 1;
     }
 
+    /// The deletion of a pending entry refused as forged.
+    pub fn refuse(&mut self, write: Write) {
+        self.writes.push(write);
+        self.refused += 1;
+    }
+
     /// A write that is neither (a team's new recipient, a guard).
     pub fn other(&mut self, write: Write) {
         self.writes.push(write);
@@ -70,6 +78,7 @@ impl Plan {
         self.writes.extend(other.writes);
         self.rewrapped += other.rewrapped;
         self.resealed += other.resealed;
+        self.refused += other.refused;
     }
 }
 
