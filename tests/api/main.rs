@@ -29,6 +29,7 @@ mod pages;
 mod permissions;
 mod purge;
 mod recovery_ops;
+mod rotation_data;
 mod sessions_life;
 mod sponsorship;
 mod storage;
