@@ -100,6 +100,7 @@ pub async fn case_keys(
     progress: &dyn Progress,
 ) -> ServiceResult<Plan> {
     let ids = vault.store().case_ids().await?;
+    let total = ids.len();
     let mut keys: BTreeMap<String, (Key32, Key32)> = BTreeMap::new();
     for (done, id) in ids.into_iter().enumerate() {
         let old = membership::case_key_for_team(vault, coordinators, &id).await.map_err(|e| match e {
@@ -109,7 +110,7 @@ pub async fn case_keys(
             other => other,
         })?;
         keys.insert(id, (old, Key32::random()));
-        report(progress, "case keys opened", done + 1, keys.len());
+        report(progress, "case keys opened", done + 1, total);
     }
     let mut plan = Plan::default();
     for (done, (id, (old, new))) in keys.iter().enumerate() {
