@@ -30,6 +30,7 @@ mod permissions;
 mod purge;
 mod recovery_ops;
 mod rotation;
+mod rotation_data;
 mod sessions_life;
 mod sponsorship;
 mod storage;

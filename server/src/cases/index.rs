@@ -15,12 +15,12 @@ use super::model::{
     AgeBand, CountryCode, EventDate, Gender, Group, LeaveReason, MilestoneKind, SponsorshipStep, Stage,
     Status,
 };
-use crate::crypto::{self, Aad, Identity, Key32, Label, RecordKind, wrap};
+use crate::crypto::{self, Aad, Identity, Key32, Label, Recipient, RecordKind, wrap};
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{CaseId, MilestoneId, ShelterId, UserId};
 use crate::keyring::Team;
 use crate::membership::{self, SharedKey};
-use crate::storage::{HolderKind, IndexRow, ObjectKind, Write};
+use crate::storage::{HolderKind, InboxRow, IndexRow, ObjectKind, Write};
 use crate::vault::Vault;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -185,17 +185,28 @@ fn inbox_mac_key(case_key: &Key32, case_id: &str) -> Key32 {
     case_key.derive(Label::InboxMac, case_id.as_bytes())
 }
 
+/// An inbox entry's envelope: the record as JSON with its MAC under the
+/// case key, encrypted to the coordinators recipient.
+fn envelope(
+    recipient: &Recipient,
+    case_key: &Key32,
+    case_id: String,
+    json: String,
+) -> ServiceResult<Vec<u8>> {
+    let mac = crypto::mac(&inbox_mac_key(case_key, &case_id), &[case_id.as_bytes(), json.as_bytes()]);
+    let entry = InboxEntry { case_id, record: json, mac: crate::keyring::to_base64(&mac) };
+    let plain = zeroize::Zeroizing::new(
+        serde_json::to_vec(&entry).map_err(|_| ServiceError::Internal("inbox encoding"))?,
+    );
+    Ok(wrap::wrap(recipient, &plain)?)
+}
+
 /// An inbox entry for a case whose key the writer holds.
 pub async fn inbox_write(vault: &Vault, case_key: &Key32, record: &IndexRecord) -> ServiceResult<Write> {
     let case_id = record.case_id.to_string();
     let json = serde_json::to_string(record).map_err(|_| ServiceError::Internal("index encoding"))?;
-    let mac = crypto::mac(&inbox_mac_key(case_key, &case_id), &[case_id.as_bytes(), json.as_bytes()]);
-    let entry = InboxEntry { case_id: case_id.clone(), record: json, mac: crate::keyring::to_base64(&mac) };
-    let plain = zeroize::Zeroizing::new(
-        serde_json::to_vec(&entry).map_err(|_| ServiceError::Internal("inbox encoding"))?,
-    );
     let recipient = vault.keyring.team_recipient(vault.store(), Team::Coordinators).await?;
-    Ok(Write::InsertInbox { case_id, sealed: wrap::wrap(&recipient, &plain)? })
+    Ok(Write::InsertInbox { sealed: envelope(&recipient, case_key, case_id.clone(), json)?, case_id })
 }
 
 /// Check one entry: it must open with the coordinators key, name the case
@@ -205,7 +216,7 @@ fn check_entry(
     case_key: &Key32,
     row_case_id: &str,
     sealed: &[u8],
-) -> Option<IndexRecord> {
+) -> Option<(IndexRecord, InboxEntry)> {
     let plain = wrap::unwrap(coordinators, sealed).ok()?;
     let entry: InboxEntry = serde_json::from_slice(&plain).ok()?;
     if entry.case_id != row_case_id {
@@ -220,7 +231,30 @@ fn check_entry(
         return None;
     }
     let record: IndexRecord = serde_json::from_str(&entry.record).ok()?;
-    (record.case_id.to_string() == entry.case_id).then_some(record)
+    (record.case_id.to_string() == entry.case_id).then_some((record, entry))
+}
+
+/// An index record sealed again under a new index key (an index key
+/// rotation): the same place, so the record reads as before.
+pub(crate) fn reseal(old: &Key32, new: &Key32, row: &IndexRow) -> ServiceResult<Write> {
+    seal(new, &open(old, row)?)
+}
+
+/// A pending inbox entry authenticated again under its case's new key (a
+/// case key rotation), to the coordinators recipient pinned now. `None`
+/// for an entry the fold would refuse under the old key: a forged entry
+/// is dropped, never given a genuine MAC.
+pub(crate) fn rekey_inbox_entry(
+    coordinators: &Identity,
+    recipient: &Recipient,
+    old: &Key32,
+    new: &Key32,
+    row: &InboxRow,
+) -> ServiceResult<Option<Vec<u8>>> {
+    let Some((_, entry)) = check_entry(coordinators, old, &row.case_id, &row.sealed) else {
+        return Ok(None);
+    };
+    Ok(Some(envelope(recipient, new, entry.case_id, entry.record)?))
 }
 
 /// The users that hold a grant to a case, from its wrap rows.
@@ -252,7 +286,7 @@ pub async fn fold_inbox(vault: &Vault, coordinators: &Identity) -> ServiceResult
             refused += 1;
             continue;
         };
-        let Some(mut record) = check_entry(coordinators, &case_key, &row.case_id, &row.sealed) else {
+        let Some((mut record, _)) = check_entry(coordinators, &case_key, &row.case_id, &row.sealed) else {
             tracing::warn!(target: "safehouse::index", "refused an index inbox entry without a valid case-key MAC");
             refused += 1;
             continue;

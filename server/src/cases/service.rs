@@ -249,6 +249,39 @@ fn open_case(key: &Key32, row: &CaseRow) -> ServiceResult<(Group, Placement, Not
     Ok((group, placement, notes))
 }
 
+/// A case row and each of its milestones sealed again under a new case
+/// key (the compromise rotation). The versions stay as they are: the
+/// places (and so the associated data) are unchanged, every version a
+/// story approval or a purge request recorded still holds, and an
+/// editor's open form meets no conflict (their save opens the new key).
+pub(crate) async fn reseal(
+    vault: &Vault,
+    old: &Key32,
+    new: &Key32,
+    case_id: &str,
+) -> ServiceResult<Vec<Write>> {
+    let row = vault.store().case(case_id).await?.ok_or(ServiceError::NotFound)?;
+    let again = |field: &str, sealed: &[u8]| -> ServiceResult<Vec<u8>> {
+        let place = case_place(case_id, field, row.version);
+        Ok(crypto::seal(new, &place, &crypto::open(old, &place, sealed)?))
+    };
+    let resealed = CaseRow {
+        id: row.id.clone(),
+        version: row.version,
+        sealed_group: again(FIELD_GROUP, &row.sealed_group)?,
+        sealed_placement: again(FIELD_PLACEMENT, &row.sealed_placement)?,
+        sealed_notes: again(FIELD_NOTES, &row.sealed_notes)?,
+    };
+    let mut writes = vec![Write::UpdateCase { expected_version: row.version, row: resealed }];
+    for m in vault.store().milestones(case_id).await? {
+        let place = milestone_place(case_id, &m.id, m.version);
+        let sealed = crypto::seal(new, &place, &crypto::open(old, &place, &m.sealed)?);
+        writes
+            .push(Write::UpdateMilestone { expected_version: m.version, row: MilestoneRow { sealed, ..m } });
+    }
+    Ok(writes)
+}
+
 async fn check_shelter(vault: &Vault, shelter: Option<ShelterId>) -> ServiceResult<()> {
     if let Some(id) = shelter {
         if vault.store().shelter(&id.to_string()).await?.is_none() {

@@ -85,6 +85,12 @@ pub async fn run(
         "Rotated {what}{extra}: {} wraps made again, {} sealed rows re-sealed.",
         done.rewrapped, done.resealed
     );
+    if done.refused > 0 {
+        println!(
+            "{} waiting entries did not verify under their case's key and were dropped (forged, or altered).",
+            done.refused
+        );
+    }
     if done.trust_changed {
         println!(
             "The trust file {} changed: copy it to every other node before starting it there.",

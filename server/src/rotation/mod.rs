@@ -18,11 +18,11 @@ pub mod teams;
 use crate::accounts::model::{Actor, Role};
 use crate::audit::model::new_request_id;
 use crate::audit::{Action, Event, Outcome};
-use crate::crypto::{Identity, wrap};
-use crate::error::ServiceError;
-use crate::keyring::{SecretsDir, Team};
+use crate::crypto::{Identity, Recipient, wrap};
+use crate::error::{ServiceError, ServiceResult};
+use crate::keyring::{SecretsDir, Team, Trust};
 use crate::membership;
-use crate::storage::{HolderKind, ObjectKind, Write};
+use crate::storage::{HolderKind, ObjectKind, WrapRow, Write};
 use crate::vault::Vault;
 
 /// What `safehouse rotate` can rotate.
@@ -50,12 +50,14 @@ impl Target {
 }
 
 /// The writes of one rotation and what they amount to: wraps made again
-/// for a new key, and rows re-sealed or re-encrypted.
+/// for a new key, rows re-sealed or re-encrypted, and pending entries
+/// dropped because they did not check under the old key (forged).
 #[derive(Debug, Default)]
 pub struct Plan {
     pub writes: Vec<Write>,
     pub rewrapped: usize,
     pub resealed: usize,
+    pub refused: usize,
 }
 
 impl Plan {
@@ -69,6 +71,12 @@ impl Plan {
         self.resealed += 1;
     }
 
+    /// The deletion of a pending entry refused as forged.
+    pub fn refuse(&mut self, write: Write) {
+        self.writes.push(write);
+        self.refused += 1;
+    }
+
     /// A write that is neither (a team's new recipient, a guard).
     pub fn other(&mut self, write: Write) {
         self.writes.push(write);
@@ -78,7 +86,44 @@ impl Plan {
         self.writes.extend(other.writes);
         self.rewrapped += other.rewrapped;
         self.resealed += other.resealed;
+        self.refused += other.refused;
     }
+}
+
+/// Where a new key goes for the holder of an old wrap: a user at their
+/// current key (a wrap to an older key is stale), a team or a recovery
+/// recipient as `trust` pins it; `None` when the wrap is stale and goes.
+pub(crate) async fn holder_recipient(
+    vault: &Vault,
+    trust: &Trust,
+    holder: HolderKind,
+    old: &WrapRow,
+) -> ServiceResult<Option<Recipient>> {
+    Ok(match holder {
+        HolderKind::Team => {
+            Team::ALL.into_iter().find(|t| t.as_str() == old.holder_id).map(|t| trust.team(t).clone())
+        }
+        HolderKind::Recovery => trust.recovery.iter().find(|r| r.to_string() == old.holder_id).cloned(),
+        HolderKind::User => {
+            let current =
+                vault.store().user_key(&old.holder_id).await?.filter(|key| key.key_no == old.key_no);
+            current.and_then(|key| key.recipient.parse().ok())
+        }
+    })
+}
+
+pub(crate) fn holder_kind(text: &str) -> ServiceResult<HolderKind> {
+    [HolderKind::User, HolderKind::Team, HolderKind::Recovery]
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
+        .ok_or(ServiceError::Integrity("a wrap of an unknown kind of holder"))
+}
+
+pub(crate) fn object_kind(text: &str) -> ServiceResult<ObjectKind> {
+    [ObjectKind::Team, ObjectKind::Case, ObjectKind::Shared, ObjectKind::System]
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
+        .ok_or(ServiceError::Integrity("a wrap of an unknown kind of object"))
 }
 
 /// Where a long rotation reports how far it is: `done` of `total` items of
@@ -123,6 +168,8 @@ pub struct Request {
 pub struct Done {
     pub rewrapped: usize,
     pub resealed: usize,
+    /// Waiting entries dropped because their MAC did not verify (forged).
+    pub refused: usize,
     /// The trust file changed: every other node needs the new copy.
     pub trust_changed: bool,
 }
@@ -240,5 +287,6 @@ async fn commit(vault: &Vault, event: Event, plan: Plan, done: &mut Done) -> Res
     vault.commit(&event, plan.writes).await?;
     done.rewrapped += plan.rewrapped;
     done.resealed += plan.resealed;
+    done.refused += plan.refused;
     Ok(())
 }

@@ -33,31 +33,15 @@ async fn rewrap_for_holders(
     secret: &[u8],
 ) -> ServiceResult<()> {
     for row in rows {
-        let (object, holder) = (object_kind(&row.object_kind)?, holder_kind(&row.holder_kind)?);
-        let to: Option<(Recipient, i64)> = match holder {
-            HolderKind::User => vault
-                .store()
-                .user_key(&row.holder_id)
-                .await?
-                .filter(|key| key.key_no == row.key_no)
-                .map(|key| key.recipient.parse().map(|r| (r, key.key_no)))
-                .transpose()
-                .map_err(|_| ServiceError::Internal("malformed user key"))?,
-            HolderKind::Team => {
-                let team = Team::ALL.into_iter().find(|t| t.as_str() == row.holder_id);
-                team.map(|t| (trust.team(t).clone(), 0))
-            }
-            HolderKind::Recovery => {
-                trust.recovery.iter().find(|r| r.to_string() == row.holder_id).map(|r| (r.clone(), 0))
-            }
-        };
+        let (object, holder) = (super::object_kind(&row.object_kind)?, super::holder_kind(&row.holder_kind)?);
+        let to = super::holder_recipient(vault, trust, holder, row).await?;
         match to {
-            Some((recipient, key_no)) => plan.wrap(Write::PutWrap(wrap_row(
+            Some(recipient) => plan.wrap(Write::PutWrap(wrap_row(
                 object,
                 &row.object_id,
                 holder,
                 &row.holder_id,
-                key_no,
+                row.key_no,
                 wrap::wrap(&recipient, secret)?,
             ))),
             None => plan.other(Write::DeleteWrap {
@@ -69,7 +53,7 @@ async fn rewrap_for_holders(
         }
     }
     if let Some(first) = rows.first() {
-        let object = object_kind(&first.object_kind)?;
+        let object = super::object_kind(&first.object_kind)?;
         for recipient in &trust.recovery {
             let text = recipient.to_string();
             if !rows.iter().any(|r| r.holder_kind == HolderKind::Recovery.as_str() && r.holder_id == text) {
@@ -86,20 +70,6 @@ async fn rewrap_for_holders(
         }
     }
     Ok(())
-}
-
-fn object_kind(text: &str) -> ServiceResult<ObjectKind> {
-    [ObjectKind::Team, ObjectKind::Case, ObjectKind::Shared, ObjectKind::System]
-        .into_iter()
-        .find(|k| k.as_str() == text)
-        .ok_or(ServiceError::Internal("unknown object kind in a wrap"))
-}
-
-fn holder_kind(text: &str) -> ServiceResult<HolderKind> {
-    [HolderKind::User, HolderKind::Team, HolderKind::Recovery]
-        .into_iter()
-        .find(|k| k.as_str() == text)
-        .ok_or(ServiceError::Internal("unknown holder kind in a wrap"))
 }
 
 /// Every key the team held (case keys, shared keys, the communications

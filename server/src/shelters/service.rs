@@ -69,6 +69,27 @@ fn seal_row(
     })
 }
 
+/// A shelter row sealed again under new register keys (a register key
+/// rotation), at its version: the places are unchanged, so it reads as
+/// before and an editor's open form meets no conflict.
+pub(crate) fn reseal(old: [&Key32; 2], new: [&Key32; 2], row: &ShelterRow) -> ServiceResult<Write> {
+    let [old_codes, old_details] = old;
+    let [new_codes, new_details] = new;
+    let code = place(&row.id, "code", row.version);
+    let details = place(&row.id, "details", row.version);
+    let resealed = ShelterRow {
+        id: row.id.clone(),
+        version: row.version,
+        sealed_code: crypto::seal(new_codes, &code, &crypto::open(old_codes, &code, &row.sealed_code)?),
+        sealed_details: crypto::seal(
+            new_details,
+            &details,
+            &crypto::open(old_details, &details, &row.sealed_details)?,
+        ),
+    };
+    Ok(Write::UpdateShelter { expected_version: row.version, row: resealed })
+}
+
 struct RegisterKeys {
     codes: Key32,
     details: Option<Key32>,

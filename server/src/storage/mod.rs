@@ -572,6 +572,21 @@ pub enum Write {
     },
     /// Close every open recovery request (a rotation made their wraps stale).
     DeleteRecoveryRequests,
+    /// A story draft authenticated again under its case's new key, with
+    /// the story tag that key derives. Fails as a conflict unless the
+    /// draft is there.
+    RetagStoryDraft {
+        id: String,
+        tag: String,
+        sealed: Vec<u8>,
+    },
+    /// A story link re-sealed under its case's new key, with the story tag
+    /// that key derives. Fails as a conflict unless the link is there.
+    RetagStoryLink {
+        id: String,
+        tag: String,
+        sealed: Vec<u8>,
+    },
     // -- rotation (end)
 }
 

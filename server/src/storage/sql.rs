@@ -611,6 +611,30 @@ macro_rules! sql_store {
                     done
                 }
                 Write::DeleteRecoveryRequests => query("DELETE FROM recovery_requests").execute(&mut *conn).await?,
+                Write::RetagStoryDraft { id, tag, sealed } => {
+                    let done = query("UPDATE story_drafts SET tag = $1, sealed = $2 WHERE id = $3")
+                        .bind(tag)
+                        .bind(sealed)
+                        .bind(id)
+                        .execute(&mut *conn)
+                        .await?;
+                    if done.rows_affected() != 1 {
+                        return Err(StoreError::Conflict);
+                    }
+                    done
+                }
+                Write::RetagStoryLink { id, tag, sealed } => {
+                    let done = query("UPDATE story_links SET tag = $1, sealed = $2 WHERE id = $3")
+                        .bind(tag)
+                        .bind(sealed)
+                        .bind(id)
+                        .execute(&mut *conn)
+                        .await?;
+                    if done.rows_affected() != 1 {
+                        return Err(StoreError::Conflict);
+                    }
+                    done
+                }
                 // -- rotation (end)
                 Write::DeleteRecoveryRequest { id } => {
                     let done = query("DELETE FROM recovery_requests WHERE id = $1")

@@ -384,6 +384,41 @@ async fn check_draft(
     Ok(Some(Genuine { case_id, kind: body.kind, drafter: body.drafter, at: body.at }))
 }
 
+/// A waiting draft authenticated again under its case's new key (a case
+/// key rotation): `keys` gives a case's old and new key. Returns the new
+/// tag and envelope, or `None` for a draft the review would refuse under
+/// the old key (its MAC or tag does not check): a forged draft is
+/// dropped, never given a genuine MAC.
+pub(crate) fn rekey_draft<'k>(
+    coordinators: &crypto::Identity,
+    recipient: &crypto::Recipient,
+    keys: impl Fn(&str) -> Option<(&'k Key32, &'k Key32)>,
+    row: &StoryDraftRow,
+) -> ServiceResult<Option<(String, Vec<u8>)>> {
+    let Ok(plain) = wrap::unwrap(coordinators, &row.sealed) else { return Ok(None) };
+    let Ok(mut body) = serde_json::from_slice::<DraftBody>(&plain) else { return Ok(None) };
+    let Some((old, new)) = keys(&body.case_id) else { return Ok(None) };
+    let Some(mac) = crate::keyring::from_base64(&body.mac) else { return Ok(None) };
+    if !crypto::mac_verify_tag(&draft_mac(old, &row.id, &body)?, &mac)
+        || super::tag(old, &body.case_id) != row.tag
+    {
+        return Ok(None);
+    }
+    body.mac = crate::keyring::to_base64(&draft_mac(new, &row.id, &body)?);
+    Ok(Some((super::tag(new, &body.case_id), wrap::wrap(recipient, &encode(&body)?)?)))
+}
+
+/// A case's story link sealed again under its new key, at the same place.
+pub(crate) fn reseal_link(
+    old: &Key32,
+    new: &Key32,
+    case_id: &str,
+    row: &StoryLinkRow,
+) -> ServiceResult<Vec<u8>> {
+    let place = link_place(case_id, &row.id);
+    Ok(crypto::seal(new, &place, &crypto::open(old, &place, &row.sealed)?))
+}
+
 /// Every waiting draft, oldest first (coordinators-team members).
 pub async fn drafts(vault: &Vault, actor: &Actor) -> ServiceResult<Vec<DraftLine>> {
     let coordinators = membership::coordinators_identity(vault, actor).await?;

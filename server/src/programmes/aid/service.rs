@@ -19,7 +19,7 @@ use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{AidEntryId, AidKindId, CaseId, ShelterId, UserId};
 use crate::keyring::Team;
 use crate::membership::{self, SharedKey};
-use crate::storage::{SealedRow, Write};
+use crate::storage::{AidEntryRow, SealedRow, SealedTable, Write};
 use crate::vault::Vault;
 
 /// Every stored entry (superseded ones included: `model::current` picks
@@ -469,18 +469,64 @@ async fn inbox_write(
     case_id: CaseId,
     entry: &AidEntry,
 ) -> ServiceResult<Write> {
-    let case_id = case_id.to_string();
     let json = zeroize::Zeroizing::new(
         serde_json::to_string(entry).map_err(|_| ServiceError::Internal("aid entry encoding"))?,
     );
+    let recipient = vault.keyring.team_recipient(vault.store(), Team::Coordinators).await?;
+    let sealed = sealed_envelope(&recipient, case_key, case_id.to_string(), json)?;
+    Ok(Write::InsertAidInbox(SealedRow { id: entry.id.to_string(), sealed }))
+}
+
+/// The envelope of an entry (as JSON) with its MAC under the case key,
+/// encrypted to the coordinators recipient.
+fn sealed_envelope(
+    recipient: &crypto::Recipient,
+    case_key: &Key32,
+    case_id: String,
+    json: zeroize::Zeroizing<String>,
+) -> ServiceResult<Vec<u8>> {
     let mac = crypto::mac(&inbox_mac_key(case_key, &case_id), &[case_id.as_bytes(), json.as_bytes()]);
     let envelope = InboxEnvelope { case_id, entry: json.to_string(), mac: crate::keyring::to_base64(&mac) };
     let plain = zeroize::Zeroizing::new(
         serde_json::to_vec(&envelope).map_err(|_| ServiceError::Internal("aid inbox encoding"))?,
     );
     drop(envelope);
-    let recipient = vault.keyring.team_recipient(vault.store(), Team::Coordinators).await?;
-    Ok(Write::InsertAidInbox(SealedRow { id: entry.id.to_string(), sealed: wrap::wrap(&recipient, &plain)? }))
+    Ok(wrap::wrap(recipient, &plain)?)
+}
+
+/// An aid entry and an added kind sealed again under a new register
+/// details key (a register key rotation), at the same places.
+pub(crate) fn reseal_entry(old: &Key32, new: &Key32, row: &AidEntryRow) -> ServiceResult<Write> {
+    let sealed = model::seal_entry(new, &model::open_entry(old, row)?)?.sealed;
+    Ok(Write::Reseal { table: SealedTable::AidEntries, id: row.id.clone(), sealed })
+}
+
+pub(crate) fn reseal_kind(old: &Key32, new: &Key32, row: &SealedRow) -> ServiceResult<Write> {
+    let sealed = model::seal_kind(new, &model::open_kind(old, row)?)?.sealed;
+    Ok(Write::Reseal { table: SealedTable::AidKinds, id: row.id.clone(), sealed })
+}
+
+/// A caseworker's pending entry authenticated again under its case's new
+/// key (a case key rotation), to the coordinators recipient pinned now.
+/// `keys` gives a case's old and new key. `None` for an entry whose
+/// envelope does not open, whose case is not rotated or whose MAC does not
+/// check under the old key: a forged entry is dropped, never laundered.
+/// (The fold still checks the rest: kind, month, shelter.)
+pub(crate) fn rekey_inbox_entry<'k>(
+    coordinators: &Identity,
+    recipient: &crypto::Recipient,
+    keys: impl Fn(&str) -> Option<(&'k Key32, &'k Key32)>,
+    row: &SealedRow,
+) -> ServiceResult<Option<Vec<u8>>> {
+    let Ok(plain) = wrap::unwrap(coordinators, &row.sealed) else { return Ok(None) };
+    let Ok(envelope) = serde_json::from_slice::<InboxEnvelope>(&plain) else { return Ok(None) };
+    let Some((old, new)) = keys(&envelope.case_id) else { return Ok(None) };
+    let mac = crate::keyring::from_base64(&envelope.mac).unwrap_or_default();
+    let parts: [&[u8]; 2] = [envelope.case_id.as_bytes(), envelope.entry.as_bytes()];
+    if !crypto::mac_verify(&inbox_mac_key(old, &envelope.case_id), &parts, &mac) {
+        return Ok(None);
+    }
+    Ok(Some(sealed_envelope(recipient, new, envelope.case_id, zeroize::Zeroizing::new(envelope.entry))?))
 }
 
 /// Why an inbox entry was refused (for the log line, which carries no value).
