@@ -98,20 +98,14 @@ impl Env {
     /// Enrol coord.one's authenticator (confirmed with the previous step's
     /// code, so the current step is still unused) and return its secret.
     pub(crate) async fn enrol_first_coordinator(&self) -> String {
-        use safehouse::accounts::{service as accounts, totp};
         let vault =
             safehouse::setup::open(&self.config(), std::sync::Arc::new(safehouse::clock::SystemClock))
                 .await
                 .unwrap();
-        let one = accounts::unlock(&vault, "coord.one", "first coordinator passphrase").await.unwrap();
-        let (enrolment, write) = totp::begin(&vault, one.user_id()).await.unwrap();
-        vault.store().apply(vec![write]).await.unwrap();
-        let secret = enrolment.secret_base32.to_string();
-        let earlier = time::OffsetDateTime::now_utc() - time::Duration::seconds(30);
-        let writes =
-            totp::confirm(&vault, one.user_id(), &crate::helpers::oath_code(&secret, earlier)).await.unwrap();
-        vault.store().apply(writes).await.unwrap();
-        secret
+        let one = safehouse::accounts::service::unlock(&vault, "coord.one", "first coordinator passphrase")
+            .await
+            .unwrap();
+        crate::helpers::enrol_a_step_back(&vault, &one).await
     }
 }
 

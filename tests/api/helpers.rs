@@ -875,3 +875,19 @@ pub fn milestone(kind: MilestoneKind, date: &str, country: Option<&str>) -> Mile
         sponsorship: None,
     }
 }
+
+/// A coordinator's authenticator, confirmed with the previous step's code
+/// (one step of drift), so the current step is still unused: its secret.
+pub async fn enrol_a_step_back(
+    vault: &safehouse::vault::Vault,
+    who: &safehouse::accounts::model::Actor,
+) -> String {
+    use safehouse::accounts::totp;
+    let (enrolment, write) = totp::begin(vault, who.user_id()).await.unwrap();
+    vault.store().apply(vec![write]).await.unwrap();
+    let secret = enrolment.secret_base32.to_string();
+    let earlier = time::OffsetDateTime::now_utc() - time::Duration::seconds(30);
+    let writes = totp::confirm(vault, who.user_id(), &oath_code(&secret, earlier)).await.unwrap();
+    vault.store().apply(writes).await.unwrap();
+    secret
+}

@@ -410,22 +410,6 @@ async fn a_purge_that_fails_part_way_leaves_the_case_whole() {
     assert_eq!(k.get(&format!("/cases/{cid}")).await.status(), 200);
 }
 
-/// A coordinator's authenticator, confirmed with the previous step's code
-/// (one step of drift), so the current step is still unused: its secret.
-async fn enrol_a_step_back(
-    vault: &safehouse::vault::Vault,
-    who: &safehouse::accounts::model::Actor,
-) -> String {
-    use safehouse::accounts::totp;
-    let (enrolment, write) = totp::begin(vault, who.user_id()).await.unwrap();
-    vault.store().apply(vec![write]).await.unwrap();
-    let secret = enrolment.secret_base32.to_string();
-    let earlier = time::OffsetDateTime::now_utc() - Duration::seconds(30);
-    let writes = totp::confirm(vault, who.user_id(), &oath_code(&secret, earlier)).await.unwrap();
-    vault.store().apply(writes).await.unwrap();
-    secret
-}
-
 /// `safehouse purge --user coord.one ARGS` without a terminal: the
 /// password from the file, the code as the first line of stdin.
 fn purge_command(env: &crate::cli::Env, args: &[&str], code: &str) -> std::process::Output {
