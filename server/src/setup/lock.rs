@@ -81,7 +81,9 @@ pub async fn take(config: &Config, mode: Mode) -> Result<InstanceLock, LockError
     }
     let path = config.data_dir.join(LOCK_FILE);
     let io = |source| LockError::Setup(SetupError::Io { path: path.clone(), source });
-    if !config.data_dir.is_dir() {
+    // No lock file where there is no instance: an empty data directory
+    // made ready for a restore must stay empty.
+    if !config.sqlite_path().exists() {
         return Err(LockError::Setup(SetupError::NoDatabase(config.sqlite_path())));
     }
     let file =
