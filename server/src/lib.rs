@@ -16,6 +16,7 @@ pub mod dashboard;
 pub mod demo;
 pub mod error;
 pub mod figures;
+pub mod i18n;
 pub mod ids;
 pub mod keyring;
 pub mod membership;

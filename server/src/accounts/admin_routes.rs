@@ -18,7 +18,7 @@ use crate::membership::routes::{Confirmation, fill};
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::guards::{CurrentUser, check_csrf, require_recent};
-use crate::web::messages::{EN, Messages};
+use crate::web::messages::{self, Messages};
 use crate::web::notice;
 use crate::web::templates::{FormErrors, Nav};
 
@@ -49,10 +49,10 @@ struct UsersPage {
 
 pub(crate) fn state_label(state: UserState) -> &'static str {
     match state {
-        UserState::Pending => EN.state_pending,
-        UserState::Active => EN.state_active,
-        UserState::Disabled => EN.state_disabled,
-        UserState::Frozen => EN.state_frozen,
+        UserState::Pending => messages::current().state_pending,
+        UserState::Active => messages::current().state_active,
+        UserState::Disabled => messages::current().state_disabled,
+        UserState::Frozen => messages::current().state_frozen,
     }
 }
 
@@ -87,7 +87,13 @@ async fn render_users(state: &AppState, user: &CurrentUser, view: View) -> Resul
         .map(|e| UserLine {
             id: e.id.to_string(),
             username: e.profile.username.as_str().to_owned(),
-            roles: e.profile.roles.iter().map(|r| EN.role(*r)).collect::<Vec<_>>().join(", "),
+            roles: e
+                .profile
+                .roles
+                .iter()
+                .map(|r| messages::current().role(*r))
+                .collect::<Vec<_>>()
+                .join(", "),
             state: state_label(e.profile.state),
             disabled: e.profile.state == UserState::Disabled,
             frozen: e.profile.state == UserState::Frozen,
@@ -95,7 +101,7 @@ async fn render_users(state: &AppState, user: &CurrentUser, view: View) -> Resul
         })
         .collect();
     let page = UsersPage {
-        t: &EN,
+        t: messages::current(),
         nav: Some(Nav::of(user)),
         nav_csrf: user.csrf.clone(),
         users,
@@ -103,7 +109,10 @@ async fn render_users(state: &AppState, user: &CurrentUser, view: View) -> Resul
         notice: view.notice,
         problem: view.problem,
         username: view.username,
-        role_choices: Role::ALL.iter().map(|r| (r.as_str(), EN.role(*r), view.chosen.contains(r))).collect(),
+        role_choices: Role::ALL
+            .iter()
+            .map(|r| (r.as_str(), messages::current().role(*r), view.chosen.contains(r)))
+            .collect(),
         errors: view.errors,
     };
     Ok((view.status, Html(page.render()?)).into_response())
@@ -138,10 +147,10 @@ impl AdminDone {
     async fn text(&self, state: &AppState) -> Result<Option<String>, AppError> {
         let name = service::entry(&state.vault, self.user).await?.profile.username;
         let text = match AdminAction::parse(&self.action) {
-            Some(AdminAction::Disable) => EN.disabled_notice,
-            Some(AdminAction::Enable) => EN.enabled_notice,
-            Some(AdminAction::Reset2fa) => EN.reset_2fa_notice,
-            Some(AdminAction::ResetPassword) => EN.reset_password_notice,
+            Some(AdminAction::Disable) => messages::current().disabled_notice,
+            Some(AdminAction::Enable) => messages::current().enabled_notice,
+            Some(AdminAction::Reset2fa) => messages::current().reset_2fa_notice,
+            Some(AdminAction::ResetPassword) => messages::current().reset_password_notice,
             None => return Ok(None),
         };
         Ok(Some(fill(text, name.as_str())))
@@ -207,7 +216,7 @@ pub(crate) async fn create_user(
         Ok(created) => {
             let view = View {
                 activation: Some(created.activation.expose().to_owned()),
-                notice: Some(fill(EN.account_created_notice, username.as_str())),
+                notice: Some(fill(messages::current().account_created_notice, username.as_str())),
                 ..View::default()
             };
             render_users(&state, &user, view).await
@@ -250,18 +259,22 @@ impl AdminAction {
     /// needs none.
     fn confirmation(self) -> Option<(&'static str, &'static str, &'static str)> {
         match self {
-            AdminAction::Disable => {
-                Some((EN.confirm_disable_title, EN.confirm_disable_what, EN.confirm_disable_submit))
-            }
+            AdminAction::Disable => Some((
+                messages::current().confirm_disable_title,
+                messages::current().confirm_disable_what,
+                messages::current().confirm_disable_submit,
+            )),
             AdminAction::Enable => None,
             AdminAction::ResetPassword => Some((
-                EN.confirm_reset_password_title,
-                EN.confirm_reset_password_what,
-                EN.confirm_reset_password_submit,
+                messages::current().confirm_reset_password_title,
+                messages::current().confirm_reset_password_what,
+                messages::current().confirm_reset_password_submit,
             )),
-            AdminAction::Reset2fa => {
-                Some((EN.confirm_reset_2fa_title, EN.confirm_reset_2fa_what, EN.confirm_reset_2fa_submit))
-            }
+            AdminAction::Reset2fa => Some((
+                messages::current().confirm_reset_2fa_title,
+                messages::current().confirm_reset_2fa_what,
+                messages::current().confirm_reset_2fa_submit,
+            )),
         }
     }
 }
@@ -269,7 +282,7 @@ impl AdminAction {
 /// The users page saying why an action on a frozen account is refused.
 async fn frozen_refusal(state: &AppState, user: &CurrentUser, name: &str) -> Result<Response, AppError> {
     let view = View {
-        problem: Some(fill(EN.admin_frozen_refused, name)),
+        problem: Some(fill(messages::current().admin_frozen_refused, name)),
         status: StatusCode::FORBIDDEN,
         ..View::default()
     };

@@ -109,6 +109,10 @@ pub struct Profile {
     /// from profiles sealed before it existed, which load as none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zone: Option<crate::web::when::Zone>,
+    /// The language the user reads pages in; none: as their browser asks.
+    /// Absent from profiles sealed before it existed, which load as none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<crate::i18n::Lang>,
 }
 
 /// A password exactly as typed: 12..=128 characters, no composition rules,

@@ -24,7 +24,7 @@ use crate::web::AppState;
 use crate::web::client_address::client_address;
 use crate::web::error::AppError;
 use crate::web::guards::{CurrentUser, EnrollingUser, check_csrf};
-use crate::web::messages::{EN, Messages};
+use crate::web::messages::{self, Messages};
 use crate::web::notice;
 use crate::web::templates::{FormErrors, Nav};
 use crate::web::when;
@@ -37,6 +37,7 @@ struct LoginPage {
     username: String,
     problem: Option<&'static str>,
     notice: Option<&'static str>,
+    languages: Vec<(&'static str, &'static str)>,
 }
 
 fn render(template: &impl Template) -> Result<Html<String>, AppError> {
@@ -48,6 +49,9 @@ pub struct LoginQuery {
     /// Why the last session ended, from a closed list (never shown as typed).
     #[serde(default)]
     ended: String,
+    /// A language link on the page: read the pages before login in it.
+    #[serde(default)]
+    lang: String,
 }
 
 /// Where a session ended by too many wrong re-authentications lands.
@@ -62,14 +66,44 @@ pub(crate) async fn login_page(
     // Why the last session ended, said once on the page it lands on: the
     // session is gone by then, so a code from a closed list says it.
     let notice = match q.ended.as_str() {
-        "reauth" => Some(EN.reauth_ended),
-        "logout" => Some(EN.logged_out),
-        "everywhere" => Some(EN.logged_out_everywhere),
-        "lockdown" => Some(EN.lockdown_engaged),
+        "reauth" => Some(messages::current().reauth_ended),
+        "logout" => Some(messages::current().logged_out),
+        "everywhere" => Some(messages::current().logged_out_everywhere),
+        "lockdown" => Some(messages::current().lockdown_engaged),
         _ => None,
     };
-    let page = LoginPage { t: &EN, nav: None, username: String::new(), problem: None, notice };
-    Ok(render(&page)?.into_response())
+    // A language link: this page and the next ones before login are in
+    // it. The cookie lives as long as the browser session, like the
+    // session's own, and says nothing but one of three codes.
+    let chosen = crate::i18n::Lang::ALL.into_iter().find(|l| l.code() == q.lang);
+    if let Some(lang) = chosen {
+        crate::i18n::choose(lang);
+    }
+    let page = LoginPage {
+        t: messages::current(),
+        nav: None,
+        username: String::new(),
+        problem: None,
+        notice,
+        languages: language_links(),
+    };
+    let mut response = render(&page)?.into_response();
+    if let Some(lang) = chosen {
+        let cookie = format!(
+            "{}={}; Path=/; HttpOnly; Secure; SameSite=Strict",
+            crate::i18n::negotiate::COOKIE,
+            lang.code()
+        );
+        if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(axum::http::header::SET_COOKIE, value);
+        }
+    }
+    Ok(response)
+}
+
+/// The login page's language links, each in its own language.
+fn language_links() -> Vec<(&'static str, &'static str)> {
+    crate::i18n::Lang::ALL.iter().map(|l| (l.code(), l.native_name())).collect()
 }
 
 #[derive(Deserialize)]
@@ -96,7 +130,14 @@ pub(crate) async fn login_submit(
     let address = client_address(peer.ip(), &headers, &state.trusted_proxies);
     let failed =
         |problem: &'static str, status: StatusCode, username: String| -> Result<Response, AppError> {
-            let page = LoginPage { t: &EN, nav: None, username, problem: Some(problem), notice: None };
+            let page = LoginPage {
+                t: messages::current(),
+                nav: None,
+                username,
+                problem: Some(problem),
+                notice: None,
+                languages: language_links(),
+            };
             Ok((status, render(&page)?).into_response())
         };
     // Keep what was typed, within reason; never the password or the code.
@@ -110,13 +151,16 @@ pub(crate) async fn login_submit(
             let next = if done.needs_enrolment { "/enrol" } else { "/" };
             Ok(Redirect::to(next).into_response())
         }
-        Err(LoginError::Failed) => failed(EN.login_failed, StatusCode::OK, typed),
+        Err(LoginError::Failed) => failed(messages::current().login_failed, StatusCode::OK, typed),
         Err(LoginError::Throttled { retry_after }) => {
-            let mut response = failed(EN.login_throttled, StatusCode::TOO_MANY_REQUESTS, typed)?;
+            let mut response =
+                failed(messages::current().login_throttled, StatusCode::TOO_MANY_REQUESTS, typed)?;
             set_retry_after(&mut response, retry_after);
             Ok(response)
         }
-        Err(LoginError::LockedDown) => failed(EN.login_locked_down, StatusCode::SERVICE_UNAVAILABLE, typed),
+        Err(LoginError::LockedDown) => {
+            failed(messages::current().login_locked_down, StatusCode::SERVICE_UNAVAILABLE, typed)
+        }
         Err(LoginError::Internal(e)) => Err(e.into()),
     }
 }
@@ -177,7 +221,12 @@ struct ActivatePage {
 }
 
 pub(crate) async fn activate_page() -> Result<Response, AppError> {
-    let page = ActivatePage { t: &EN, nav: None, token: String::new(), errors: FormErrors::default() };
+    let page = ActivatePage {
+        t: messages::current(),
+        nav: None,
+        token: String::new(),
+        errors: FormErrors::default(),
+    };
     Ok(render(&page)?.into_response())
 }
 
@@ -210,7 +259,9 @@ impl std::fmt::Debug for NewPasswordForm {
 fn new_password(form: &NewPasswordForm, context: &[&str]) -> Result<Password, FormErrors> {
     let password = Password::parse_for(SecretString::from(form.password.clone()), context)?;
     if form.password != form.confirm {
-        return Err(FieldError { field: "confirm", message: EN.passwords_differ.into() }.into());
+        return Err(
+            FieldError { field: "confirm", message: messages::current().passwords_differ.into() }.into()
+        );
     }
     Ok(password)
 }
@@ -234,7 +285,7 @@ fn codes_page(
 ) -> Result<Response, AppError> {
     let codes = issued.recovery_codes.iter().map(|c| c.expose().to_owned()).collect();
     let fingerprint = issued.fingerprint.clone();
-    Ok(render(&CodesPage { t: &EN, nav, notice, codes, fingerprint, next })?.into_response())
+    Ok(render(&CodesPage { t: messages::current(), nav, notice, codes, fingerprint, next })?.into_response())
 }
 
 pub(crate) async fn activate_submit(
@@ -244,7 +295,7 @@ pub(crate) async fn activate_submit(
 ) -> Result<Response, AppError> {
     let token: String = form.token.trim().chars().take(100).collect();
     let again = |errors: FormErrors| -> Result<Response, AppError> {
-        let page = ActivatePage { t: &EN, nav: None, token: token.clone(), errors };
+        let page = ActivatePage { t: messages::current(), nav: None, token: token.clone(), errors };
         Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
     };
     let password = match new_password(&form, &[]) {
@@ -259,7 +310,7 @@ pub(crate) async fn activate_submit(
     auth::begin(&state, &session, &issued.actor, true, 0).await?;
     let csrf: String = session.get(auth::CSRF_KEY).await?.unwrap_or_default();
     let name = service::entry(&state.vault, issued.actor.user_id()).await?.profile.username;
-    let notice = EN.activated_notice.replace("{user}", name.as_str());
+    let notice = messages::current().activated_notice.replace("{user}", name.as_str());
     // Shown with the codes, which are never kept anywhere to show later.
     codes_page(Some(Nav::enrolling(&csrf)), Some(notice), &issued, "/enrol")
 }
@@ -287,7 +338,7 @@ pub(crate) async fn enrolment_view(
         return Err(AppError::LoginRequired);
     };
     let page = EnrolPage {
-        t: &EN,
+        t: messages::current(),
         nav: Some(Nav::enrolling(&user.csrf)),
         csrf: user.csrf.clone(),
         qr_svg: enrolment.qr_svg.clone(),
@@ -360,6 +411,9 @@ struct AccountPage {
     /// The user's own choice, as a code; empty: the organisation's.
     chosen_zone: String,
     zone_choices: Vec<(String, String)>,
+    /// The user's own language, as a code; empty: as the browser asks.
+    chosen_language: String,
+    languages: Vec<(&'static str, &'static str)>,
 }
 
 /// What the account page says once after an action there.
@@ -367,6 +421,7 @@ struct AccountPage {
 enum AccountNotice {
     Enrolled,
     ZoneSaved,
+    LanguageSaved,
 }
 
 pub(crate) async fn account_view(
@@ -378,17 +433,22 @@ pub(crate) async fn account_view(
     let uid = user.actor.user_id();
     let zone = user.zone();
     let organisation = when::zone_label(state.display_zone);
-    let chosen = service::entry(&state.vault, uid).await?.profile.zone;
+    let profile = service::entry(&state.vault, uid).await?.profile;
+    let chosen = profile.zone;
     let notice = match notice::take::<AccountNotice>(&user.session, "/account").await? {
-        Some(AccountNotice::Enrolled) => Some(EN.enrolled_notice.to_owned()),
+        Some(AccountNotice::Enrolled) => Some(messages::current().enrolled_notice.to_owned()),
         Some(AccountNotice::ZoneSaved) => Some(match chosen {
-            Some(z) => EN.zone_saved.replace("{zone}", &z.label()),
-            None => EN.zone_saved_organisation.replace("{zone}", &organisation),
+            Some(z) => messages::current().zone_saved.replace("{zone}", &z.label()),
+            None => messages::current().zone_saved_organisation.replace("{zone}", &organisation),
+        }),
+        Some(AccountNotice::LanguageSaved) => Some(match profile.lang {
+            Some(_) => messages::current().language_saved.to_owned(),
+            None => messages::current().language_saved_browser.to_owned(),
         }),
         None => None,
     };
     let page = AccountPage {
-        t: &EN,
+        t: messages::current(),
         nav: Some(Nav::of(user)),
         nav_csrf: user.csrf.clone(),
         notice,
@@ -396,14 +456,16 @@ pub(crate) async fn account_view(
         certified: crate::membership::is_self_certified(&state.vault, &user.actor).await?,
         sessions: state.sessions.count_owner(uid).await?,
         errors,
-        zone_intro: EN.zone_intro.replace("{zone}", &organisation),
-        zone_now: EN
+        zone_intro: messages::current().zone_intro.replace("{zone}", &organisation),
+        zone_now: messages::current()
             .zone_now
             .replace("{time}", &when::minute(state.vault.clock.now(), zone))
             .replace("{zone}", &when::zone_label(zone)),
         zone_choices: when::Zone::choices(),
         chosen_zone: chosen.map(|z| z.code()).unwrap_or_default(),
-        organisation_zone: EN.zone_organisation.replace("{zone}", &organisation),
+        organisation_zone: messages::current().zone_organisation.replace("{zone}", &organisation),
+        chosen_language: profile.lang.map(|l| l.code().to_owned()).unwrap_or_default(),
+        languages: crate::i18n::Lang::ALL.iter().map(|l| (l.code(), l.native_name())).collect(),
     };
     Ok((status, render(&page)?).into_response())
 }
@@ -437,7 +499,10 @@ pub(crate) async fn set_zone(
         {
             Some(zone) => Some(zone),
             None => {
-                let errors = FormErrors::from(FieldError { field: "zone", message: EN.zone_invalid.into() });
+                let errors = FormErrors::from(FieldError {
+                    field: "zone",
+                    message: messages::current().zone_invalid.into(),
+                });
                 return account_view(&state, &user, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
             }
         },
@@ -445,7 +510,52 @@ pub(crate) async fn set_zone(
     match service::set_zone(&state.vault, &user.actor, zone).await {
         Ok(()) => notice::leave(&user.session, "/account", AccountNotice::ZoneSaved).await,
         Err(ServiceError::Conflict) => {
-            let errors = FormErrors::from(FieldError { field: "zone", message: EN.zone_conflict.into() });
+            let errors = FormErrors::from(FieldError {
+                field: "zone",
+                message: messages::current().zone_conflict.into(),
+            });
+            account_view(&state, &user, errors, StatusCode::CONFLICT).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LanguageForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    language: String,
+}
+
+/// Save the language the user reads pages in; empty: as the browser asks.
+/// The page that says so is already in the new language.
+pub(crate) async fn set_language(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(form): Form<LanguageForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&user, &form.csrf)?;
+    let lang = match form.language.trim() {
+        "" => None,
+        code => match crate::i18n::Lang::ALL.into_iter().find(|l| l.code() == code) {
+            Some(lang) => Some(lang),
+            None => {
+                let errors = FormErrors::from(FieldError {
+                    field: "language",
+                    message: messages::current().language_invalid.into(),
+                });
+                return account_view(&state, &user, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+            }
+        },
+    };
+    match service::set_language(&state.vault, &user.actor, lang).await {
+        Ok(()) => notice::leave(&user.session, "/account", AccountNotice::LanguageSaved).await,
+        Err(ServiceError::Conflict) => {
+            let errors = FormErrors::from(FieldError {
+                field: "language",
+                message: messages::current().language_conflict.into(),
+            });
             account_view(&state, &user, errors, StatusCode::CONFLICT).await
         }
         Err(e) => Err(e.into()),
@@ -472,7 +582,12 @@ pub(crate) async fn change_password(
     };
     // Other sessions ended with the new generation; this one carries on.
     auth::rebind(&state, &user, &issued.actor).await?;
-    codes_page(Some(Nav::of(&user)), Some(EN.password_changed.to_owned()), &issued, "/account")
+    codes_page(
+        Some(Nav::of(&user)),
+        Some(messages::current().password_changed.to_owned()),
+        &issued,
+        "/account",
+    )
 }
 
 pub(crate) async fn end_sessions(
@@ -514,7 +629,7 @@ struct RecoverPage {
 
 pub(crate) async fn recover_page() -> Result<Response, AppError> {
     let page = RecoverPage {
-        t: &EN,
+        t: messages::current(),
         nav: None,
         username: String::new(),
         problem: None,
@@ -532,7 +647,8 @@ pub(crate) async fn recover_submit(
     let address = client_address(peer.ip(), &headers, &state.trusted_proxies);
     let username: String = form.username.chars().take(64).collect();
     let again = |problem: Option<&'static str>, errors: FormErrors, status: StatusCode| {
-        let page = RecoverPage { t: &EN, nav: None, username: username.clone(), problem, errors };
+        let page =
+            RecoverPage { t: messages::current(), nav: None, username: username.clone(), problem, errors };
         Ok::<_, AppError>((status, render(&page)?).into_response())
     };
     let password = match new_password(&form, &[username.as_str()]) {
@@ -546,20 +662,27 @@ pub(crate) async fn recover_submit(
         Ok(issued) => {
             // The new generation ends the other sessions; their rows go now.
             state.sessions.delete_owner(issued.actor.user_id()).await?;
-            codes_page(None, Some(EN.password_changed.to_owned()), &issued, "/login")
+            codes_page(None, Some(messages::current().password_changed.to_owned()), &issued, "/login")
         }
-        Err(LoginError::Failed) => {
-            again(Some(EN.recover_failed), FormErrors::default(), StatusCode::UNPROCESSABLE_ENTITY)
-        }
+        Err(LoginError::Failed) => again(
+            Some(messages::current().recover_failed),
+            FormErrors::default(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
         Err(LoginError::Throttled { retry_after }) => {
-            let mut response =
-                again(Some(EN.login_throttled), FormErrors::default(), StatusCode::TOO_MANY_REQUESTS)?;
+            let mut response = again(
+                Some(messages::current().login_throttled),
+                FormErrors::default(),
+                StatusCode::TOO_MANY_REQUESTS,
+            )?;
             set_retry_after(&mut response, retry_after);
             Ok(response)
         }
-        Err(LoginError::LockedDown) => {
-            again(Some(EN.login_locked_down), FormErrors::default(), StatusCode::SERVICE_UNAVAILABLE)
-        }
+        Err(LoginError::LockedDown) => again(
+            Some(messages::current().login_locked_down),
+            FormErrors::default(),
+            StatusCode::SERVICE_UNAVAILABLE,
+        ),
         Err(LoginError::Internal(e)) => Err(e.into()),
     }
 }
@@ -625,7 +748,7 @@ pub(crate) async fn reauth_page(
     axum::extract::Query(q): axum::extract::Query<NextQuery>,
 ) -> Result<Response, AppError> {
     let page = ReauthPage {
-        t: &EN,
+        t: messages::current(),
         nav: Some(Nav::of(&user)),
         nav_csrf: user.csrf.clone(),
         next: local_path(&q.next),
@@ -660,7 +783,7 @@ pub(crate) async fn reauth_submit(
     let uid = user.actor.user_id();
     let again = |problem: &'static str, status: StatusCode| -> Result<Response, AppError> {
         let page = ReauthPage {
-            t: &EN,
+            t: messages::current(),
             nav: Some(Nav::of(&user)),
             nav_csrf: user.csrf.clone(),
             next: next.clone(),
@@ -673,7 +796,7 @@ pub(crate) async fn reauth_submit(
     let admitted = match login::admit(&state.vault, username.as_str(), None).await {
         Ok(admitted) => admitted,
         Err(LoginError::Throttled { retry_after }) => {
-            let mut response = again(EN.login_throttled, StatusCode::TOO_MANY_REQUESTS)?;
+            let mut response = again(messages::current().login_throttled, StatusCode::TOO_MANY_REQUESTS)?;
             set_retry_after(&mut response, retry_after);
             return Ok(response);
         }
@@ -692,7 +815,7 @@ pub(crate) async fn reauth_submit(
                 return Ok(logged_out_to(ENDED_BY_REAUTH));
             }
             user.session.insert(REAUTH_FAILURES_KEY, failures).await?;
-            return again(EN.reauth_failed, StatusCode::UNPROCESSABLE_ENTITY);
+            return again(messages::current().reauth_failed, StatusCode::UNPROCESSABLE_ENTITY);
         }
         Err(e) => return Err(e.into()),
     }

@@ -140,7 +140,8 @@ async fn create(vault: &Vault, event: Event, username: &Username, roles: Roles) 
         let refused = Err(FieldError { field: "roles", message: "Choose at least one role.".into() }.into());
         return vault.finish(&event, refused).await;
     }
-    let profile = Profile { username: username.clone(), roles, state: UserState::Pending, zone: None };
+    let profile =
+        Profile { username: username.clone(), roles, state: UserState::Pending, zone: None, lang: None };
     let activation = ActivationToken::generate();
     let expires_at = (vault.clock.now() + ACTIVATION_LIFETIME).unix_timestamp();
     let writes = vec![
@@ -564,14 +565,33 @@ pub async fn set_zone(
     actor: &Actor,
     zone: Option<crate::web::when::Zone>,
 ) -> ServiceResult<()> {
-    let event = actor.event(Action::ZoneChange).on(actor.user_id());
+    set_own_preference(vault, actor, Action::ZoneChange, |p| p.zone = zone).await
+}
+
+/// A user chooses the language of their pages (none: as their browser
+/// asks). Kept sealed with the zone, and written the same way.
+pub async fn set_language(
+    vault: &Vault,
+    actor: &Actor,
+    lang: Option<crate::i18n::Lang>,
+) -> ServiceResult<()> {
+    set_own_preference(vault, actor, Action::LanguageChange, |p| p.lang = lang).await
+}
+
+async fn set_own_preference(
+    vault: &Vault,
+    actor: &Actor,
+    action: Action,
+    change: impl FnOnce(&mut Profile),
+) -> ServiceResult<()> {
+    let event = actor.event(action).on(actor.user_id());
     let prepared = async {
         let entry = entry(vault, actor.user_id()).await?;
-        if entry.profile.zone == zone {
+        let mut profile = entry.profile.clone();
+        change(&mut profile);
+        if profile == entry.profile {
             return Ok(Vec::new());
         }
-        let mut profile = entry.profile.clone();
-        profile.zone = zone;
         Ok(vec![profile_write(vault, &entry, &profile)?])
     }
     .await;

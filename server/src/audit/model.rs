@@ -61,6 +61,8 @@ actions! {
     TotpReset => "totp.reset",
     // A user chose the zone their pages show times in.
     ZoneChange => "account.zone",
+    // A user chose the language of their pages.
+    LanguageChange => "account.language",
     Logout => "logout",
     RecoveryCodeUse => "recovery_code.use",
     ShelterCreate => "shelter.create",

@@ -21,7 +21,7 @@ use crate::storage::{AuditFilter, AuditRow};
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::guards::{CurrentUser, check_csrf};
-use crate::web::messages::{EN, Messages};
+use crate::web::messages::{self, Messages};
 use crate::web::notice;
 use crate::web::templates::{FormErrors, Nav};
 use crate::web::when::{self, Bound};
@@ -43,7 +43,7 @@ fn outcome_words(t: &Messages, code: &str) -> String {
 }
 
 fn role_words(code: &str) -> String {
-    Role::parse(code).map_or_else(|_| code.to_owned(), |r| EN.role(r).to_owned())
+    Role::parse(code).map_or_else(|_| code.to_owned(), |r| messages::current().role(r).to_owned())
 }
 
 /// "12,408".
@@ -106,7 +106,7 @@ impl TrailQuery {
             match when::typed(text, zone, which) {
                 Some(at) => Some(at),
                 None => {
-                    errors.add(FieldError::new(field, EN.audit_bad_date));
+                    errors.add(FieldError::new(field, messages::current().audit_bad_date));
                     None
                 }
             }
@@ -115,7 +115,7 @@ impl TrailQuery {
         let to = bound("to", &self.to, Bound::End);
         if let (Some(from), Some(to)) = (from, to) {
             if to < from {
-                errors.add(FieldError::new("to", EN.audit_range_reversed));
+                errors.add(FieldError::new("to", messages::current().audit_range_reversed));
             }
         }
         if !errors.is_empty() {
@@ -182,19 +182,19 @@ fn lines(rows: Vec<AuditRow>, names: &BTreeMap<String, String>, zone: time::UtcO
             seq: r.seq,
             at: when::minute_of_stored(&r.at, zone),
             actor_name: if r.actor == "-" {
-                EN.audit_system.to_owned()
+                messages::current().audit_system.to_owned()
             } else {
                 names.get(&r.actor).cloned().unwrap_or_default()
             },
             actor: if r.actor == "-" { String::new() } else { r.actor },
             role: if r.role == "-" { String::new() } else { role_words(&r.role) },
-            action: match action_words(&EN, &r.action) {
+            action: match action_words(messages::current(), &r.action) {
                 "" => r.action,
                 words => words.to_owned(),
             },
             target_name: names.get(&r.target).cloned().unwrap_or_default(),
             target: r.target,
-            outcome: outcome_words(&EN, &r.outcome),
+            outcome: outcome_words(messages::current(), &r.outcome),
         })
         .collect()
 }
@@ -210,13 +210,15 @@ enum Verification {
 impl Verification {
     fn text(&self) -> String {
         match self {
-            Verification::Intact { entries, seq, mac } => EN
+            Verification::Intact { entries, seq, mac } => messages::current()
                 .audit_verified_line
                 .replace("{count}", &thousands(*entries))
                 .replace("{seq}", &seq.to_string())
                 .replace("{mac}", mac),
-            Verification::Empty => EN.audit_verified_empty.to_owned(),
-            Verification::Broken { problem } => EN.audit_verify_broken.replace("{problem}", problem),
+            Verification::Empty => messages::current().audit_verified_empty.to_owned(),
+            Verification::Broken { problem } => {
+                messages::current().audit_verify_broken.replace("{problem}", problem)
+            }
         }
     }
 }
@@ -264,7 +266,7 @@ pub(crate) async fn trail(
     };
     let head = audit::head(&state.vault).await?.map(|c| c.to_line()).unwrap_or_default();
     let page = TrailPage {
-        t: &EN,
+        t: messages::current(),
         nav: Some(Nav::of(&user)),
         csrf: user.csrf.clone(),
         errors,
@@ -274,13 +276,16 @@ pub(crate) async fn trail(
         paged: q.before.is_some() || q.after.is_some(),
         head,
         verification,
-        actions: Action::ALL.iter().map(|a| (a.as_str(), action_words(&EN, a.as_str()))).collect(),
+        actions: Action::ALL
+            .iter()
+            .map(|a| (a.as_str(), action_words(messages::current(), a.as_str())))
+            .collect(),
         filter_query: q.query_string(),
-        time_heading: EN.audit_time_in.replace("{zone}", &when::zone_label(zone)),
-        from_label: EN.audit_from_in.replace("{zone}", &when::zone_label(zone)),
-        to_label: EN.audit_to_in.replace("{zone}", &when::zone_label(zone)),
-        date_hint: EN.audit_date_hint.replace("{zone}", &when::zone_label(zone)),
-        newest_first: EN.audit_newest_first.replace("{n}", &PAGE.to_string()),
+        time_heading: messages::current().audit_time_in.replace("{zone}", &when::zone_label(zone)),
+        from_label: messages::current().audit_from_in.replace("{zone}", &when::zone_label(zone)),
+        to_label: messages::current().audit_to_in.replace("{zone}", &when::zone_label(zone)),
+        date_hint: messages::current().audit_date_hint.replace("{zone}", &when::zone_label(zone)),
+        newest_first: messages::current().audit_newest_first.replace("{n}", &PAGE.to_string()),
         q,
     };
     Ok((status, Html(page.render()?)).into_response())
@@ -413,10 +418,10 @@ pub(crate) async fn flags(State(state): State<AppState>, user: CurrentUser) -> R
         })
         .collect();
     let page = FlagsPage {
-        t: &EN,
+        t: messages::current(),
         nav: Some(Nav::of(&user)),
         flags,
-        time_heading: EN.audit_time_in.replace("{zone}", &when::zone_label(zone)),
+        time_heading: messages::current().audit_time_in.replace("{zone}", &when::zone_label(zone)),
     };
     Ok(Html(page.render()?).into_response())
 }
@@ -435,20 +440,20 @@ mod tests {
     #[test]
     fn every_action_and_outcome_has_words() {
         for action in Action::ALL {
-            let words = action_words(&EN, action.as_str());
+            let words = action_words(messages::current(), action.as_str());
             assert!(!words.is_empty(), "no words for {}", action.as_str());
             assert_ne!(words, action.as_str());
         }
         // No words for an action that does not exist (a typo in the list).
-        for (code, _) in EN.audit_actions {
+        for (code, _) in messages::current().audit_actions {
             assert!(Action::parse(code).is_some(), "words for unknown action {code}");
         }
         let mut seen = std::collections::HashSet::new();
-        for (_, words) in EN.audit_actions {
+        for (_, words) in messages::current().audit_actions {
             assert!(seen.insert(words), "two actions read alike: {words}");
         }
         for code in outcome_codes() {
-            assert_ne!(outcome_words(&EN, code), code, "no words for outcome {code}");
+            assert_ne!(outcome_words(messages::current(), code), code, "no words for outcome {code}");
         }
     }
 
@@ -466,10 +471,13 @@ mod tests {
         let tokyo = time::macros::offset!(+9);
         let q = TrailQuery { from: "yesterday".into(), to: "2026-12-01".into(), ..TrailQuery::default() };
         let errors = q.filter(tokyo, &names).unwrap_err();
-        assert_eq!(errors.get("from"), Some(EN.audit_bad_date));
+        assert_eq!(errors.get("from"), Some(messages::current().audit_bad_date));
         assert_eq!(errors.get("to"), None);
         let q = TrailQuery { from: "2026-12-02".into(), to: "2026-12-01".into(), ..TrailQuery::default() };
-        assert_eq!(q.filter(tokyo, &names).unwrap_err().get("to"), Some(EN.audit_range_reversed));
+        assert_eq!(
+            q.filter(tokyo, &names).unwrap_err().get("to"),
+            Some(messages::current().audit_range_reversed)
+        );
         let q = TrailQuery { actor: "Mika".into(), from: "2026-12-02".into(), ..TrailQuery::default() };
         let f = q.filter(tokyo, &names).unwrap();
         assert_eq!((f.actor.as_str(), f.from.as_str(), f.to.as_str()), ("u1", "2026-12-01T15:00:00", ""));

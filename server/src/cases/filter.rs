@@ -17,7 +17,7 @@ use time::{Date, Duration, OffsetDateTime};
 use super::model::{EventDate, FieldError, Precision, Stage, Status};
 use super::service::Summary;
 use crate::ids::{ShelterId, UserId};
-use crate::web::messages::EN;
+use crate::web::messages;
 
 /// Rows on one page of the list.
 pub const PAGE_SIZE: usize = 50;
@@ -236,7 +236,7 @@ impl CaseFilter {
 
         let q = raw.q.trim();
         if q.chars().count() > MAX_SEARCH_CHARS {
-            errors.push(FieldError::new("q", EN.list_error_q));
+            errors.push(FieldError::new("q", messages::current().list_error_q));
         } else {
             q.clone_into(&mut f.q);
         }
@@ -245,7 +245,7 @@ impl CaseFilter {
         if !text.is_empty() {
             match Stage::parse(text) {
                 Ok(stage) => f.stage = Some(stage),
-                Err(_) => errors.push(named("stage", EN.list_error_stage, text)),
+                Err(_) => errors.push(named("stage", messages::current().list_error_stage, text)),
             }
         }
 
@@ -256,7 +256,7 @@ impl CaseFilter {
             } else {
                 match Status::parse(text) {
                     Ok(status) => f.status = Some(StatusFilter::Is(status)),
-                    Err(_) => errors.push(named("status", EN.list_error_status, text)),
+                    Err(_) => errors.push(named("status", messages::current().list_error_status, text)),
                 }
             }
         }
@@ -265,7 +265,7 @@ impl CaseFilter {
         if !text.is_empty() {
             match holder(text, ShelterId::parse) {
                 Some(h) => f.shelter = Some(h),
-                None => errors.push(named("shelter", EN.list_error_shelter, text)),
+                None => errors.push(named("shelter", messages::current().list_error_shelter, text)),
             }
         }
 
@@ -273,7 +273,7 @@ impl CaseFilter {
         if !text.is_empty() {
             match holder(text, UserId::parse) {
                 Some(h) => f.assignee = Some(h),
-                None => errors.push(named("assignee", EN.list_error_assignee, text)),
+                None => errors.push(named("assignee", messages::current().list_error_assignee, text)),
             }
         }
 
@@ -281,7 +281,7 @@ impl CaseFilter {
         if !text.is_empty() {
             match whole_number(text).filter(|d| (1..=MAX_STALE_DAYS).contains(d)) {
                 Some(days) => f.stale_days = Some(days),
-                None => errors.push(FieldError::new("stale_days", EN.list_error_stale_days)),
+                None => errors.push(FieldError::new("stale_days", messages::current().list_error_stale_days)),
             }
         }
 
@@ -290,7 +290,7 @@ impl CaseFilter {
             match text.to_ascii_lowercase().as_str() {
                 "week" => f.milestones = Some(Period::Week),
                 "month" => f.milestones = Some(Period::Month),
-                _ => errors.push(FieldError::new("milestones", EN.list_error_milestones)),
+                _ => errors.push(FieldError::new("milestones", messages::current().list_error_milestones)),
             }
         }
 
@@ -298,7 +298,7 @@ impl CaseFilter {
         if !text.is_empty() {
             match SortKey::ALL.into_iter().find(|k| k.code().eq_ignore_ascii_case(text)) {
                 Some(key) => f.sort = key,
-                None => errors.push(FieldError::new("sort", EN.list_error_sort)),
+                None => errors.push(FieldError::new("sort", messages::current().list_error_sort)),
             }
         }
         f.dir = f.sort.default_dir();
@@ -307,7 +307,7 @@ impl CaseFilter {
             match text.to_ascii_lowercase().as_str() {
                 "asc" => f.dir = Dir::Asc,
                 "desc" => f.dir = Dir::Desc,
-                _ => errors.push(FieldError::new("dir", EN.list_error_dir)),
+                _ => errors.push(FieldError::new("dir", messages::current().list_error_dir)),
             }
         }
 
@@ -315,7 +315,7 @@ impl CaseFilter {
         if !text.is_empty() {
             match whole_number(text).filter(|p| *p >= 1).and_then(|p| usize::try_from(p).ok()) {
                 Some(page) => f.page = page,
-                None => errors.push(FieldError::new("page", EN.list_error_page)),
+                None => errors.push(FieldError::new("page", messages::current().list_error_page)),
             }
         }
         Parsed { filter: f, errors }
@@ -469,7 +469,11 @@ impl Window {
     pub fn of(total: usize, page: usize) -> (Window, Option<FieldError>) {
         let pages = total.div_ceil(PAGE_SIZE).max(1);
         let (shown_page, error) = if page > pages {
-            let template = if pages == 1 { EN.list_error_page_beyond_one } else { EN.list_error_page_beyond };
+            let template = if pages == 1 {
+                messages::current().list_error_page_beyond_one
+            } else {
+                messages::current().list_error_page_beyond
+            };
             let message =
                 template.replace("{page}", &page.to_string()).replace("{pages}", &pages.to_string());
             (pages, Some(FieldError::new("page", message)))
@@ -484,9 +488,9 @@ impl Window {
     /// "412 cases, 51–100 shown".
     pub fn count_text(&self) -> String {
         let template = match self.total {
-            0 => EN.list_count_none,
-            1 => EN.list_count_one,
-            _ => EN.list_count_many,
+            0 => messages::current().list_count_none,
+            1 => messages::current().list_count_one,
+            _ => messages::current().list_count_many,
         };
         template
             .replace("{total}", &self.total.to_string())

@@ -31,7 +31,7 @@ use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::guards::CurrentUser;
 use crate::web::guards::check_csrf;
-use crate::web::messages::{EN, Messages};
+use crate::web::messages::{self, Messages};
 use crate::web::templates::{FormErrors, Nav};
 
 /// What the case page announces once, after the redirect that follows a
@@ -88,23 +88,26 @@ fn case_label(case: &Case) -> String {
     let first = persons.first().map(|p| p.alias.as_str()).unwrap_or_default();
     match persons.len() {
         0 | 1 => first.to_owned(),
-        2 => EN.case_label_and_one.replace("{alias}", first),
-        n => EN.case_label_and_more.replace("{alias}", first).replace("{n}", &(n - 1).to_string()),
+        2 => messages::current().case_label_and_one.replace("{alias}", first),
+        n => messages::current()
+            .case_label_and_more
+            .replace("{alias}", first)
+            .replace("{n}", &(n - 1).to_string()),
     }
 }
 
 fn notice_text(notice: CaseNotice, case: &Case, assignment: Option<&Assignment>) -> String {
     let template = match notice.done {
-        Done::Created => EN.notice_case_created,
-        Done::Saved => EN.notice_case_saved,
-        Done::MilestoneAdded => EN.notice_milestone_added,
-        Done::MilestoneSaved => EN.notice_milestone_saved,
-        Done::Assigned => EN.notice_case_assigned,
-        Done::Unassigned => EN.notice_case_unassigned,
+        Done::Created => messages::current().notice_case_created,
+        Done::Saved => messages::current().notice_case_saved,
+        Done::MilestoneAdded => messages::current().notice_milestone_added,
+        Done::MilestoneSaved => messages::current().notice_milestone_saved,
+        Done::Assigned => messages::current().notice_case_assigned,
+        Done::Unassigned => messages::current().notice_case_unassigned,
         Done::Sponsorship => {
-            let text = notice.milestone.and_then(|m| sponsorship::notice(&EN, case, m));
+            let text = notice.milestone.and_then(|m| sponsorship::notice(messages::current(), case, m));
             return text
-                .unwrap_or_else(|| EN.notice_milestone_added.to_owned())
+                .unwrap_or_else(|| messages::current().notice_milestone_added.to_owned())
                 .replace("{case}", &case_label(case));
         }
     };
@@ -113,7 +116,7 @@ fn notice_text(notice: CaseNotice, case: &Case, assignment: Option<&Assignment>)
         .into_iter()
         .flat_map(|a| a.holders.iter().chain(&a.waiting).chain(&a.candidates))
         .find(|(id, _)| *id == who)
-        .map_or(EN.notice_someone, |(_, name)| name.as_str());
+        .map_or(messages::current().notice_someone, |(_, name)| name.as_str());
     // The case label last: an alias never contains the braces looked for.
     template.replace("{user}", name).replace("{case}", &case_label(case))
 }
@@ -156,11 +159,15 @@ pub fn group_name<S: AsRef<str>>(aliases: &[S]) -> String {
     match a.as_slice() {
         [] => String::new(),
         [one] => (*one).to_owned(),
-        [one, two] => EN.group_two.replace("{a}", one).replace("{b}", two),
-        [one, two, three] => EN.group_three.replace("{a}", one).replace("{b}", two).replace("{c}", three),
-        [one, two, rest @ ..] => {
-            EN.group_more.replace("{n}", &rest.len().to_string()).replace("{a}", one).replace("{b}", two)
+        [one, two] => messages::current().group_two.replace("{a}", one).replace("{b}", two),
+        [one, two, three] => {
+            messages::current().group_three.replace("{a}", one).replace("{b}", two).replace("{c}", three)
         }
+        [one, two, rest @ ..] => messages::current()
+            .group_more
+            .replace("{n}", &rest.len().to_string())
+            .replace("{a}", one)
+            .replace("{b}", two),
     }
 }
 
@@ -274,7 +281,7 @@ pub(crate) async fn list(
     if let Some(Holder::Is(id)) = filter.shelter {
         // A well-formed id of no shelter would match nothing, silently.
         if coordinator && !codes.contains_key(&id) {
-            problems.push(FieldError::new("shelter", EN.list_error_shelter_unknown));
+            problems.push(FieldError::new("shelter", messages::current().list_error_shelter_unknown));
             filter.shelter = None;
         }
     }
@@ -318,16 +325,23 @@ pub(crate) async fn list(
     let lines = shown
         .into_iter()
         .map(|s| {
-            let mut holders: Vec<&str> =
-                s.assignees.iter().map(|u| names.get(u).map_or(EN.someone_unknown, String::as_str)).collect();
+            let mut holders: Vec<&str> = s
+                .assignees
+                .iter()
+                .map(|u| names.get(u).map_or(messages::current().someone_unknown, String::as_str))
+                .collect();
             holders.sort_unstable();
             Line {
                 id: s.id.to_string(),
                 name: group_name(&s.aliases),
-                stage: EN.stage(s.stage),
-                status: EN.status(s.status),
+                stage: messages::current().stage(s.stage),
+                status: messages::current().status(s.status),
                 shelter: s.shelter.and_then(|id| codes.get(&id).cloned()).unwrap_or_default(),
-                assignees: if holders.is_empty() { EN.nobody.to_owned() } else { holders.join(", ") },
+                assignees: if holders.is_empty() {
+                    messages::current().nobody.to_owned()
+                } else {
+                    holders.join(", ")
+                },
                 updated: crate::web::when::minute(s.updated_at, zone),
             }
         })
@@ -337,7 +351,8 @@ pub(crate) async fn list(
         caseworkers.iter().map(|(id, name)| (id.to_string(), name.clone())).collect();
     if let Some(Holder::Is(id)) = filter.assignee {
         if coordinator && !caseworkers.iter().any(|(u, _)| *u == id) {
-            let name = names.get(&id).cloned().unwrap_or_else(|| EN.someone_unknown.to_owned());
+            let name =
+                names.get(&id).cloned().unwrap_or_else(|| messages::current().someone_unknown.to_owned());
             caseworker_options.push((id.to_string(), name));
         }
     }
@@ -360,14 +375,16 @@ pub(crate) async fn list(
     }
     let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let mut statuses: Vec<(&'static str, String)> = vec![
-        (Status::Open.as_str(), EN.status(Status::Open)),
-        (Status::OnHold.as_str(), EN.status(Status::OnHold)),
-        ("closed", EN.status_any_closed.to_owned()),
+        (Status::Open.as_str(), messages::current().status(Status::Open)),
+        (Status::OnHold.as_str(), messages::current().status(Status::OnHold)),
+        ("closed", messages::current().status_any_closed.to_owned()),
     ];
-    statuses.extend(Status::ALL.iter().filter(|s| s.is_closed()).map(|s| (s.as_str(), EN.status(*s))));
+    statuses.extend(
+        Status::ALL.iter().filter(|s| s.is_closed()).map(|s| (s.as_str(), messages::current().status(*s))),
+    );
     let nav = Nav::of(&user);
     let page = ListPage {
-        t: &EN,
+        t: messages::current(),
         can_create: !nav.awaiting_certification(),
         nav: Some(nav),
         shelters: codes.iter().map(|(id, code)| (id.to_string(), code.clone())).collect(),
@@ -377,28 +394,28 @@ pub(crate) async fn list(
         filters_open: filter.is_narrowed() || !problems.is_empty(),
         active_text: Some(active_count(&filter))
             .filter(|n| *n > 0)
-            .map(|n| EN.list_filters_active.replace("{n}", &n.to_string())),
+            .map(|n| messages::current().list_filters_active.replace("{n}", &n.to_string())),
         count: window.count_text(),
-        page_text: EN
+        page_text: messages::current()
             .list_page_of
             .replace("{page}", &window.page.to_string())
             .replace("{pages}", &window.pages.to_string()),
         prev: (window.page > 1).then(|| filter.on_page(window.page - 1).to_query()),
         next: (window.page < window.pages).then(|| filter.on_page(window.page + 1).to_query()),
         clear: CaseFilter { sort: filter.sort, dir: filter.dir, ..CaseFilter::default() }.to_query(),
-        by_alias: sort_header(&filter, SortKey::Alias, EN.col_aliases),
-        by_stage: sort_header(&filter, SortKey::Stage, EN.col_stage),
-        by_updated: sort_header(&filter, SortKey::Updated, EN.col_updated),
+        by_alias: sort_header(&filter, SortKey::Alias, messages::current().col_aliases),
+        by_stage: sort_header(&filter, SortKey::Stage, messages::current().col_stage),
+        by_updated: sort_header(&filter, SortKey::Updated, messages::current().col_updated),
         problems: problems.into_iter().map(|e| e.message).collect(),
         errors,
         chosen,
         q: raw,
-        stages: Stage::ALL.iter().map(|s| (s.as_str(), EN.stage(*s).to_owned())).collect(),
+        stages: Stage::ALL.iter().map(|s| (s.as_str(), messages::current().stage(*s).to_owned())).collect(),
         statuses,
         sorts: vec![
-            (SortKey::Updated.code(), EN.col_updated),
-            (SortKey::Stage.code(), EN.col_stage),
-            (SortKey::Alias.code(), EN.col_aliases),
+            (SortKey::Updated.code(), messages::current().col_updated),
+            (SortKey::Stage.code(), messages::current().col_stage),
+            (SortKey::Alias.code(), messages::current().col_aliases),
         ],
     };
     Ok((status, Html(page.render()?)).into_response())
@@ -543,7 +560,7 @@ impl CaseInput {
     fn add_person(&mut self) -> FormErrors {
         let mut errors = FormErrors::default();
         if self.persons.len() >= Group::MAX_PERSONS {
-            errors.add(FieldError::new("group", EN.group_full));
+            errors.add(FieldError::new("group", messages::current().group_full));
         } else {
             self.persons.push(PersonRow { index: self.persons.len(), ..PersonRow::default() });
         }
@@ -630,11 +647,12 @@ async fn form_page(
     let statuses = Status::ALL
         .iter()
         .filter(|s| coordinator || !s.is_closed() || s.as_str() == input.status)
-        .map(|s| (s.as_str(), EN.status(*s)))
+        .map(|s| (s.as_str(), messages::current().status(*s)))
         .collect();
     let words = |input: &CaseInput| {
-        let stage = Stage::parse(&input.stage).map(|s| EN.stage(s).to_owned()).unwrap_or_default();
-        let status = Status::parse(&input.status).map(|s| EN.status(s)).unwrap_or_default();
+        let stage =
+            Stage::parse(&input.stage).map(|s| messages::current().stage(s).to_owned()).unwrap_or_default();
+        let status = Status::parse(&input.status).map(|s| messages::current().status(s)).unwrap_or_default();
         (stage, status)
     };
     let theirs_words = theirs.as_ref().map(words).unwrap_or_default();
@@ -642,11 +660,11 @@ async fn form_page(
     // A refused save always shows the form again, with what was typed.
     let offer_form = !nav.awaiting_certification() || !errors.is_empty();
     let page = FormPage {
-        t: &EN,
+        t: messages::current(),
         offer_form,
         nav: Some(nav),
         csrf: user.csrf.clone(),
-        title: if action == "/cases" { EN.cases_new } else { EN.case_edit },
+        title: if action == "/cases" { messages::current().cases_new } else { messages::current().case_edit },
         theirs_words,
         action,
         input: input.with_a_row(),
@@ -657,10 +675,10 @@ async fn form_page(
             .into_iter()
             .map(|(id, code)| (id.to_string(), code))
             .collect(),
-        stages: Stage::ALL.iter().map(|s| (s.as_str(), EN.stage(*s).to_owned())).collect(),
+        stages: Stage::ALL.iter().map(|s| (s.as_str(), messages::current().stage(*s).to_owned())).collect(),
         statuses,
-        ages: AgeBand::ALL.iter().map(|a| (a.as_str(), EN.age_band(*a))).collect(),
-        genders: Gender::ALL.iter().map(|g| (g.as_str(), EN.gender(*g))).collect(),
+        ages: AgeBand::ALL.iter().map(|a| (a.as_str(), messages::current().age_band(*a))).collect(),
+        genders: Gender::ALL.iter().map(|g| (g.as_str(), messages::current().gender(*g))).collect(),
     };
     Ok((status, Html(page.render()?)).into_response())
 }
@@ -758,7 +776,7 @@ pub(crate) async fn update(
             let current = cases::read(&state.vault, &user.actor, id).await?;
             let theirs = CaseInput::of(&current);
             input.version = theirs.version.clone();
-            let errors = FormErrors::from(FieldError::new("version", EN.case_conflict));
+            let errors = FormErrors::from(FieldError::new("version", messages::current().case_conflict));
             form_page(&state, &user, action, input, errors, Some(theirs), StatusCode::CONFLICT).await
         }
         Err(e) => match refusal(e) {
@@ -773,12 +791,14 @@ pub(crate) async fn update(
 fn refusal(e: ServiceError) -> Result<(FormErrors, StatusCode), AppError> {
     match e {
         ServiceError::Invalid(e) => Ok((e.into(), StatusCode::UNPROCESSABLE_ENTITY)),
-        ServiceError::Uncertified => {
-            Ok((FieldError::new("form", EN.case_refused_uncertified).into(), StatusCode::FORBIDDEN))
-        }
-        ServiceError::Forbidden(_) => {
-            Ok((FieldError::new("form", EN.case_refused_forbidden).into(), StatusCode::FORBIDDEN))
-        }
+        ServiceError::Uncertified => Ok((
+            FieldError::new("form", messages::current().case_refused_uncertified).into(),
+            StatusCode::FORBIDDEN,
+        )),
+        ServiceError::Forbidden(_) => Ok((
+            FieldError::new("form", messages::current().case_refused_forbidden).into(),
+            StatusCode::FORBIDDEN,
+        )),
         other => Err(other.into()),
     }
 }
@@ -849,12 +869,12 @@ fn change_words(action: &str, outcome: &str) -> Option<&'static str> {
         return None;
     }
     match crate::audit::Action::parse(action)? {
-        crate::audit::Action::CaseCreate => Some(EN.history_created),
-        crate::audit::Action::CaseUpdate => Some(EN.history_saved),
-        crate::audit::Action::MilestoneAdd => Some(EN.history_milestone_added),
-        crate::audit::Action::MilestoneEdit => Some(EN.history_milestone_edited),
-        crate::audit::Action::CaseAssign => Some(EN.history_assigned),
-        crate::audit::Action::CaseUnassign => Some(EN.history_unassigned),
+        crate::audit::Action::CaseCreate => Some(messages::current().history_created),
+        crate::audit::Action::CaseUpdate => Some(messages::current().history_saved),
+        crate::audit::Action::MilestoneAdd => Some(messages::current().history_milestone_added),
+        crate::audit::Action::MilestoneEdit => Some(messages::current().history_milestone_edited),
+        crate::audit::Action::CaseAssign => Some(messages::current().history_assigned),
+        crate::audit::Action::CaseUnassign => Some(messages::current().history_unassigned),
         _ => None,
     }
 }
@@ -894,18 +914,18 @@ impl Viewer {
     fn who(&self, row: &crate::storage::AuditRow) -> String {
         let actor = UserId::parse(&row.actor);
         match self {
-            Viewer::Coordinator(names) => {
-                actor.and_then(|a| names.get(&a)).map_or_else(|| EN.someone_unknown.to_owned(), Clone::clone)
-            }
+            Viewer::Coordinator(names) => actor
+                .and_then(|a| names.get(&a))
+                .map_or_else(|| messages::current().someone_unknown.to_owned(), Clone::clone),
             Viewer::Caseworker { me, holders } => {
                 if row.role == Role::Coordinator.as_str() {
-                    EN.history_a_coordinator.to_owned()
+                    messages::current().history_a_coordinator.to_owned()
                 } else if actor == Some(*me) {
-                    EN.history_you.to_owned()
+                    messages::current().history_you.to_owned()
                 } else if let Some(name) = actor.and_then(|a| holders.get(&a)) {
                     name.clone()
                 } else {
-                    EN.history_a_caseworker.to_owned()
+                    messages::current().history_a_caseworker.to_owned()
                 }
             }
         }
@@ -970,7 +990,7 @@ async fn show_page(
         .iter()
         .map(|m| MilestoneLine {
             id: m.id.to_string(),
-            kind: EN.kind(m.draft.kind),
+            kind: messages::current().kind(m.draft.kind),
             date: m.draft.date.to_string(),
             country: m.draft.country.map(|c| c.as_str().to_owned()).unwrap_or_default(),
             place: m.draft.place_code.as_ref().map(|p| p.as_str().to_owned()).unwrap_or_default(),
@@ -1001,7 +1021,9 @@ async fn show_page(
         let me = user.actor.user_id();
         let names = list
             .iter()
-            .map(|(id, name)| if *id == me { EN.holder_you.replace("{user}", name) } else { name.clone() })
+            .map(|(id, name)| {
+                if *id == me { messages::current().holder_you.replace("{user}", name) } else { name.clone() }
+            })
             .collect();
         (Some(names), Some(Viewer::Caseworker { me, holders: list.into_iter().collect() }))
     };
@@ -1031,17 +1053,17 @@ async fn show_page(
     let stories =
         crate::stories::routes::case_section(state, user, case.id, status == StatusCode::OK).await?;
     let page = ShowPage {
-        spons: sponsorship::choices(&EN, &case, None, &m.kind),
-        sponsorship: sponsorship::case_section(&EN, &case),
+        spons: sponsorship::choices(messages::current(), &case, None, &m.kind),
+        sponsorship: sponsorship::case_section(messages::current(), &case),
         stories,
-        t: &EN,
+        t: messages::current(),
         nav: Some(Nav::of(user)),
         csrf: user.csrf.clone(),
         notice,
         assignment,
         holders,
         heading: group_name(&aliases),
-        reference: EN.case_ref.replace("{ref}", &short_ref(case.id)),
+        reference: messages::current().case_ref.replace("{ref}", &short_ref(case.id)),
         history,
         older: older.map(|seq| format!("/cases/{}?before={seq}#history", case.id)),
         newest: before.map(|_| format!("/cases/{}#history", case.id)),
@@ -1049,7 +1071,7 @@ async fn show_page(
         shelter: case.shelter.and_then(|s| codes.get(&s).cloned()).unwrap_or_default(),
         case,
         milestones,
-        kinds: MilestoneKind::ALL.iter().map(|k| (k.as_str(), EN.kind(*k))).collect(),
+        kinds: MilestoneKind::ALL.iter().map(|k| (k.as_str(), messages::current().kind(*k))).collect(),
         m,
         errors,
     };
@@ -1138,9 +1160,10 @@ pub(crate) async fn add_milestone(
                 Ok(_) => return done(&user, id, Done::MilestoneAdded, None).await,
                 // The rules' refusals, beside their fields, the input kept.
                 Err(ServiceError::Invalid(e)) => (FormErrors::from(e), StatusCode::UNPROCESSABLE_ENTITY),
-                Err(ServiceError::Conflict) => {
-                    (FieldError::new("milestone", EN.sponsorship_conflict).into(), StatusCode::CONFLICT)
-                }
+                Err(ServiceError::Conflict) => (
+                    FieldError::new("milestone", messages::current().sponsorship_conflict).into(),
+                    StatusCode::CONFLICT,
+                ),
                 Err(e) => return Err(e.into()),
             }
         }
@@ -1252,14 +1275,14 @@ fn milestone_page(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let page = MilestonePage {
-        t: &EN,
+        t: messages::current(),
         nav: Some(Nav::of(user)),
         csrf: user.csrf.clone(),
         case_id: case.id.to_string(),
         milestone_id: milestone_id.to_string(),
         version,
-        kinds: MilestoneKind::ALL.iter().map(|k| (k.as_str(), EN.kind(*k))).collect(),
-        spons: sponsorship::choices(&EN, case, Some(milestone_id), &m.kind),
+        kinds: MilestoneKind::ALL.iter().map(|k| (k.as_str(), messages::current().kind(*k))).collect(),
+        spons: sponsorship::choices(messages::current(), case, Some(milestone_id), &m.kind),
         m,
         theirs,
         errors,
@@ -1317,7 +1340,7 @@ pub(crate) async fn update_milestone(
             Err(ServiceError::Conflict) => {
                 let case = cases::read(&state.vault, &user.actor, id).await?;
                 let current = find_milestone(&case, mid)?;
-                let errors = FormErrors::from(FieldError::new("version", EN.case_conflict));
+                let errors = FormErrors::from(FieldError::new("version", messages::current().case_conflict));
                 let theirs = Some(form_of(&current.draft));
                 return milestone_page(
                     &user,
@@ -1369,7 +1392,7 @@ mod tests {
     /// The parser's message lists the bands in the words the form's list uses.
     #[test]
     fn the_age_band_error_uses_the_catalogues_words() {
-        let words: Vec<&str> = AgeBand::ALL.iter().map(|a| EN.age_band(*a)).collect();
+        let words: Vec<&str> = AgeBand::ALL.iter().map(|a| messages::current().age_band(*a)).collect();
         let (last, rest) = words.split_last().unwrap();
         let expected = format!("Choose an age band: {} or {last}.", rest.join(", "));
         assert_eq!(AgeBand::parse("ninety").unwrap_err().message, expected);
@@ -1378,7 +1401,7 @@ mod tests {
     /// The hints beside the fields state the limits the parsers enforce.
     #[test]
     fn the_limit_hints_say_the_parsers_limits() {
-        assert_eq!(EN.alias_limit_hint, format!("At most {} characters.", Alias::MAX_CHARS));
-        assert_eq!(EN.notes_limit_hint, format!("At most {} characters.", Note::MAX_CHARS));
+        assert_eq!(messages::current().alias_limit_hint, format!("At most {} characters.", Alias::MAX_CHARS));
+        assert_eq!(messages::current().notes_limit_hint, format!("At most {} characters.", Note::MAX_CHARS));
     }
 }

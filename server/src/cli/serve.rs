@@ -16,6 +16,7 @@ pub async fn run(config: &Config) -> Result<()> {
     state.policy.idle = time::Duration::minutes(config.session_idle_minutes);
     state.policy.absolute = time::Duration::hours(config.session_absolute_hours);
     state.display_zone = config.display_zone.offset();
+    state.language = config.language;
     let app = Application::bind(config.listen, state)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;

@@ -116,6 +116,10 @@ pub struct Config {
     /// The organisation's zone for times on pages, a fixed offset from UTC
     /// ("+09:00"); a user may choose another on their account page.
     pub display_zone: crate::web::when::Zone,
+    /// The language of pages before login for a browser that asks for none
+    /// of the three (`language`: "en", "ja" or "ko"); a user may choose
+    /// their own on their account page.
+    pub language: crate::i18n::Lang,
     /// Stories and public figures: k, the embargo, the fiscal year's first
     /// month (`story_k`, `story_embargo_days`, `fiscal_year_start`).
     pub publication: crate::publication::PublicationPolicy,
@@ -143,6 +147,7 @@ impl std::fmt::Debug for Config {
             .field("session_idle_minutes", &self.session_idle_minutes)
             .field("session_absolute_hours", &self.session_absolute_hours)
             .field("display_zone", &self.display_zone.code())
+            .field("language", &self.language.code())
             .field("publication", &self.publication)
             .field("purge_retention_days", &self.purge_retention_days)
             .finish()
@@ -167,6 +172,7 @@ impl Default for Config {
             session_idle_minutes: 30,
             session_absolute_hours: 12,
             display_zone: crate::web::when::Zone::UTC,
+            language: crate::i18n::Lang::En,
             publication: crate::publication::PublicationPolicy::default(),
             purge_retention_days: DEFAULT_PURGE_RETENTION_DAYS,
         }
@@ -194,6 +200,7 @@ struct FileConfig {
     session_idle_minutes: Option<u32>,
     session_absolute_hours: Option<u32>,
     display_zone: Option<String>,
+    language: Option<String>,
     story_k: Option<u32>,
     story_embargo_days: Option<u32>,
     fiscal_year_start: Option<u32>,
@@ -322,6 +329,12 @@ impl Config {
         }
         if let Some(v) = env.get("SAFEHOUSE_DISPLAY_ZONE") {
             config.display_zone = parse_zone("SAFEHOUSE_DISPLAY_ZONE", v)?;
+        }
+        if let Some(v) = &from_file.language {
+            config.language = parse_language("language", v)?;
+        }
+        if let Some(v) = env.get("SAFEHOUSE_LANGUAGE") {
+            config.language = parse_language("SAFEHOUSE_LANGUAGE", v)?;
         }
         let mut story_k = from_file.story_k;
         let mut embargo = from_file.story_embargo_days;
@@ -486,6 +499,16 @@ fn parse_zone(name: &str, value: &str) -> Result<crate::web::when::Zone, ConfigE
             "{value:?} is not a UTC offset: write it as +HH:MM or -HH:MM in quarter hours from -12:00 to +14:00, \
              such as +09:00 (zone names are not accepted)"
         ),
+    })
+}
+
+fn parse_language(name: &str, value: &str) -> Result<crate::i18n::Lang, ConfigError> {
+    // Exactly one of the three codes: a longer tag is a typo here, not a wish.
+    crate::i18n::Lang::ALL.into_iter().find(|l| l.code() == value.trim()).ok_or_else(|| {
+        ConfigError::Invalid {
+            name: name.to_owned(),
+            message: format!("{value:?} is not a language Safehouse speaks: write en, ja or ko"),
+        }
     })
 }
 

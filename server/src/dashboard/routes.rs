@@ -21,7 +21,7 @@ use crate::storage::FlagRow;
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::guards::CurrentUser;
-use crate::web::messages::{EN, Messages};
+use crate::web::messages::{self, Messages};
 use crate::web::templates::Nav;
 use crate::web::when;
 
@@ -214,7 +214,10 @@ pub(crate) async fn home(State(state): State<AppState>, user: CurrentUser) -> Re
         rows.iter()
             .take(FLAGS_SHOWN)
             .map(|f| FlagLine {
-                who: names.get(&f.actor).cloned().unwrap_or_else(|| EN.dash_unknown_account.to_owned()),
+                who: names
+                    .get(&f.actor)
+                    .cloned()
+                    .unwrap_or_else(|| messages::current().dash_unknown_account.to_owned()),
                 when: parse_time(&f.raised_at).map(|at| when::minute(at, zone)).unwrap_or_default(),
                 cases: f.distinct_cases,
                 minutes: f.window_minutes,
@@ -248,9 +251,12 @@ pub(crate) async fn home(State(state): State<AppState>, user: CurrentUser) -> Re
             verified: chain.verified.map(|row| VerifiedLine {
                 when: parse_time(&row.at).map(|at| when::minute(at, zone)).unwrap_or_default(),
                 by: if row.actor == "-" {
-                    EN.dash_verified_by_cli.to_owned()
+                    messages::current().dash_verified_by_cli.to_owned()
                 } else {
-                    names.get(&row.actor).cloned().unwrap_or_else(|| EN.dash_unknown_account.to_owned())
+                    names
+                        .get(&row.actor)
+                        .cloned()
+                        .unwrap_or_else(|| messages::current().dash_unknown_account.to_owned())
                 },
                 ok: row.outcome == "ok",
                 seq: row.target.parse::<i64>().ok().map(|s| s.to_string()),
@@ -272,7 +278,7 @@ pub(crate) async fn home(State(state): State<AppState>, user: CurrentUser) -> Re
         None
     };
     let page = HomePage {
-        t: &EN,
+        t: messages::current(),
         nav: Some(Nav::of(&user)),
         failed_codes,
         recovered,
@@ -324,7 +330,7 @@ async fn coordinator_view(
         .map(|r| {
             let code = r.stage.as_str();
             StageLine {
-                stage: EN.stage(r.stage),
+                stage: messages::current().stage(r.stage),
                 cases: cell(r.cases(), &[("stage", code)]),
                 people: cell(r.people, &[("stage", code)]),
                 open: cell(r.open, &[("stage", code), ("status", "open")]),
@@ -337,7 +343,7 @@ async fn coordinator_view(
         f.pipeline
             .iter()
             .map(|r| Bar {
-                label: EN.stage(r.stage).to_owned(),
+                label: messages::current().stage(r.stage).to_owned(),
                 parts: vec![(r.open, "chart-open"), (r.on_hold, "chart-hold"), (r.closed, "chart-closed")],
                 value: r.cases().to_string(),
                 marker: None,
@@ -349,7 +355,7 @@ async fn coordinator_view(
         .statuses
         .iter()
         .map(|r| StatusLine {
-            label: EN.status(r.status),
+            label: messages::current().status(r.status),
             cases: cell(r.cases, &[("status", r.status.as_str())]),
             people: cell(r.people, &[("status", r.status.as_str())]),
         })
@@ -358,19 +364,19 @@ async fn coordinator_view(
     let count_of = |s: Status| f.statuses.iter().find(|r| r.status == s).map_or(0, |r| r.cases);
     let status_chart = charts::bars(vec![
         Bar {
-            label: EN.status(Status::Open),
+            label: messages::current().status(Status::Open),
             parts: vec![(count_of(Status::Open), "chart-open")],
             value: count_of(Status::Open).to_string(),
             marker: None,
         },
         Bar {
-            label: EN.status(Status::OnHold),
+            label: messages::current().status(Status::OnHold),
             parts: vec![(count_of(Status::OnHold), "chart-hold")],
             value: count_of(Status::OnHold).to_string(),
             marker: None,
         },
         Bar {
-            label: EN.dash_closed_all.to_owned(),
+            label: messages::current().dash_closed_all.to_owned(),
             parts: vec![(closed, "chart-closed")],
             value: closed.to_string(),
             marker: None,
@@ -388,9 +394,10 @@ async fn coordinator_view(
             label: name.clone(),
             parts: vec![(open, "chart-open"), (on_hold, "chart-hold")],
             value: match capacity {
-                Some(c) => {
-                    EN.dash_of_capacity.replace("{n}", &people.to_string()).replace("{c}", &c.to_string())
-                }
+                Some(c) => messages::current()
+                    .dash_of_capacity
+                    .replace("{n}", &people.to_string())
+                    .replace("{c}", &c.to_string()),
                 None => people.to_string(),
             },
             marker: capacity.map(usize::from),
@@ -414,7 +421,7 @@ async fn coordinator_view(
         );
     }
     if f.occupancy.get(&None).is_some_and(|r| r.people() > 0) {
-        add_shelter(EN.dash_no_shelter.to_owned(), None, None);
+        add_shelter(messages::current().dash_no_shelter.to_owned(), None, None);
     }
     let shelter_chart = charts::bars(shelter_bars);
 
@@ -443,14 +450,16 @@ async fn coordinator_view(
     for (id, n) in &f.load {
         if let Some(id) = id {
             if !seen.contains(id) {
-                let name =
-                    names.get(&id.to_string()).cloned().unwrap_or_else(|| EN.dash_unknown_account.to_owned());
+                let name = names
+                    .get(&id.to_string())
+                    .cloned()
+                    .unwrap_or_else(|| messages::current().dash_unknown_account.to_owned());
                 load_lines.push((name, id.to_string(), *n));
             }
         }
     }
     load_lines.push((
-        EN.dash_no_caseworker.to_owned(),
+        messages::current().dash_no_caseworker.to_owned(),
         "none".to_owned(),
         f.load.get(&None).copied().unwrap_or(0),
     ));
@@ -472,12 +481,12 @@ async fn coordinator_view(
 
     let periods = vec![
         PeriodLine {
-            label: EN.dash_this_week,
+            label: messages::current().dash_this_week,
             milestones: cell(f.week.milestones, &[("milestones", "week")]),
             cases: cell(f.week.cases, &[("milestones", "week")]),
         },
         PeriodLine {
-            label: EN.dash_this_month,
+            label: messages::current().dash_this_month,
             milestones: cell(f.month.milestones, &[("milestones", "month")]),
             cases: cell(f.month.cases, &[("milestones", "month")]),
         },
@@ -501,7 +510,7 @@ async fn coordinator_view(
         flags_total: 0,
         flags: Vec::new(),
         sponsorship: sponsorship::dash_block(
-            &EN,
+            messages::current(),
             lines,
             vault.clock.now().to_offset(user.zone()).date(),
             vault.publication.fiscal_year_start,
@@ -528,20 +537,22 @@ async fn caseworker_view(
         .map(|a| {
             let mut reasons = Vec::new();
             match a.looked {
-                Looked::ChangedByOther => reasons.push(EN.dash_changed_since_you_looked.to_owned()),
-                Looked::NeverOpened => reasons.push(EN.dash_never_opened.to_owned()),
+                Looked::ChangedByOther => {
+                    reasons.push(messages::current().dash_changed_since_you_looked.to_owned())
+                }
+                Looked::NeverOpened => reasons.push(messages::current().dash_never_opened.to_owned()),
                 Looked::Current => {}
             }
             if a.stale {
-                reasons.push(EN.dash_not_updated_for.replace("{n}", &days));
+                reasons.push(messages::current().dash_not_updated_for.replace("{n}", &days));
             }
             if a.on_hold {
-                reasons.push(EN.dash_waiting_on_hold.to_owned());
+                reasons.push(messages::current().dash_waiting_on_hold.to_owned());
             }
             AttentionLine {
                 href: format!("/cases/{}", a.case.id),
                 label: a.case.aliases.join(", "),
-                stage: EN.stage(a.case.stage),
+                stage: messages::current().stage(a.case.stage),
                 reasons,
             }
         })
@@ -555,7 +566,7 @@ async fn caseworker_view(
         lines,
         sponsorship: (!crate::programmes::sponsorship::enrolments(own).is_empty()).then(|| {
             sponsorship::dash_block(
-                &EN,
+                messages::current(),
                 own,
                 now.to_offset(user.zone()).date(),
                 vault.publication.fiscal_year_start,

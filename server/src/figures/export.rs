@@ -306,7 +306,7 @@ mod tests {
             figures_arrivals: "@arrivals",
             figures_resettlements: "\tresettled",
             figures_helped: "\rhelped",
-            ..EN
+            ..EN.clone()
         };
         let csv = csv(&t, &sample("KR"));
         assert!(csv.contains(",\"'=HYPERLINK(\"\"http://x\"\")\","), "{csv}");

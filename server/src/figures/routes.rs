@@ -16,7 +16,7 @@ use crate::publication::period::Period;
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::guards::{CurrentUser, check_csrf};
-use crate::web::messages::{EN, Messages};
+use crate::web::messages::{self, Messages};
 use crate::web::notice;
 use crate::web::templates::{FormErrors, Nav};
 use crate::web::when;
@@ -109,7 +109,7 @@ async fn render_new(
     form: PeriodForm,
     outcome: Outcome,
 ) -> Result<Response, AppError> {
-    let t = &EN;
+    let t = messages::current();
     let vault = &state.vault;
     let ready = service::ready(vault, &user.actor)
         .await?
@@ -217,7 +217,7 @@ struct ListPage {
 
 /// GET /figures: the approved tables, newest first.
 pub(crate) async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
-    let t = &EN;
+    let t = messages::current();
     let done = notice::take::<FiguresDone>(&user.session, "/figures").await?;
     let tables = service::approved(&state.vault, &user.actor).await?;
     let notice = done
@@ -254,7 +254,7 @@ pub(crate) async fn show(
     user: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let t = &EN;
+    let t = messages::current();
     let approved = service::read(&state.vault, &user.actor, table_id(&id)?).await?;
     let page = ShowPage {
         t,
@@ -272,7 +272,9 @@ async fn download(
     id: &str,
     format: Format,
 ) -> Result<Response, AppError> {
-    Ok(service::export(&state.vault, &user.actor, table_id(id)?, format, &EN).await?.into_response())
+    Ok(service::export(&state.vault, &user.actor, table_id(id)?, format, messages::current())
+        .await?
+        .into_response())
 }
 
 pub(crate) async fn export_markdown(

@@ -132,15 +132,11 @@ pub fn check_period(vault: &Vault, period: Period, approved: &[ApprovedTable]) -
     let today = vault.clock.now().to_offset(time::UtcOffset::UTC).date();
     if !period.has_ended(today) {
         let from = period.last_day().next_day().map(|d| d.to_string()).unwrap_or_default();
-        return Err(err(format!(
-            "This period has not ended yet: its figures can be prepared from {from}, and never change once approved."
-        )));
+        return Err(err(crate::web::messages::current().tr("This period has not ended yet: its figures can be prepared from {from}, and never change once approved.").replace("{from}", &from.to_string())));
     }
     if let Some(before) = approved.iter().find(|a| canonical(a.period) == period) {
         let on = before.approved_at.to_offset(time::UtcOffset::UTC).date();
-        return Err(err(format!(
-            "Figures for this period were approved on {on}. A period is approved only once: a second version would reveal the difference between the two."
-        )));
+        return Err(err(crate::web::messages::current().tr("Figures for this period were approved on {on}. A period is approved only once: a second version would reveal the difference between the two.").replace("{on}", &on.to_string())));
     }
     Ok(period)
 }

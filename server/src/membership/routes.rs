@@ -18,7 +18,7 @@ use crate::keyring::Team;
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::guards::{CurrentUser, check_csrf, require_recent};
-use crate::web::messages::{EN, Messages};
+use crate::web::messages::{self, Messages};
 use crate::web::notice;
 use crate::web::templates::Nav;
 
@@ -69,7 +69,7 @@ pub(crate) async fn render(
         })
         .collect();
     let page = CertifyPage {
-        t: &EN,
+        t: messages::current(),
         nav: Some(Nav::of(user)),
         nav_csrf: user.csrf.clone(),
         waiting,
@@ -116,13 +116,13 @@ async fn certified_notice(
             && !super::is_member(&state.vault, team, target).await?
         {
             let label = match team {
-                Team::Coordinators => EN.admit_offer_coordinators,
-                Team::Communications => EN.admit_offer_communications,
+                Team::Coordinators => messages::current().admit_offer_coordinators,
+                Team::Communications => messages::current().admit_offer_communications,
             };
             offers.push((format!("/team/{target}/admit-{}", team.as_str()), fill(label, name)));
         }
     }
-    Ok((Some(fill(EN.certified_notice, name)), offers))
+    Ok((Some(fill(messages::current().certified_notice, name)), offers))
 }
 
 #[derive(Deserialize)]
@@ -190,8 +190,8 @@ struct TeamPage {
 
 fn team_label(team: Team) -> &'static str {
     match team {
-        Team::Coordinators => EN.team_coordinators,
-        Team::Communications => EN.team_communications,
+        Team::Coordinators => messages::current().team_coordinators,
+        Team::Communications => messages::current().team_communications,
     }
 }
 
@@ -209,9 +209,9 @@ async fn team_view(
             let mut actions = Vec::new();
             if m.user_id != user.actor.user_id() {
                 actions.push(if m.state == UserState::Frozen {
-                    (TeamAction::Unfreeze.as_str(), EN.unfreeze, false)
+                    (TeamAction::Unfreeze.as_str(), messages::current().unfreeze, false)
                 } else {
-                    (TeamAction::Freeze.as_str(), EN.freeze, true)
+                    (TeamAction::Freeze.as_str(), messages::current().freeze, true)
                 });
             }
             for team in Team::ALL {
@@ -225,14 +225,14 @@ async fn team_view(
             Member {
                 id: m.user_id.to_string(),
                 username: m.username,
-                roles: m.roles.iter().map(|r| EN.role(*r)).collect::<Vec<_>>().join(", "),
+                roles: m.roles.iter().map(|r| messages::current().role(*r)).collect::<Vec<_>>().join(", "),
                 state: crate::accounts::admin_routes::state_label(m.state),
-                teams: if teams.is_empty() { EN.team_none.to_owned() } else { teams },
+                teams: if teams.is_empty() { messages::current().team_none.to_owned() } else { teams },
                 actions,
             }
         })
         .collect();
-    let page = TeamPage { t: &EN, nav: Some(Nav::of(user)), members, notice, problem };
+    let page = TeamPage { t: messages::current(), nav: Some(Nav::of(user)), members, notice, problem };
     Ok((status, Html(page.render()?)).into_response())
 }
 
@@ -263,14 +263,26 @@ impl TeamDone {
         let name = entry.profile.username.as_str();
         Ok(Some(match action {
             TeamAction::Freeze => {
-                let text = if self.grants == 1 { EN.frozen_notice_one } else { EN.frozen_notice_many };
+                let text = if self.grants == 1 {
+                    messages::current().frozen_notice_one
+                } else {
+                    messages::current().frozen_notice_many
+                };
                 fill(text, name).replace("{grants}", &self.grants.to_string())
             }
-            TeamAction::Unfreeze => fill(EN.unfrozen_notice_named, name),
-            TeamAction::Admit(Team::Coordinators) => fill(EN.admitted_coordinators_notice, name),
-            TeamAction::Admit(Team::Communications) => fill(EN.admitted_communications_notice, name),
-            TeamAction::Remove(Team::Coordinators) => fill(EN.removed_coordinators_notice, name),
-            TeamAction::Remove(Team::Communications) => fill(EN.removed_communications_notice, name),
+            TeamAction::Unfreeze => fill(messages::current().unfrozen_notice_named, name),
+            TeamAction::Admit(Team::Coordinators) => {
+                fill(messages::current().admitted_coordinators_notice, name)
+            }
+            TeamAction::Admit(Team::Communications) => {
+                fill(messages::current().admitted_communications_notice, name)
+            }
+            TeamAction::Remove(Team::Coordinators) => {
+                fill(messages::current().removed_coordinators_notice, name)
+            }
+            TeamAction::Remove(Team::Communications) => {
+                fill(messages::current().removed_communications_notice, name)
+            }
         }))
     }
 }
@@ -311,46 +323,52 @@ impl TeamAction {
 
     fn label(self) -> &'static str {
         match self {
-            TeamAction::Freeze => EN.freeze,
-            TeamAction::Unfreeze => EN.unfreeze,
-            TeamAction::Admit(Team::Coordinators) => EN.admit_coordinators,
-            TeamAction::Admit(Team::Communications) => EN.admit_communications,
-            TeamAction::Remove(Team::Coordinators) => EN.remove_coordinators,
-            TeamAction::Remove(Team::Communications) => EN.remove_communications,
+            TeamAction::Freeze => messages::current().freeze,
+            TeamAction::Unfreeze => messages::current().unfreeze,
+            TeamAction::Admit(Team::Coordinators) => messages::current().admit_coordinators,
+            TeamAction::Admit(Team::Communications) => messages::current().admit_communications,
+            TeamAction::Remove(Team::Coordinators) => messages::current().remove_coordinators,
+            TeamAction::Remove(Team::Communications) => messages::current().remove_communications,
         }
     }
 
     /// (title, what will happen, button, destructive), before `{user}` is put in.
     fn confirmation(self) -> (&'static str, &'static str, &'static str, bool) {
         match self {
-            TeamAction::Freeze => {
-                (EN.confirm_freeze_title, EN.confirm_freeze_what, EN.confirm_freeze_submit, true)
-            }
-            TeamAction::Unfreeze => {
-                (EN.confirm_unfreeze_title, EN.confirm_unfreeze_what, EN.confirm_unfreeze_submit, false)
-            }
+            TeamAction::Freeze => (
+                messages::current().confirm_freeze_title,
+                messages::current().confirm_freeze_what,
+                messages::current().confirm_freeze_submit,
+                true,
+            ),
+            TeamAction::Unfreeze => (
+                messages::current().confirm_unfreeze_title,
+                messages::current().confirm_unfreeze_what,
+                messages::current().confirm_unfreeze_submit,
+                false,
+            ),
             TeamAction::Admit(Team::Coordinators) => (
-                EN.confirm_admit_coordinators_title,
-                EN.confirm_admit_coordinators_what,
-                EN.confirm_admit_submit,
+                messages::current().confirm_admit_coordinators_title,
+                messages::current().confirm_admit_coordinators_what,
+                messages::current().confirm_admit_submit,
                 false,
             ),
             TeamAction::Admit(Team::Communications) => (
-                EN.confirm_admit_communications_title,
-                EN.confirm_admit_communications_what,
-                EN.confirm_admit_submit,
+                messages::current().confirm_admit_communications_title,
+                messages::current().confirm_admit_communications_what,
+                messages::current().confirm_admit_submit,
                 false,
             ),
             TeamAction::Remove(Team::Coordinators) => (
-                EN.confirm_remove_coordinators_title,
-                EN.confirm_remove_coordinators_what,
-                EN.confirm_remove_submit,
+                messages::current().confirm_remove_coordinators_title,
+                messages::current().confirm_remove_coordinators_what,
+                messages::current().confirm_remove_submit,
                 true,
             ),
             TeamAction::Remove(Team::Communications) => (
-                EN.confirm_remove_communications_title,
-                EN.confirm_remove_communications_what,
-                EN.confirm_remove_submit,
+                messages::current().confirm_remove_communications_title,
+                messages::current().confirm_remove_communications_what,
+                messages::current().confirm_remove_submit,
                 true,
             ),
         }
@@ -385,7 +403,7 @@ impl Confirmation {
         back: &'static str,
     ) -> Result<Response, AppError> {
         let page = Confirmation {
-            t: &EN,
+            t: messages::current(),
             nav: Some(Nav::of(user)),
             nav_csrf: user.csrf.clone(),
             title,
@@ -417,14 +435,16 @@ async fn refusal(
     let entry = crate::accounts::service::entry(&state.vault, target).await?;
     let name = entry.profile.username.as_str();
     let problem = match action {
-        TeamAction::Freeze if target == user.actor.user_id() => Some(EN.freeze_self_refused.to_owned()),
+        TeamAction::Freeze if target == user.actor.user_id() => {
+            Some(messages::current().freeze_self_refused.to_owned())
+        }
         TeamAction::Freeze => None,
         // Nothing to lift: back to the page, which shows the state.
         TeamAction::Unfreeze if entry.profile.state != UserState::Frozen => return Err(AppError::NotFound),
         TeamAction::Unfreeze => None,
         TeamAction::Admit(team) => {
             let admissible = super::can_admit(&state.vault, &user.actor, team, target).await?;
-            (!admissible).then(|| fill(EN.admit_refused, name))
+            (!admissible).then(|| fill(messages::current().admit_refused, name))
         }
         TeamAction::Remove(team) => {
             if !super::is_member(&state.vault, team, target).await? {
@@ -433,7 +453,7 @@ async fn refusal(
             let last = team == Team::Coordinators
                 && target == user.actor.user_id()
                 && super::members(&state.vault, team).await?.len() <= 1;
-            last.then(|| fill(EN.last_coordinator_refused, name))
+            last.then(|| fill(messages::current().last_coordinator_refused, name))
         }
     };
     Ok(problem)
@@ -510,17 +530,23 @@ pub(crate) async fn team_action(
         // Refused by the service (and recorded there): the page says why,
         // and nothing changed.
         Err(ServiceError::Forbidden(super::FREEZE_SELF)) => {
-            team_view(&state, &user, None, Some(EN.freeze_self_refused.to_owned()), StatusCode::FORBIDDEN)
-                .await
+            team_view(
+                &state,
+                &user,
+                None,
+                Some(messages::current().freeze_self_refused.to_owned()),
+                StatusCode::FORBIDDEN,
+            )
+            .await
         }
         Err(ServiceError::Forbidden(super::LAST_COORDINATOR)) => {
-            let problem = fill(EN.last_coordinator_refused, &name);
+            let problem = fill(messages::current().last_coordinator_refused, &name);
             team_view(&state, &user, None, Some(problem), StatusCode::FORBIDDEN).await
         }
         Err(ServiceError::Forbidden(super::WRONG_TEAM) | ServiceError::Uncertified)
             if matches!(action, TeamAction::Admit(_)) =>
         {
-            let problem = fill(EN.admit_refused, &name);
+            let problem = fill(messages::current().admit_refused, &name);
             team_view(&state, &user, None, Some(problem), StatusCode::FORBIDDEN).await
         }
         Err(e) => Err(e.into()),

@@ -17,7 +17,7 @@ use crate::ids::CaseId;
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::guards::{CurrentUser, check_csrf};
-use crate::web::messages::{EN, Messages};
+use crate::web::messages::{self, Messages};
 use crate::web::notice;
 use crate::web::templates::{FormErrors, Nav};
 use crate::web::when;
@@ -91,8 +91,10 @@ fn aliases_of(aliases: &[String]) -> String {
 pub(crate) async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
     let done = notice::take::<PurgeDone>(&user.session, "/purge").await?;
     let notice = done.map(|d| match d {
-        PurgeDone::Purged(id) => EN.purge_done_notice.replace("{case}", &id.to_string()),
-        PurgeDone::Requested(id) => EN.purge_requested_notice.replace("{case}", &id.to_string()),
+        PurgeDone::Purged(id) => messages::current().purge_done_notice.replace("{case}", &id.to_string()),
+        PurgeDone::Requested(id) => {
+            messages::current().purge_requested_notice.replace("{case}", &id.to_string())
+        }
     });
     let zone = user.zone();
     let retention = time::Duration::days(i64::from(state.vault.purge_retention_days));
@@ -108,7 +110,7 @@ pub(crate) async fn list(State(state): State<AppState>, user: CurrentUser) -> Re
         })
         .collect();
     let page = ListPage {
-        t: &EN,
+        t: messages::current(),
         nav: Some(Nav::of(&user)),
         notice,
         retention_days: state.vault.purge_retention_days,
@@ -129,7 +131,7 @@ fn confirm_page(
     let live = c.request.filter(|r| !r.lapsed);
     let confirming = live.is_some_and(|r| !r.by_me);
     let page = ConfirmPage {
-        t: &EN,
+        t: messages::current(),
         nav: Some(Nav::of(user)),
         csrf: user.csrf.clone(),
         id: c.case_id.to_string(),
@@ -229,7 +231,7 @@ async fn after_refusal(
         ServiceError::Conflict => {
             let errors = FormErrors::from(crate::cases::model::FieldError {
                 field: "case",
-                message: EN.purge_changed.to_owned(),
+                message: messages::current().purge_changed.to_owned(),
             });
             refused(state, user, id, understood, errors, StatusCode::CONFLICT).await
         }

@@ -13,7 +13,7 @@ use crate::cases::model::FieldError;
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::guards::{CurrentUser, check_csrf, require_recent};
-use crate::web::messages::{EN, Messages};
+use crate::web::messages::{self, Messages};
 use crate::web::templates::{FormErrors, Nav};
 
 #[derive(Template)]
@@ -33,7 +33,7 @@ pub(crate) async fn page(State(state): State<AppState>, user: CurrentUser) -> Re
         return Ok(redirect);
     }
     let page = LockdownPage {
-        t: &EN,
+        t: messages::current(),
         nav: Some(Nav::of(&user)),
         nav_csrf: user.csrf.clone(),
         errors: FormErrors::default(),
@@ -61,8 +61,16 @@ pub(crate) async fn engage(
         return Ok(redirect);
     }
     if form.confirm.as_deref() != Some("yes") {
-        let errors = FormErrors::from(FieldError { field: "confirm", message: EN.lockdown_confirm.into() });
-        let page = LockdownPage { t: &EN, nav: Some(Nav::of(&user)), nav_csrf: user.csrf.clone(), errors };
+        let errors = FormErrors::from(FieldError {
+            field: "confirm",
+            message: messages::current().lockdown_confirm.into(),
+        });
+        let page = LockdownPage {
+            t: messages::current(),
+            nav: Some(Nav::of(&user)),
+            nav_csrf: user.csrf.clone(),
+            errors,
+        };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
     }
     super::service::lock_down(&state.vault, &state.sessions, Some(&user.actor)).await?;

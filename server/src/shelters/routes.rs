@@ -15,7 +15,7 @@ use crate::ids::ShelterId;
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::guards::{CurrentUser, check_csrf};
-use crate::web::messages::{EN, Messages};
+use crate::web::messages::{self, Messages};
 use crate::web::notice;
 use crate::web::templates::{FormErrors, Nav};
 
@@ -79,8 +79,8 @@ async fn render(
     let shelters = list(&state.vault, &user.actor).await?;
     let notice = done.and_then(|done| {
         let (id, text) = match done {
-            ShelterDone::Added(id) => (id, EN.shelter_added_notice),
-            ShelterDone::Saved(id) => (id, EN.shelter_saved_notice),
+            ShelterDone::Added(id) => (id, messages::current().shelter_added_notice),
+            ShelterDone::Saved(id) => (id, messages::current().shelter_saved_notice),
         };
         shelters.iter().find(|s| s.id == id).map(|s| text.replace("{shelter}", s.code.as_str()))
     });
@@ -102,7 +102,7 @@ async fn render(
         })
         .collect();
     let page = RegisterPage {
-        t: &EN,
+        t: messages::current(),
         nav: Some(Nav::of(user)),
         csrf: user.csrf.clone(),
         notice,
@@ -170,7 +170,7 @@ pub(crate) async fn edit(
         notes: details.notes.as_str().to_owned(),
     };
     let page = EditPage {
-        t: &EN,
+        t: messages::current(),
         nav: Some(Nav::of(&user)),
         csrf: user.csrf.clone(),
         id,
@@ -195,7 +195,7 @@ pub(crate) async fn save(
         ShelterDetails::parse(&form.region, &form.capacity, &form.notes).map_err(|e| errors.add(e)).ok();
     let again = |form: ShelterForm, errors: FormErrors, status: StatusCode| -> Result<Response, AppError> {
         let page = EditPage {
-            t: &EN,
+            t: messages::current(),
             nav: Some(Nav::of(&user)),
             csrf: user.csrf.clone(),
             id: id.clone(),
@@ -211,7 +211,10 @@ pub(crate) async fn save(
         Ok(_) => notice::leave(&user.session, "/shelters", ShelterDone::Saved(shelter_id)).await,
         Err(ServiceError::Invalid(e)) => again(form, e.into(), StatusCode::UNPROCESSABLE_ENTITY),
         Err(ServiceError::Conflict) => {
-            let errors = FormErrors::from(crate::cases::model::FieldError::new("version", EN.case_conflict));
+            let errors = FormErrors::from(crate::cases::model::FieldError::new(
+                "version",
+                messages::current().case_conflict,
+            ));
             again(form, errors, StatusCode::CONFLICT)
         }
         Err(e) => Err(e.into()),

@@ -22,7 +22,7 @@ use crate::publication::export::{csv_line, markdown_text};
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::guards::{CurrentUser, check_csrf};
-use crate::web::messages::{EN, Messages};
+use crate::web::messages::{self, Messages};
 use crate::web::notice;
 use crate::web::templates::Nav;
 
@@ -150,10 +150,10 @@ enum Done {
 
 fn notice_text(done: &Done) -> String {
     match done {
-        Done::Sent => EN.stories_notice_sent.to_owned(),
-        Done::Approved { id } => EN.stories_notice_approved.replace("{id}", id),
-        Done::Rejected => EN.stories_notice_rejected.to_owned(),
-        Done::Gone => EN.stories_notice_gone.to_owned(),
+        Done::Sent => messages::current().stories_notice_sent.to_owned(),
+        Done::Approved { id } => messages::current().stories_notice_approved.replace("{id}", id),
+        Done::Rejected => messages::current().stories_notice_rejected.to_owned(),
+        Done::Gone => messages::current().stories_notice_gone.to_owned(),
     }
 }
 
@@ -213,7 +213,7 @@ struct PageArgs<'a> {
 }
 
 fn draft_page(user: &CurrentUser, r: &Review, args: PageArgs<'_>) -> DraftPage {
-    let t = &EN;
+    let t = messages::current();
     let case_id = r.case.id;
     let others = r.others.len();
     let (send_action, approve_action, reject_action) = match args.draft_id {
@@ -230,7 +230,7 @@ fn draft_page(user: &CurrentUser, r: &Review, args: PageArgs<'_>) -> DraftPage {
         csrf: user.csrf.clone(),
         title: if r.coordinator { t.stories_review_title } else { t.stories_draft_title },
         case_href: case_page(case_id),
-        case_ref: EN.case_ref.replace("{ref}", &short_ref(case_id)),
+        case_ref: messages::current().case_ref.replace("{ref}", &short_ref(case_id)),
         kind_code: r.kind.as_str(),
         kind_label: kind_label(t, r.kind),
         kinds: if args.draft_id.is_some() {
@@ -361,7 +361,11 @@ pub(crate) async fn case_send(
     match stories::send(&state.vault, &user.actor, id, kind).await? {
         Sent::Sent { .. } => notice::leave(&user.session, &case_page(id), Done::Sent).await,
         Sent::Refused(r) => {
-            let args = PageArgs { draft_id: None, draft: None, problem: Some(EN.stories_refused.to_owned()) };
+            let args = PageArgs {
+                draft_id: None,
+                draft: None,
+                problem: Some(messages::current().stories_refused.to_owned()),
+            };
             render(draft_page(&user, &r, args), StatusCode::UNPROCESSABLE_ENTITY)
         }
     }
@@ -404,7 +408,8 @@ async fn approve_or_preview(
             return notice::leave(&user.session, &back, Done::Approved { id: story }).await;
         }
         Ok(Approval::Refused(r)) => {
-            let args = PageArgs { draft_id, draft, problem: Some(EN.stories_refused.to_owned()) };
+            let args =
+                PageArgs { draft_id, draft, problem: Some(messages::current().stories_refused.to_owned()) };
             return render(draft_page(user, &r, args), StatusCode::UNPROCESSABLE_ENTITY);
         }
         Err(ServiceError::Conflict) => {}
@@ -421,7 +426,7 @@ async fn approve_or_preview(
         }
     }
     let r = stories::draft(&state.vault, &user.actor, case_id, kind, &c.steps, c.opening).await?;
-    let args = PageArgs { draft_id, draft, problem: Some(EN.stories_conflict.to_owned()) };
+    let args = PageArgs { draft_id, draft, problem: Some(messages::current().stories_conflict.to_owned()) };
     render(draft_page(user, &r, args), StatusCode::CONFLICT)
 }
 
@@ -489,8 +494,11 @@ pub(crate) async fn drafts_page(
             Some(g) => DraftRow {
                 href: format!("/stories/drafts/{}", l.id),
                 case_ref: short_ref(g.case_id),
-                kind: kind_label(&EN, g.kind),
-                by: names.get(&g.drafter).cloned().unwrap_or_else(|| EN.someone_unknown.to_owned()),
+                kind: kind_label(messages::current(), g.kind),
+                by: names
+                    .get(&g.drafter)
+                    .cloned()
+                    .unwrap_or_else(|| messages::current().someone_unknown.to_owned()),
                 when: crate::web::when::minute(g.at, zone),
                 genuine: true,
                 reject: format!("/stories/drafts/{}/reject", l.id),
@@ -498,7 +506,7 @@ pub(crate) async fn drafts_page(
             None => DraftRow {
                 href: format!("/stories/drafts/{}", l.id),
                 case_ref: String::new(),
-                kind: EN.stories_not_genuine,
+                kind: messages::current().stories_not_genuine,
                 by: String::new(),
                 when: String::new(),
                 genuine: false,
@@ -506,12 +514,18 @@ pub(crate) async fn drafts_page(
             },
         })
         .collect();
-    let page = DraftsPage { t: &EN, nav: Some(Nav::of(&user)), csrf: user.csrf.clone(), notice, rows };
+    let page = DraftsPage {
+        t: messages::current(),
+        nav: Some(Nav::of(&user)),
+        csrf: user.csrf.clone(),
+        notice,
+        rows,
+    };
     Ok(Html(page.render()?).into_response())
 }
 
 fn invalid_page(user: &CurrentUser, id: &str, status: StatusCode) -> Result<Response, AppError> {
-    let t = &EN;
+    let t = messages::current();
     let page = DraftPage {
         t,
         nav: Some(Nav::of(user)),
@@ -550,7 +564,7 @@ async fn draft_meta(
 ) -> Result<DraftMeta, AppError> {
     let names = drafter_names(state, user, &[g.drafter]).await?;
     Ok(DraftMeta {
-        by: names.get(&g.drafter).cloned().unwrap_or_else(|| EN.someone_unknown.to_owned()),
+        by: names.get(&g.drafter).cloned().unwrap_or_else(|| messages::current().someone_unknown.to_owned()),
         when: crate::web::when::minute(g.at, user.zone()),
     })
 }
@@ -649,7 +663,7 @@ pub(crate) async fn case_section(
     let found = stories::of_case(&state.vault, &user.actor, case_id).await?;
     Ok(CaseSection {
         notice,
-        drafts: EN.stories_case_drafts.replace("{n}", &found.drafts.to_string()),
+        drafts: messages::current().stories_case_drafts.replace("{n}", &found.drafts.to_string()),
         stories: found
             .stories
             .into_iter()
@@ -657,10 +671,14 @@ pub(crate) async fn case_section(
             .collect(),
         kinds: StoryKind::ALL
             .iter()
-            .map(|k| Choice { code: k.as_str(), label: kind_label(&EN, *k), checked: false })
+            .map(|k| Choice { code: k.as_str(), label: kind_label(messages::current(), *k), checked: false })
             .collect(),
         action: format!("/cases/{case_id}/story"),
-        prepare: if user.coordinators_team { EN.stories_prepare_review } else { EN.stories_prepare },
+        prepare: if user.coordinators_team {
+            messages::current().stories_prepare_review
+        } else {
+            messages::current().stories_prepare
+        },
     })
 }
 
@@ -699,7 +717,7 @@ pub(crate) async fn list(State(state): State<AppState>, user: CurrentUser) -> Re
     let (withdrawn, approved): (Vec<Published>, Vec<Published>) = all.into_iter().partition(|s| s.withdrawn);
     let zone = user.zone();
     let page = ListPage {
-        t: &EN,
+        t: messages::current(),
         nav: Some(Nav::of(&user)),
         approved: story_lines(&approved, zone),
         withdrawn: story_lines(&withdrawn, zone),
@@ -739,7 +757,7 @@ pub(crate) async fn home_stories(
         .map(|table| {
             (
                 format!("/figures/{}", table.id),
-                crate::figures::export::period_name(&EN, table.period),
+                crate::figures::export::period_name(messages::current(), table.period),
                 crate::web::when::day(table.approved_at, zone),
             )
         })
@@ -762,7 +780,7 @@ pub(crate) async fn export_md(
     user: CurrentUser,
 ) -> Result<Response, AppError> {
     let list = stories::export(&state.vault, &user.actor).await?;
-    let mut out = format!("## {}\n", markdown_text(EN.stories_export_heading));
+    let mut out = format!("## {}\n", markdown_text(messages::current().stories_export_heading));
     for s in &list {
         out.push('\n');
         out.push_str(&markdown_text(&s.text()));

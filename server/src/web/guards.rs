@@ -117,6 +117,11 @@ async fn current(
         None => actor,
     };
     let zone = entry.profile.zone.map_or(state.display_zone, |z| z.offset());
+    // The user's own language, for the rest of this request (before the
+    // handler runs, so its page and any error page are in it).
+    if let Some(lang) = entry.profile.lang {
+        crate::i18n::choose(lang);
+    }
     let user = CurrentUser { actor, auth, session, csrf, certified, coordinators_team, zone };
     // Checked in full above: an error page for this request may show the menu.
     if let Some(slot) = parts.extensions.get::<NavSlot>() {

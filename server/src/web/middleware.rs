@@ -12,7 +12,7 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::AppState;
 use super::error::ErrorPage;
-use super::messages::{EN, Messages};
+use super::messages::{self as messages, Messages};
 use super::templates::NavSlot;
 
 #[derive(Debug, Clone)]
@@ -32,14 +32,16 @@ struct ErrorTemplate {
 
 fn message_for(status: StatusCode) -> &'static str {
     match status {
-        StatusCode::BAD_REQUEST => EN.error_400,
-        StatusCode::FORBIDDEN => EN.error_403,
-        StatusCode::NOT_FOUND => EN.error_404,
-        StatusCode::METHOD_NOT_ALLOWED => EN.error_405,
-        StatusCode::PAYLOAD_TOO_LARGE => EN.error_413,
-        StatusCode::TOO_MANY_REQUESTS => EN.error_429,
-        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::UNSUPPORTED_MEDIA_TYPE => EN.error_400,
-        _ => EN.error_500,
+        StatusCode::BAD_REQUEST => messages::current().error_400,
+        StatusCode::FORBIDDEN => messages::current().error_403,
+        StatusCode::NOT_FOUND => messages::current().error_404,
+        StatusCode::METHOD_NOT_ALLOWED => messages::current().error_405,
+        StatusCode::PAYLOAD_TOO_LARGE => messages::current().error_413,
+        StatusCode::TOO_MANY_REQUESTS => messages::current().error_429,
+        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            messages::current().error_400
+        }
+        _ => messages::current().error_500,
     }
 }
 
@@ -61,7 +63,14 @@ fn is_cross_site(method: &Method, headers: &HeaderMap) -> bool {
     false
 }
 
-pub async fn harden(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn harden(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    // The language before the session is read; the session check may then
+    // choose the user's own (`i18n::choose`), error page included.
+    let lang = crate::i18n::negotiate::for_request(request.headers(), state.language);
+    crate::i18n::scope(lang, harden_in_language(state, request, next)).await
+}
+
+async fn harden_in_language(state: AppState, mut request: Request, next: Next) -> Response {
     let request_id = crate::audit::model::new_request_id();
     request.extensions_mut().insert(RequestId(request_id.clone()));
     let nav = NavSlot::default();
@@ -89,7 +98,7 @@ pub async fn harden(State(state): State<AppState>, mut request: Request, next: N
     });
     if let Some(status) = page {
         let body = ErrorTemplate {
-            t: &EN,
+            t: messages::current(),
             nav: nav.take(),
             message: message_for(status),
             request_id: request_id.clone(),
@@ -126,6 +135,9 @@ pub async fn harden(State(state): State<AppState>, mut request: Request, next: N
         set(headers, header::STRICT_TRANSPORT_SECURITY, "max-age=63072000; includeSubDomains");
     }
     headers.remove(header::SERVER);
+    // The page's language, and that it depends on what the browser asked.
+    set(headers, header::CONTENT_LANGUAGE, crate::i18n::current().code());
+    set(headers, header::VARY, "Accept-Language, Cookie");
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         headers.insert(header::HeaderName::from_static("x-request-id"), value);
     }

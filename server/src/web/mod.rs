@@ -59,6 +59,8 @@ pub struct AppState {
     /// The organisation's zone for times on pages, unless a user chose
     /// their own (`display_zone` in the configuration).
     pub display_zone: time::UtcOffset,
+    /// The language before login when the browser asks for none we speak.
+    pub language: crate::i18n::Lang,
     /// Send HSTS: only when served over TLS (at a reverse proxy).
     pub hsts: bool,
     /// See [`crate::config::Config::trusted_proxies`].
@@ -165,6 +167,7 @@ pub async fn state(vault: Vault, sessions: &SessionsAt) -> Result<AppState, sqlx
         sessions,
         policy,
         display_zone: time::UtcOffset::UTC,
+        language: crate::i18n::Lang::En,
         hsts: false,
         trusted_proxies: std::sync::Arc::from(Vec::new()),
     })

@@ -50,6 +50,7 @@ pub fn table() -> Vec<Route> {
         route(g.clone(), "/account", Authenticated, get(account::account_page)),
         route(p.clone(), "/account/password", Authenticated, post(account::change_password)),
         route(p.clone(), "/account/zone", Authenticated, post(account::set_zone)),
+        route(p.clone(), "/account/language", Authenticated, post(account::set_language)),
         route(g.clone(), "/reauth", Authenticated, get(account::reauth_page)),
         route(p.clone(), "/reauth", Authenticated, post(account::reauth_submit)),
         route(g.clone(), "/cases", CASEWORK, get(cases::list)),

@@ -32,7 +32,9 @@ impl Note {
         if count > Self::MAX_CHARS {
             return Err(FieldError::new(
                 Self::FIELD,
-                format!("Notes are at most 4000 characters; these have {count}."),
+                crate::web::messages::current()
+                    .tr("Notes are at most 4000 characters; these have {count}.")
+                    .replace("{count}", &count.to_string()),
             ));
         }
         Ok(Self(text.to_owned()))

@@ -20,7 +20,7 @@ use crate::publication::period::{Period, period_name};
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::guards::{CurrentUser, check_csrf};
-use crate::web::messages::{EN, Messages};
+use crate::web::messages::{self, Messages};
 use crate::web::notice;
 use crate::web::templates::{FormErrors, Nav};
 use crate::web::when;
@@ -386,7 +386,7 @@ async fn render(
     forms: Forms,
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    let t = &EN;
+    let t = messages::current();
     let done = if status == StatusCode::OK {
         notice::take::<AidDone>(&user.session, &page_path(shelter)).await?
     } else {
@@ -507,7 +507,7 @@ async fn render_correct(
     wanted: AidEntryId,
     shown: Shown,
 ) -> Result<Response, AppError> {
-    let t = &EN;
+    let t = messages::current();
     let log = service::for_correction(&state.vault, &user.actor, shelter, wanted).await?;
     let original = log.entry(wanted).ok_or(AppError::NotFound)?;
     let target = log.latest(wanted).ok_or(AppError::NotFound)?;

@@ -19,7 +19,7 @@ use crate::publication::period::Period;
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::guards::{CurrentUser, check_csrf};
-use crate::web::messages::{EN, Messages};
+use crate::web::messages::{self, Messages};
 use crate::web::notice;
 use crate::web::templates::{FormErrors, Nav};
 use crate::web::when;
@@ -77,7 +77,7 @@ async fn render_new(
     form: YearForm,
     outcome: Outcome,
 ) -> Result<Response, AppError> {
-    let t = &EN;
+    let t = messages::current();
     let vault = &state.vault;
     let ready = service::ready(vault, &user.actor)
         .await?
@@ -182,7 +182,7 @@ struct ListPage {
 
 /// GET /reports: the approved reports, newest year first.
 pub(crate) async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
-    let t = &EN;
+    let t = messages::current();
     let done = notice::take::<ReportDone>(&user.session, "/reports").await?;
     let reports = service::approved(&state.vault, &user.actor).await?;
     let notice =
@@ -219,7 +219,7 @@ pub(crate) async fn show(
     user: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let t = &EN;
+    let t = messages::current();
     let approved = service::read(&state.vault, &user.actor, report_id(&id)?).await?;
     let page = ShowPage {
         t,
@@ -237,7 +237,9 @@ async fn download(
     id: &str,
     format: Format,
 ) -> Result<Response, AppError> {
-    Ok(service::export(&state.vault, &user.actor, report_id(id)?, format, &EN).await?.into_response())
+    Ok(service::export(&state.vault, &user.actor, report_id(id)?, format, messages::current())
+        .await?
+        .into_response())
 }
 
 pub(crate) async fn export_markdown(

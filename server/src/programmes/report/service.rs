@@ -30,7 +30,7 @@ use crate::programmes::sponsorship;
 use crate::publication::period::Period;
 use crate::storage::{SealedRow, Write};
 use crate::vault::Vault;
-use crate::web::messages::{EN, Messages};
+use crate::web::messages::{self, Messages};
 
 /// A report as it would be approved now, and the approved figures table it
 /// repeats (none yet: approving the report approves the table with it).
@@ -122,21 +122,17 @@ pub fn check_period(
     if period != fiscal {
         return Err(err(format!(
             "An annual report is for a whole fiscal year, from {}: give the year it starts in.",
-            month_name(&EN, start)
+            month_name(messages::current(), start)
         )));
     }
     let today = vault.clock.now().to_offset(UtcOffset::UTC).date();
     if !period.has_ended(today) {
         let from = period.last_day().next_day().map(|d| d.to_string()).unwrap_or_default();
-        return Err(err(format!(
-            "This fiscal year has not ended yet: its report can be prepared from {from}, and never changes once approved."
-        )));
+        return Err(err(crate::web::messages::current().tr("This fiscal year has not ended yet: its report can be prepared from {from}, and never changes once approved.").replace("{from}", &from.to_string())));
     }
     if let Some(before) = approved.iter().find(|a| canonical(a.period) == period) {
         let on = before.approved_at.to_offset(UtcOffset::UTC).date();
-        return Err(err(format!(
-            "The report for this fiscal year was approved on {on}. A year is approved only once: a second version would reveal the difference between the two."
-        )));
+        return Err(err(crate::web::messages::current().tr("The report for this fiscal year was approved on {on}. A year is approved only once: a second version would reveal the difference between the two.").replace("{on}", &on.to_string())));
     }
     Ok(period)
 }

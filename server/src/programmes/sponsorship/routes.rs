@@ -325,17 +325,17 @@ pub fn dash_block(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::web::messages::EN;
+    use crate::web::messages;
 
     #[test]
     fn every_level_and_reason_has_its_words() {
         for l in SchoolLevel::ALL {
-            assert_eq!(level_word(&EN, l), l.label());
+            assert_eq!(level_word(messages::current(), l), l.label());
         }
         for r in LeaveReason::ALL {
-            assert_eq!(reason_word(&EN, r), r.label());
+            assert_eq!(reason_word(messages::current(), r), r.label());
         }
-        assert_eq!(month_words(&EN, (2025, 3)), "March 2025");
+        assert_eq!(month_words(messages::current(), (2025, 3)), "March 2025");
     }
 
     #[test]
