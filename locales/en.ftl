@@ -41,6 +41,8 @@ outcomes-duplicate-record = Duplicate record
 open = Open
 on_hold = On hold
 closed = Closed
+# A closed case's status with its outcome.
+status_closed_as = { $closed }: { $outcome }
 milestone_kinds-contact-made = Contact made
 milestone_kinds-sheltered = Sheltered
 milestone_kinds-moved = Moved
@@ -384,7 +386,10 @@ dash_no_shelters = No shelter is in the register yet, and no open case is withou
 dash_stale = Not updated
 dash_stale_intro = Open and on-hold cases whose last update is at least this many days old.
 dash_col_days = Not updated for
-dash_days = { $n } days or more
+dash_days = { $n ->
+    [one] { $n } day or more
+   *[other] { $n } days or more
+}
 dash_load = Caseworkers' load
 dash_load_intro = Open cases each caseworker holds.
 dash_col_caseworker = Caseworker
@@ -408,14 +413,20 @@ dash_col_when = When
 dash_col_window = Within (minutes)
 dash_caseworker_heading = Your cases needing action
 dash_caseworker_intro = Counted from your own cases only.
-dash_stale_own = Open, not updated for { $n } days or more
+dash_stale_own = { $n ->
+    [one] Open, not updated for { $n } day or more
+   *[other] Open, not updated for { $n } days or more
+}
 dash_changed_count = Changed by someone else since you looked
 dash_on_hold_own = On hold, waiting
 dash_nothing_needed = None of your cases needs action now.
 dash_never_opened_count = Not opened by you yet
 dash_never_opened = not opened by you yet
 dash_changed_since_you_looked = changed by someone else since you looked
-dash_not_updated_for = not updated for { $n } days or more
+dash_not_updated_for = { $n ->
+    [one] not updated for { $n } day or more
+   *[other] not updated for { $n } days or more
+}
 dash_waiting_on_hold = on hold, waiting
 dash_auditor_heading = The audit chain
 dash_head = Chain head
@@ -669,7 +680,10 @@ stories_gates_heading = Gates
 stories_gate_passed = Passed
 stories_gate_refused = Refused
 stories_gate_waiting = Waiting
-stories_fits = The story fits { $n } cases that a story could be about (at least { $k } needed).
+stories_fits = { $n ->
+    [one] The story fits { $n } case that a story could be about (at least { $k } needed).
+   *[other] The story fits { $n } cases that a story could be about (at least { $k } needed).
+}
 stories_others = Other stories about this case, checked together with this one: { $n }.
 stories_steps_heading = Made coarser by the check
 stories_steps_none = Nothing needed to be made coarser.
@@ -777,6 +791,10 @@ figures_export_md = Markdown (newsletter)
 figures_export_csv = CSV (spreadsheet)
 figures_export_json = JSON
 figures_all = All approved figures
+# A month of a year, as figures and stories name it: the month is one of months-*.
+figures_month_name = { $month } { $year }
+# A calendar year, as figures name it.
+figures_year_name = { $year }
 figures_quarter_name = the { $which } quarter of { $year }
 figures_fiscal_name = the fiscal year from { $start } to { $end }
 figures_quarters-first = first
@@ -1120,7 +1138,7 @@ purge_changed = The case changed, or was purged, since this page was shown: chec
 check-a-password-is-at-least-12-characters = A password is at least 12 characters.
 check-a-password-is-at-most-128-characters = A password is at most 128 characters.
 check-a-username-is-3-to-32-characters = A username is 3 to 32 characters.
-check-a-username-may-contain-only-letters-a = A username may contain only letters a-z, digits, '', '' and ''. Use a pseudonym, never a real name.
+check-a-username-may-contain-only-letters-a = A username may contain only letters a-z, digits, '.', '-' and '_'. Use a pseudonym, never a real name.
 check-a-username-starts-with-a-letter = A username starts with a letter.
 check-this-password-is-too-easy-to-guess = This password is too easy to guess. Use a longer phrase of several unrelated words.
 check-choose-at-least-one-role = Choose at least one role.
@@ -1142,7 +1160,7 @@ check-a-case-needs-at-least-one-person = A case needs at least one person.
 check-a-group-has-at-most-20-persons = A group has at most 20 persons.
 check-an-alias-is-at-most-40-characters = An alias is at most 40 characters.
 check-an-alias-is-required = An alias is required.
-check-an-alias-may-contain-only-letters-digits = An alias may contain only letters, digits, spaces, hyphens, apostrophes and full stops.
+check-an-alias-may-contain-only-letters-digits = An alias may contain only letters (of any script), digits, spaces, hyphens, apostrophes, full stops and middle dots.
 check-an-alias-must-contain-at-least-one = An alias must contain at least one letter.
 check-an-alias-must-not-contain-a-date = An alias must not contain a date or a year.
 check-choose-an-age-band-under-5-5 = Choose an age band: Under 5, 5 to 11, 12 to 17, 18 to 29, 30 to 44, 45 to 59 or 60 and over.

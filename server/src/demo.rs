@@ -22,6 +22,7 @@ use crate::clock::Clock;
 use crate::config::KdfParams;
 use crate::crypto::Identity;
 use crate::error::ServiceError;
+use crate::i18n::Lang;
 use crate::keyring::Team;
 use crate::membership;
 use crate::setup::{self, InitOptions, SetupError};
@@ -109,6 +110,30 @@ fn person(alias: &str, band: AgeBand, gender: Option<Gender>, consent: bool) -> 
 
 /// Build the demo instance under a fresh temporary directory.
 pub async fn build(clock: Arc<dyn Clock>) -> Result<Demo, SetupError> {
+    build_in(clock, None).await
+}
+
+/// The four hand-written sample cases' aliases and note, in the demo's
+/// language: names in Hangul or katakana show that any script is taken.
+fn sample_words(lang: Option<Lang>) -> ([&'static str; 5], &'static str) {
+    match lang {
+        None | Some(Lang::En) => {
+            (["Magpie", "Willow", "Sparrow", "Heron", "Pebble"], "Demo case. Invented; no real person.")
+        }
+        Some(Lang::Ja) => (
+            ["カササギ", "ヤナギ", "スズメ", "アオサギ", "コイシ"],
+            "デモの事例です。架空の人物で、実在しません。",
+        ),
+        Some(Lang::Ko) => (
+            ["까치", "버들", "참새", "왜가리", "조약돌"],
+            "데모 사례입니다. 지어낸 인물이며 실제 인물이 아닙니다.",
+        ),
+    }
+}
+
+/// As `build`, with every demo user's own language set to `lang` (as each
+/// would choose it on their account page) and the sample cases' words in it.
+pub async fn build_in(clock: Arc<dyn Clock>, lang: Option<Lang>) -> Result<Demo, SetupError> {
     let suffix: String = rand::thread_rng().sample_iter(&Alphanumeric).take(12).map(char::from).collect();
     let root = std::env::temp_dir().join(format!("safehouse-demo-{suffix}"));
     let recovery = Identity::generate();
@@ -157,9 +182,14 @@ pub async fn build(clock: Arc<dyn Clock>) -> Result<Demo, SetupError> {
     });
 
     let (river, river_actor) = add_user(&vault, &coordinator, Role::Caseworker, "case.river").await?;
-    let (pine, _) = add_user(&vault, &coordinator, Role::Caseworker, "case.pine").await?;
-    let (wren, _) = add_user(&vault, &coordinator, Role::Communications, "comms.wren").await?;
-    let (fern, _) = add_user(&vault, &coordinator, Role::Auditor, "audit.fern").await?;
+    let (pine, pine_actor) = add_user(&vault, &coordinator, Role::Caseworker, "case.pine").await?;
+    let (wren, wren_actor) = add_user(&vault, &coordinator, Role::Communications, "comms.wren").await?;
+    let (fern, fern_actor) = add_user(&vault, &coordinator, Role::Auditor, "audit.fern").await?;
+    if let Some(lang) = lang {
+        for actor in [&coordinator, &admin.actor, &river_actor, &pine_actor, &wren_actor, &fern_actor] {
+            accounts::set_language(&vault, actor, Some(lang)).await?;
+        }
+    }
     let pine_id = crate::ids::UserId::parse(&pine.user_id)
         .ok_or(SetupError::Service(ServiceError::Internal("demo id")))?;
     users.extend([river, pine, wren, fern]);
@@ -174,18 +204,16 @@ pub async fn build(clock: Arc<dyn Clock>) -> Result<Demo, SetupError> {
     }
 
     let today = clock.now().date();
+    let ([magpie, willow, sparrow, heron, pebble], sample_note) = sample_words(lang);
     let samples: [(&[SamplePerson], Stage, usize); 4] = [
-        (&[("Magpie", AgeBand::YoungAdult, Some(Gender::Male), true)], Stage::Sheltered, 0),
+        (&[(magpie, AgeBand::YoungAdult, Some(Gender::Male), true)], Stage::Sheltered, 0),
         (
-            &[
-                ("Willow", AgeBand::Adult, Some(Gender::Female), true),
-                ("Sparrow", AgeBand::Child, None, false),
-            ],
+            &[(willow, AgeBand::Adult, Some(Gender::Female), true), (sparrow, AgeBand::Child, None, false)],
             Stage::InTransit,
             1,
         ),
-        (&[("Heron", AgeBand::MiddleAged, Some(Gender::Female), true)], Stage::ThirdCountryProcessing, 2),
-        (&[("Pebble", AgeBand::Teen, Some(Gender::Male), false)], Stage::Intake, 0),
+        (&[(heron, AgeBand::MiddleAged, Some(Gender::Female), true)], Stage::ThirdCountryProcessing, 2),
+        (&[(pebble, AgeBand::Teen, Some(Gender::Male), false)], Stage::Intake, 0),
     ];
     let mut count = 0;
     for (persons, stage, shelter) in samples {
@@ -197,7 +225,7 @@ pub async fn build(clock: Arc<dyn Clock>) -> Result<Demo, SetupError> {
             shelter: shelter_ids.get(shelter).copied(),
             stage,
             status: Status::Open,
-            notes: field(Note::parse("Demo case. Invented; no real person."))?,
+            notes: field(Note::parse(sample_note))?,
         };
         let id = cases::create(&vault, &river_actor, draft).await?;
         let milestone = MilestoneDraft {

@@ -65,6 +65,10 @@ enum Command {
         /// Print the login details as one JSON object.
         #[arg(long)]
         json: bool,
+        /// Every demo user's language, and the sample cases' words: en,
+        /// ja or ko (default: each browser's).
+        #[arg(long, value_parser = parse_lang)]
+        lang: Option<safehouse::i18n::Lang>,
     },
     /// The offline recovery procedure.
     #[command(subcommand)]
@@ -184,7 +188,7 @@ async fn run(command: Command, config: Config) -> Result<()> {
             cli::init::run(&config, recovery, backup, &coordinator, &admin).await
         }
         Command::Serve => cli::serve::run(&config).await,
-        Command::Demo { json } => cli::demo::run(&config, json).await,
+        Command::Demo { json, lang } => cli::demo::run(&config, json, lang).await,
         Command::Recover(command) => cli::recover::run(&config, command).await,
         Command::Audit(command) => cli::audit::run(&config, command).await,
         Command::Lockdown { lift } => cli::lockdown::run(&config, lift).await,
@@ -206,4 +210,11 @@ async fn run(command: Command, config: Config) -> Result<()> {
             cli::backup::restore(&config, &from, identity.as_deref()).await
         }
     }
+}
+
+fn parse_lang(text: &str) -> Result<safehouse::i18n::Lang, String> {
+    safehouse::i18n::Lang::ALL
+        .into_iter()
+        .find(|l| l.code() == text)
+        .ok_or_else(|| format!("{text:?} is not a language Safehouse speaks: en, ja or ko"))
 }

@@ -623,6 +623,26 @@ impl Client {
         response
     }
 
+    /// A GET with the browser's own headers (`Accept-Language`, a cookie of
+    /// its own beside the session's).
+    pub async fn get_with(&mut self, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        let mut cookies: Vec<String> = self.cookie.iter().map(|c| format!("__Host-safehouse={c}")).collect();
+        for (k, v) in headers {
+            if k.eq_ignore_ascii_case("cookie") {
+                cookies.push((*v).to_owned());
+            } else {
+                request = request.header(*k, *v);
+            }
+        }
+        if !cookies.is_empty() {
+            request = request.header("cookie", cookies.join("; "));
+        }
+        let response = request.send().await.unwrap();
+        self.keep_cookie(&response);
+        response
+    }
+
     /// A same-origin form post, as a browser sends it.
     pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         let request =

@@ -21,6 +21,7 @@ mod figures;
 mod foundation;
 mod helpers;
 mod index_cache;
+mod languages;
 mod login;
 mod migrations;
 mod nodes;

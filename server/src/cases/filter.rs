@@ -391,8 +391,9 @@ impl CaseFilter {
     /// Whether a case passes every filter. `now` is the server's time for
     /// "not updated for", `today` the viewer's day for milestone periods.
     pub fn matches(&self, s: &Summary, now: OffsetDateTime, today: Date) -> bool {
-        let needle = self.q.to_lowercase();
-        (needle.is_empty() || s.aliases.iter().any(|a| a.to_lowercase().contains(&needle)))
+        // Width and case fold away: "ｍａｉ" finds "Mai", "ｶﾝ" finds "カン".
+        let needle = crate::i18n::text::folded(&self.q);
+        (needle.is_empty() || s.aliases.iter().any(|a| crate::i18n::text::folded(a).contains(&needle)))
             && self.stage.is_none_or(|stage| s.stage == stage)
             && self.status.is_none_or(|status| status.matches(s.status))
             && self.shelter.is_none_or(|h| match h {
@@ -410,7 +411,10 @@ impl CaseFilter {
     /// Sort in the filter's order; ties go to the latest update, then the
     /// id, so a page never moves between requests over the same data.
     pub fn sort<S: Borrow<Summary>>(&self, list: &mut [S]) {
-        let alias_key = |s: &S| s.borrow().aliases.join(", ").to_lowercase();
+        // Code-point order of the folded form: Latin A to Z, kana in
+        // gojūon order, Hangul in 가나다 order (kanji by code point: a
+        // reading is not known from the characters).
+        let alias_key = |s: &S| crate::i18n::text::folded(&s.borrow().aliases.join(", "));
         let tie = |a: &S, b: &S| {
             let (a, b) = (a.borrow(), b.borrow());
             b.updated_at.cmp(&a.updated_at).then_with(|| a.id.cmp(&b.id))

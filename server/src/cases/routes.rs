@@ -991,7 +991,7 @@ async fn show_page(
         .map(|m| MilestoneLine {
             id: m.id.to_string(),
             kind: messages::current().kind(m.draft.kind),
-            date: m.draft.date.to_string(),
+            date: crate::web::when::event_date(m.draft.date),
             country: m.draft.country.map(|c| c.as_str().to_owned()).unwrap_or_default(),
             place: m.draft.place_code.as_ref().map(|p| p.as_str().to_owned()).unwrap_or_default(),
             note: m.draft.note.as_str().to_owned(),

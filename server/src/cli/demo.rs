@@ -10,14 +10,16 @@ use crate::demo;
 use crate::sessions::SessionsAt;
 use crate::web::{self, Application};
 
-pub async fn run(config: &Config, json: bool) -> Result<()> {
+pub async fn run(config: &Config, json: bool, lang: Option<crate::i18n::Lang>) -> Result<()> {
     if !config.listen.ip().is_loopback() {
         bail!("the demo listens on loopback only; set SAFEHOUSE_LISTEN to a 127.0.0.1 or [::1] address");
     }
-    let built = demo::build(Arc::new(SystemClock)).await?;
+    let built = demo::build_in(Arc::new(SystemClock), lang).await?;
     let state =
         match web::state(built.vault.clone(), &SessionsAt::File(built.root.join("data/sessions.db"))).await {
-            Ok(state) => state,
+            // Pages before login too, for a browser that asks for none of
+            // the three (its own choice still wins, as on a real instance).
+            Ok(state) => web::AppState { language: lang.unwrap_or(config.language), ..state },
             Err(e) => {
                 built.remove();
                 bail!("cannot open the session store: {e}");

@@ -544,7 +544,7 @@ async fn caseworker_view(
                 Looked::Current => {}
             }
             if a.stale {
-                reasons.push(messages::current().dash_not_updated_for.replace("{n}", &days));
+                reasons.push(messages::current().plural("dash_not_updated_for", u64::from(stale_days)));
             }
             if a.on_hold {
                 reasons.push(messages::current().dash_waiting_on_hold.to_owned());

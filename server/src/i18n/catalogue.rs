@@ -227,8 +227,9 @@ mod tests {
 
     #[test]
     fn plurals_follow_each_language_and_variables_go_where_the_sentence_needs_them() {
-        let en = Catalogue::parse(Lang::En, "n = { $n -> [one] one case *[other] { $n } cases }\n");
-        let ja = Catalogue::parse(Lang::Ja, "n = { $n -> [one] 1件 *[other] { $n }件 }\n");
+        let en = Catalogue::parse(Lang::En, "n = { $n ->\n    [one] one case\n   *[other] { $n } cases\n}\n");
+        let ja = Catalogue::parse(Lang::Ja, "n = { $n ->\n    [one] 1件\n   *[other] { $n }件\n}\n");
+        assert!(en.problems.is_empty() && ja.problems.is_empty(), "{:?} {:?}", en.problems, ja.problems);
         let mut args = FluentArgs::new();
         args.set("n", 1);
         assert_eq!(en.format("n", &args), "one case");

@@ -29,7 +29,7 @@ pub fn from_accept_language(header: &str) -> Option<Lang> {
         })
         .collect();
     // Stable: among equal weights, the browser's order stands.
-    tags.sort_by(|a, b| b.0.cmp(&a.0));
+    tags.sort_by_key(|t| std::cmp::Reverse(t.0));
     tags.first().map(|(_, lang)| *lang)
 }
 

@@ -158,9 +158,11 @@ impl Period {
 /// A period as a sentence names it: "the first quarter of 2026", "2026",
 /// "the fiscal year from September 2025 to August 2026".
 pub fn period_name(t: &Messages, period: Period) -> String {
-    let month = |m: u8| month_name(t, m);
+    let month_of_year = |m: u8, year: i32| {
+        t.figures_month_name.replace("{month}", month_name(t, m)).replace("{year}", &year.to_string())
+    };
     match period {
-        Period::Month { year, month: m } => format!("{} {year}", month(m)),
+        Period::Month { year, month: m } => month_of_year(m, year),
         Period::Quarter { year, quarter } => t
             .figures_quarter_name
             .replace(
@@ -168,12 +170,12 @@ pub fn period_name(t: &Messages, period: Period) -> String {
                 t.figures_quarters.get(usize::from(quarter.clamp(1, 4)) - 1).copied().unwrap_or(""),
             )
             .replace("{year}", &year.to_string()),
-        Period::Year { year } => year.to_string(),
+        Period::Year { year } => t.figures_year_name.replace("{year}", &year.to_string()),
         Period::FiscalYear { .. } => {
             let (first, last) = (period.first_day(), period.last_day());
             t.figures_fiscal_name
-                .replace("{start}", &format!("{} {}", month(u8::from(first.month())), first.year()))
-                .replace("{end}", &format!("{} {}", month(u8::from(last.month())), last.year()))
+                .replace("{start}", &month_of_year(u8::from(first.month()), first.year()))
+                .replace("{end}", &month_of_year(u8::from(last.month()), last.year()))
         }
     }
 }

@@ -249,7 +249,7 @@ fn draft_page(user: &CurrentUser, r: &Review, args: PageArgs<'_>) -> DraftPage {
             .as_ref()
             .map(|a| a.steps.iter().map(|s| PHRASES.step(*s)).collect())
             .unwrap_or_default(),
-        fits: r.fits.map(|n| t.stories_fits.replace("{n}", &n.to_string()).replace("{k}", &r.k.to_string())),
+        fits: r.fits.map(|n| t.plural_with("stories_fits", n as u64, &[("k", &r.k.to_string())])),
         review: r.coordinator,
         further: r
             .further

@@ -25,6 +25,7 @@ pub struct Labels {
     pub open: &'static str,
     pub on_hold: &'static str,
     pub closed: &'static str,
+    pub closed_as: &'static str,
     pub milestone_kinds: [&'static str; 18],
 }
 
@@ -46,7 +47,12 @@ impl Messages {
 
     /// A message whose words follow a number (`{ $n -> [one] ... *[other]
     /// ... }`), with the number and any other variables set.
-    pub fn plural(&self, id: &str, n: u64, more: &[(&str, &str)]) -> String {
+    pub fn plural(&self, id: &str, n: u64) -> String {
+        self.plural_with(id, n, &[])
+    }
+
+    /// As `plural`, with other variables too.
+    pub fn plural_with(&self, id: &str, n: u64, more: &[(&str, &str)]) -> String {
         let mut args = FluentArgs::new();
         args.set("n", n);
         for (name, value) in more {
@@ -101,7 +107,11 @@ impl Messages {
         match *v.borrow() {
             Status::Open => self.labels.open.to_owned(),
             Status::OnHold => self.labels.on_hold.to_owned(),
-            Status::Closed(o) => format!("{}: {}", self.labels.closed, self.outcome(o)),
+            Status::Closed(o) => self
+                .labels
+                .closed_as
+                .replace("{closed}", self.labels.closed)
+                .replace("{outcome}", self.outcome(o)),
         }
     }
 }
@@ -748,6 +758,8 @@ pub struct Messages {
     pub figures_export_csv: &'static str,
     pub figures_export_json: &'static str,
     pub figures_all: &'static str,
+    pub figures_month_name: &'static str,
+    pub figures_year_name: &'static str,
     pub figures_quarter_name: &'static str,
     pub figures_fiscal_name: &'static str,
     pub figures_quarters: [&'static str; 4],
@@ -1049,6 +1061,7 @@ impl Messages {
                 open: c.text("open"),
                 on_hold: c.text("on_hold"),
                 closed: c.text("closed"),
+                closed_as: c.text("status_closed_as"),
                 milestone_kinds: [
                     c.text("milestone_kinds-contact-made"),
                     c.text("milestone_kinds-sheltered"),
@@ -1765,6 +1778,8 @@ impl Messages {
             figures_export_csv: c.text("figures_export_csv"),
             figures_export_json: c.text("figures_export_json"),
             figures_all: c.text("figures_all"),
+            figures_month_name: c.text("figures_month_name"),
+            figures_year_name: c.text("figures_year_name"),
             figures_quarter_name: c.text("figures_quarter_name"),
             figures_fiscal_name: c.text("figures_fiscal_name"),
             figures_quarters: [
@@ -2116,5 +2131,102 @@ mod tests {
         }
         assert_eq!(EN.status(Status::Closed(Outcome::Resettled)), "Closed: Resettled");
         assert_eq!(EN.tr("Untranslated."), "Untranslated.");
+    }
+
+    /// The string literals of a Rust file outside its tests (comments,
+    /// char literals and raw strings skipped), escapes resolved.
+    fn literals(source: &str) -> Vec<String> {
+        let body = source.split("#[cfg(test)]").next().unwrap_or_default();
+        let mut out = Vec::new();
+        let mut chars = body.chars().peekable();
+        let mut previous = ' ';
+        while let Some(c) = chars.next() {
+            match c {
+                '/' if chars.peek() == Some(&'/') => {
+                    for c in chars.by_ref() {
+                        if c == '\n' {
+                            break;
+                        }
+                    }
+                }
+                '\'' => {
+                    // A char literal ('"', '\\'), not a lifetime: skip it whole.
+                    let ahead: String = chars.clone().take(3).collect();
+                    if ahead.starts_with('\\') {
+                        chars.nth(2);
+                    } else if ahead.chars().nth(1) == Some('\'') {
+                        chars.nth(1);
+                    }
+                }
+                '"' if previous != 'r' && previous != '#' => {
+                    let mut text = String::new();
+                    while let Some(c) = chars.next() {
+                        match c {
+                            '"' => break,
+                            '\\' => match chars.next() {
+                                Some('u') => {
+                                    let code: String =
+                                        chars.by_ref().skip(1).take_while(|c| *c != '}').collect();
+                                    text.extend(u32::from_str_radix(&code, 16).ok().and_then(char::from_u32));
+                                }
+                                Some('n') => text.push('\n'),
+                                Some(other) => text.push(other),
+                                None => {}
+                            },
+                            other => text.push(other),
+                        }
+                    }
+                    out.push(text);
+                }
+                _ => {}
+            }
+            previous = c;
+        }
+        out
+    }
+
+    #[test]
+    fn every_sentence_the_checks_say_in_code_has_its_catalogue_entry() {
+        // Where code speaks to users in English (form checks, rules), the
+        // English text is the key of a `check-*` message; a sentence changed
+        // in code without its entry would stay English on every page.
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("server/src");
+        // Not pages: the command line, sample data, storage and crypto
+        // internals, and the story templates (one file per language).
+        let elsewhere = ["cli/", "main.rs", "demo.rs", "storage/", "crypto/", "phrasing/", "web/messages.rs"];
+        let mut files = vec![root.clone()];
+        let mut missing = Vec::new();
+        let mut checked = 0;
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+                continue;
+            }
+            let name = path.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+            if !name.ends_with(".rs")
+                || name.ends_with("tests.rs")
+                || elsewhere.iter().any(|e| name.starts_with(e) || name.contains(e))
+            {
+                continue;
+            }
+            for text in literals(&std::fs::read_to_string(&path).unwrap()) {
+                let sentence = text.starts_with(|c: char| c.is_ascii_uppercase())
+                    && text.ends_with('.')
+                    && text.split(' ').count() >= 3
+                    && !text.contains("{}");
+                if sentence {
+                    checked += 1;
+                    if !EN.checks.contains_key(text.as_str()) {
+                        missing.push(format!("{name}: {text}"));
+                    }
+                }
+            }
+        }
+        assert!(checked > 50, "the scan found only {checked} sentences: is it reading the sources?");
+        assert!(
+            missing.is_empty(),
+            "add these to locales/*.ftl as check-* messages:\n{}",
+            missing.join("\n")
+        );
     }
 }

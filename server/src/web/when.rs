@@ -9,6 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
+
+use crate::i18n::Lang;
 use time::{Date, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 use super::guards::CurrentUser;
@@ -156,15 +158,44 @@ pub fn rfc3339_utc(at: OffsetDateTime) -> String {
     at.to_offset(UtcOffset::UTC).format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
-/// "2026-12-01 20:32": a time to the minute in `zone`.
+/// "2026-12-01 20:32" (Japanese "2026年12月1日 20:32", Korean "2026년 12월
+/// 1일 20:32"): a time to the minute in `zone`, in the request's language.
 pub fn minute(at: OffsetDateTime, zone: UtcOffset) -> String {
     let at = at.to_offset(zone);
-    format!("{} {:02}:{:02}", at.date(), at.hour(), at.minute())
+    format!("{} {:02}:{:02}", date(at.date()), at.hour(), at.minute())
 }
 
-/// "2026-12-01": the day of a time in `zone`.
+/// "2026-12-01" (2026年12月1日, 2026년 12월 1일): the day of a time in `zone`.
 pub fn day(at: OffsetDateTime, zone: UtcOffset) -> String {
-    at.to_offset(zone).date().to_string()
+    date(at.to_offset(zone).date())
+}
+
+/// A calendar day as the request's language writes it. English keeps the
+/// ISO form the forms take (unambiguous for readers of any country);
+/// Japanese and Korean write year, month and day with their own units.
+pub fn date(d: time::Date) -> String {
+    let (y, m, day) = (d.year(), u8::from(d.month()), d.day());
+    match crate::i18n::current() {
+        Lang::En => format!("{y:04}-{m:02}-{day:02}"),
+        Lang::Ja => format!("{y}年{m}月{day}日"),
+        Lang::Ko => format!("{y}년 {m}월 {day}일"),
+    }
+}
+
+/// A milestone's date, known to the day, the month or the year, for
+/// reading (a form's field keeps the typed form, 2024-03).
+pub fn event_date(e: crate::cases::model::EventDate) -> String {
+    use crate::cases::model::Precision;
+    let (y, m) = (e.date().year(), u8::from(e.date().month()));
+    match (e.precision(), crate::i18n::current()) {
+        (Precision::Day, _) => date(e.date()),
+        (Precision::Month, Lang::En) => format!("{y:04}-{m:02}"),
+        (Precision::Month, Lang::Ja) => format!("{y}年{m}月"),
+        (Precision::Month, Lang::Ko) => format!("{y}년 {m}월"),
+        (Precision::Year, Lang::En) => format!("{y:04}"),
+        (Precision::Year, Lang::Ja) => format!("{y}年"),
+        (Precision::Year, Lang::Ko) => format!("{y}년"),
+    }
 }
 
 /// A stored RFC 3339 time (the audit trail's, a flag's) to the minute in
@@ -300,5 +331,22 @@ mod tests {
         for bad in ["", "abc", "2026-13-01", "2026-02-30", "2026-12-01 25:00", "2026-12-01 8", "01/12/2026"] {
             assert_eq!(typed(bad, tokyo, Bound::Start), None, "{bad:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn days_and_milestone_dates_are_written_as_each_language_writes_them() {
+        use crate::cases::model::EventDate;
+        let d = time::macros::date!(2026 - 03 - 05);
+        let at = time::macros::datetime!(2026-03-05 08:07 UTC);
+        let of = |text: &str| EventDate::from_stored(text).unwrap();
+        let said = async |lang| {
+            crate::i18n::scope(lang, async {
+                [date(d), minute(at, UtcOffset::UTC), event_date(of("2024-03")), event_date(of("2024"))]
+            })
+            .await
+        };
+        assert_eq!(said(Lang::En).await, ["2026-03-05", "2026-03-05 08:07", "2024-03", "2024"]);
+        assert_eq!(said(Lang::Ja).await, ["2026年3月5日", "2026年3月5日 08:07", "2024年3月", "2024年"]);
+        assert_eq!(said(Lang::Ko).await, ["2026년 3월 5일", "2026년 3월 5일 08:07", "2024년 3월", "2024년"]);
     }
 }

@@ -15,8 +15,7 @@ pub struct Alias(String);
 impl Alias {
     pub const MAX_CHARS: usize = 40;
     const FIELD: &'static str = "alias";
-    const CHARSET: &'static str =
-        "An alias may contain only letters, digits, spaces, hyphens, apostrophes and full stops.";
+    const CHARSET: &'static str = "An alias may contain only letters (of any script), digits, spaces, hyphens, apostrophes, full stops and middle dots.";
 
     pub fn parse(input: &str) -> Result<Self, FieldError> {
         let err = |m: &str| FieldError::new(Self::FIELD, m);
@@ -25,7 +24,11 @@ impl Alias {
         if input.chars().any(char::is_control) {
             return Err(err(Self::CHARSET));
         }
-        let collapsed = input.split_whitespace().collect::<Vec<_>>().join(" ");
+        // Composed (NFC), so a Hangul syllable typed as its jamo, or a kana
+        // with its voicing mark apart, is stored, counted and compared as
+        // the one character a reader sees.
+        let composed: String = unicode_normalization::UnicodeNormalization::nfc(input).collect();
+        let collapsed = composed.split_whitespace().collect::<Vec<_>>().join(" ");
         if collapsed.is_empty() {
             return Err(err("An alias is required."));
         }
@@ -44,7 +47,9 @@ impl Alias {
                 previous_is_letter = false;
                 // ASCII digits only: other scripts' digits would slip a year
                 // past the date check below.
-                c.is_ascii_digit() || matches!(c, ' ' | '-' | '\'' | '.')
+                // The middle dots part a name written in katakana or Hangul
+                // (キム・ヨンス) as a space parts one in Latin letters.
+                c.is_ascii_digit() || matches!(c, ' ' | '-' | '\'' | '.' | '・' | '·')
             };
             if !allowed {
                 return Err(err(Self::CHARSET));
@@ -64,9 +69,10 @@ impl Alias {
     }
 
     /// The form used to decide whether two aliases are "the same" person
-    /// label: caseworkers would not tell "Mai" from "mai" apart.
+    /// label: caseworkers would not tell "Mai" from "mai", or a full-width
+    /// "Ｍａｉ" from either, apart. Searches compare the same form.
     fn folded(&self) -> String {
-        self.0.to_lowercase()
+        crate::i18n::text::folded(&self.0)
     }
 }
 
