@@ -7,7 +7,10 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::FieldError;
 
-/// A shelter's code name such as `JRL-01`. Never a real place name.
+/// A shelter's code name such as `JRL-01`, or in another script `ヤン-02`,
+/// `연변-03`: 2 to 6 letters, a hyphen, 1 to 3 digits. Never a real place
+/// name. Compatibility-normalised (NFKC: a full-width `ＪＲＬ－０１` is
+/// `JRL-01`) and upper-cased, so one code has one form.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct ShelterCode(String);
@@ -16,11 +19,13 @@ impl ShelterCode {
     const FIELD: &'static str = "shelter_code";
 
     pub fn parse(input: &str) -> Result<Self, FieldError> {
-        let code = input.trim().to_ascii_uppercase();
+        use unicode_normalization::UnicodeNormalization;
+        // Normalised again after upper-casing: a few capitals decompose.
+        let code: String = input.trim().nfkc().flat_map(char::to_uppercase).nfkc().collect();
         let shaped = match code.split_once('-') {
             Some((letters, digits)) => {
-                (2..=6).contains(&letters.len())
-                    && letters.bytes().all(|b| b.is_ascii_uppercase())
+                (2..=6).contains(&letters.chars().count())
+                    && letters.chars().all(|c| c.is_alphabetic() && !c.is_lowercase())
                     && (1..=3).contains(&digits.len())
                     && digits.bytes().all(|b| b.is_ascii_digit())
             }
@@ -31,7 +36,7 @@ impl ShelterCode {
         } else {
             Err(FieldError::new(
                 Self::FIELD,
-                "A shelter code looks like JRL-01: 2 to 6 letters, a hyphen, 1 to 3 digits.",
+                "A shelter code looks like JRL-01: 2 to 6 letters of any script, a hyphen, 1 to 3 digits.",
             ))
         }
     }
@@ -111,15 +116,28 @@ mod tests {
     #[test]
     fn shelter_code_shapes() {
         assert_eq!(ShelterCode::parse(" jrl-01 ").unwrap().as_str(), "JRL-01");
-        for ok in ["YAN-02", "AB-1", "ABCDEF-123"] {
+        for ok in ["YAN-02", "AB-1", "ABCDEF-123", "ヤン-02", "연변-03", "ÄBC-01"] {
             assert_eq!(ShelterCode::parse(ok).unwrap().as_str(), ok);
         }
-        for bad in
-            ["", "J-01", "ABCDEFG-01", "JRL-", "JRL-1234", "JRL01", "JRL-0A", "JR L-01", "JRL--01", "ÄBC-01"]
-        {
+        // One code, one form, however it was typed.
+        assert_eq!(ShelterCode::parse("ＪＲＬ－０１").unwrap().as_str(), "JRL-01");
+        assert_eq!(ShelterCode::parse("ﾔﾝ-02").unwrap().as_str(), "ヤン-02");
+        for bad in [
+            "",
+            "J-01",
+            "ABCDEFG-01",
+            "JRL-",
+            "JRL-1234",
+            "JRL01",
+            "JRL-0A",
+            "JR L-01",
+            "JRL--01",
+            "연-01",
+            "J1-01",
+        ] {
             assert_eq!(
                 message(ShelterCode::parse(bad)),
-                "A shelter code looks like JRL-01: 2 to 6 letters, a hyphen, 1 to 3 digits.",
+                "A shelter code looks like JRL-01: 2 to 6 letters of any script, a hyphen, 1 to 3 digits.",
                 "{bad:?}"
             );
         }
@@ -163,7 +181,7 @@ mod tests {
         #[test]
         fn shelter_code_never_panics_and_is_short(s in any::<String>()) {
             if let Ok(c) = ShelterCode::parse(&s) {
-                prop_assert!(c.as_str().len() <= 10);
+                prop_assert!(c.as_str().chars().count() <= 10);
                 prop_assert_eq!(ShelterCode::parse(c.as_str()).unwrap(), c);
             }
         }
