@@ -63,6 +63,7 @@ milestone_kinds-graduated-from-the-education-sponsorship = Graduated from the ed
 milestone_kinds-other = Other
 app_name = Safehouse
 skip_to_content = Skip to content
+nav_main = Main menu
 nav_home = Home
 nav_account = My account
 nav_users = Accounts

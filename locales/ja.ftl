@@ -58,6 +58,7 @@ milestone_kinds-graduated-from-the-education-sponsorship = 就学支援を卒業
 milestone_kinds-other = その他
 app_name = Safehouse
 skip_to_content = 本文へ移動
+nav_main = メインメニュー
 nav_home = ホーム
 nav_account = マイアカウント
 nav_users = アカウント

@@ -57,6 +57,7 @@ milestone_kinds-graduated-from-the-education-sponsorship = 교육 후원을 졸�
 milestone_kinds-other = 기타
 app_name = Safehouse
 skip_to_content = 본문으로 건너뛰기
+nav_main = 주 메뉴
 nav_home = 첫 화면
 nav_account = 내 계정
 nav_users = 계정

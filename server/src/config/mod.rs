@@ -28,6 +28,7 @@ pub const KNOWN_ENV: &[&str] = &[
     "SAFEHOUSE_SESSION_IDLE_MINUTES",
     "SAFEHOUSE_SESSION_ABSOLUTE_HOURS",
     "SAFEHOUSE_DISPLAY_ZONE",
+    "SAFEHOUSE_LANGUAGE",
     "SAFEHOUSE_BULK_READ_MINUTES",
     "SAFEHOUSE_STALE_DAYS",
     "SAFEHOUSE_STORY_K",
@@ -634,6 +635,22 @@ mod tests {
         for bad in ["Asia/Tokyo", "+9", "+09:07", "+15:00"] {
             let err = Config::from_sources(None, &env(&[("SAFEHOUSE_DISPLAY_ZONE", bad)])).unwrap_err();
             assert!(err.to_string().contains("SAFEHOUSE_DISPLAY_ZONE"), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_language_before_login_is_english_unless_set_to_one_of_three() {
+        use crate::i18n::Lang;
+        assert_eq!(Config::from_sources(None, &env(&[])).unwrap().language, Lang::En);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "language = \"ja\"\n").unwrap();
+        assert_eq!(Config::from_sources(Some(&path), &env(&[])).unwrap().language, Lang::Ja);
+        let c = Config::from_sources(Some(&path), &env(&[("SAFEHOUSE_LANGUAGE", "ko")])).unwrap();
+        assert_eq!(c.language, Lang::Ko, "the environment wins");
+        for bad in ["fr", "ja-JP", "Japanese", ""] {
+            let err = Config::from_sources(None, &env(&[("SAFEHOUSE_LANGUAGE", bad)])).unwrap_err();
+            assert!(err.to_string().contains("SAFEHOUSE_LANGUAGE"), "{err}");
         }
     }
 
