@@ -96,7 +96,7 @@ enum Command {
     /// (every server stopped first; as a coordinator, --user, or with the
     /// recovery key, --recovery-identity).
     Rotate {
-        target: RotateTarget,
+        target: safehouse::rotation::Target,
         /// The key may have leaked: also new case, index and register
         /// keys, every sealed field re-sealed.
         #[arg(long)]
@@ -126,31 +126,6 @@ enum Command {
     /// Bring the database schema up to date (every command does so first;
     /// on PostgreSQL run this as the database owner before nodes start).
     Migrate,
-}
-
-/// What `safehouse rotate` rotates.
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum RotateTarget {
-    Coordinators,
-    Communications,
-    Index,
-    Registers,
-    Recovery,
-    Backup,
-}
-
-impl From<RotateTarget> for safehouse::rotation::Target {
-    fn from(target: RotateTarget) -> Self {
-        use safehouse::rotation::Target;
-        match target {
-            RotateTarget::Coordinators => Target::Coordinators,
-            RotateTarget::Communications => Target::Communications,
-            RotateTarget::Index => Target::Index,
-            RotateTarget::Registers => Target::Registers,
-            RotateTarget::Recovery => Target::Recovery,
-            RotateTarget::Backup => Target::Backup,
-        }
-    }
 }
 
 fn main() -> ExitCode {
@@ -197,7 +172,7 @@ async fn run(command: Command, config: Config) -> Result<()> {
         Command::Rotate { target, compromised, recipients, user, recovery_identity } => {
             cli::rotate::run(
                 &config,
-                target.into(),
+                target,
                 compromised,
                 &recipients,
                 user.as_deref(),

@@ -25,8 +25,9 @@ use crate::membership;
 use crate::storage::{HolderKind, ObjectKind, WrapRow, Write};
 use crate::vault::Vault;
 
-/// What `safehouse rotate` can rotate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What `safehouse rotate` can rotate (its argument's words are these
+/// names in lower case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Target {
     Coordinators,
     Communications,
