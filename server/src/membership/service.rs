@@ -70,15 +70,31 @@ pub async fn team_identity(vault: &Vault, actor: &Actor, team: Team) -> ServiceR
     }
     if actor.has(Role::Coordinator) {
         let coordinators = coordinators_identity(vault, actor).await?;
-        let row = vault
-            .store()
-            .wrap(ObjectKind::Team, team.as_str(), HolderKind::Team, Team::Coordinators.as_str())
+        return wrapped_to_coordinators(vault, &coordinators, team)
             .await?
-            .ok_or(ServiceError::Forbidden("no communications key"))?;
-        let secret = wrap::unwrap(&coordinators, &row.wrapped)?;
-        return Ok(Identity::from_secret_bytes(&secret)?);
+            .ok_or(ServiceError::Forbidden("no communications key"));
     }
     Err(ServiceError::Forbidden("not a member of this team"))
+}
+
+/// A team's key as the coordinators team holds it (the coordinators hold
+/// the communications key): `None` when no such wrap is stored.
+pub async fn wrapped_to_coordinators(
+    vault: &Vault,
+    coordinators: &Identity,
+    team: Team,
+) -> ServiceResult<Option<Identity>> {
+    if team == Team::Coordinators {
+        return Ok(Some(Identity::from_secret_bytes(&coordinators.to_secret_bytes())?));
+    }
+    let Some(row) = vault
+        .store()
+        .wrap(ObjectKind::Team, team.as_str(), HolderKind::Team, Team::Coordinators.as_str())
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Identity::from_secret_bytes(&wrap::unwrap(coordinators, &row.wrapped)?)?))
 }
 
 /// The coordinators team identity, for a coordinator admitted to the team.

@@ -211,15 +211,9 @@ pub async fn communications(
 /// The communications identity, opened through its wrap to the
 /// coordinators team.
 pub async fn team_identity_of(vault: &Vault, coordinators: &Identity, team: Team) -> ServiceResult<Identity> {
-    if team == Team::Coordinators {
-        return Ok(Identity::from_secret_bytes(&coordinators.to_secret_bytes())?);
-    }
-    let row = vault
-        .store()
-        .wrap(ObjectKind::Team, team.as_str(), HolderKind::Team, Team::Coordinators.as_str())
+    crate::membership::service::wrapped_to_coordinators(vault, coordinators, team)
         .await?
-        .ok_or(ServiceError::Internal("the communications key is not wrapped to the coordinators"))?;
-    Ok(Identity::from_secret_bytes(&wrap::unwrap(coordinators, &row.wrapped)?)?)
+        .ok_or(ServiceError::Internal("the communications key is not wrapped to the coordinators"))
 }
 
 /// The team's new recipient, and no recovery request left open: one
