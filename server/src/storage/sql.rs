@@ -5,6 +5,19 @@
 //! and each backend's file supplies those (`map_constraint`,
 //! `begin_append`) before expanding [`sql_store!`] for its connection type.
 
+/// A statement that must change exactly one row: any other count means the
+/// row moved under us (a version or a sequence number no longer matches),
+/// a conflict for the caller to show, never a silent no-op.
+macro_rules! one_row {
+    ($statement:expr) => {{
+        let done = $statement;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Conflict);
+        }
+        done
+    }};
+}
+
 /// The write statements, the audit append's statements and the whole
 /// [`super::Store`] implementation for `$store`, whose `pool` holds
 /// connections of type `$conn`.
@@ -133,7 +146,7 @@ macro_rules! sql_store {
                         .map_err(map_constraint)?
                 }
                 Write::UpdateUser { id, expected_version, lookup, sealed_profile } => {
-                    let done = query(
+                    $crate::storage::sql::one_row!(query(
                         "UPDATE users SET lookup = $1, sealed_profile = $2, version = version + 1 \
                          WHERE id = $3 AND version = $4",
                     )
@@ -143,11 +156,7 @@ macro_rules! sql_store {
                     .bind(expected_version)
                     .execute(&mut *conn)
                     .await
-                    .map_err(map_constraint)?;
-                    if done.rows_affected() != 1 {
-                        return Err(StoreError::Conflict);
-                    }
-                    done
+                    .map_err(map_constraint)?)
                 }
                 Write::PutActivation { lookup, user_id, expires_at } => {
                     query("INSERT INTO activations (lookup, user_id, expires_at) VALUES ($1, $2, $3) \
@@ -161,14 +170,10 @@ macro_rules! sql_store {
                 Write::DeleteActivation { lookup } => {
                     // Single use: deleting a token that is already gone is a conflict,
                     // so two concurrent activations cannot both succeed.
-                    let done = query("DELETE FROM activations WHERE lookup = $1")
+                    $crate::storage::sql::one_row!(query("DELETE FROM activations WHERE lookup = $1")
                         .bind(lookup)
                         .execute(&mut *conn)
-                        .await?;
-                    if done.rows_affected() != 1 {
-                        return Err(StoreError::Conflict);
-                    }
-                    done
+                        .await?)
                 }
                 Write::DeleteActivationsOf { user_id } => query("DELETE FROM activations WHERE user_id = $1")
                     .bind(user_id)
@@ -207,17 +212,12 @@ macro_rules! sql_store {
                 .execute(&mut *conn)
                 .await?,
                 Write::DeleteRecoveryCode { user_id, key_no, slot } => {
-                    let done =
-                        query("DELETE FROM recovery_codes WHERE user_id = $1 AND key_no = $2 AND slot = $3")
+                    $crate::storage::sql::one_row!(query("DELETE FROM recovery_codes WHERE user_id = $1 AND key_no = $2 AND slot = $3")
                             .bind(user_id)
                             .bind(key_no)
                             .bind(slot)
                             .execute(&mut *conn)
-                            .await?;
-                    if done.rows_affected() != 1 {
-                        return Err(StoreError::Conflict);
-                    }
-                    done
+                            .await?)
                 }
                 Write::PutCertification(row) => query(
                     "INSERT INTO certifications \
@@ -263,7 +263,7 @@ macro_rules! sql_store {
                 .await
                 .map_err(map_constraint)?,
                 Write::UpdateCase { expected_version, row } => {
-                    let done = query(
+                    $crate::storage::sql::one_row!(query(
                         "UPDATE cases SET version = $1, sealed_group = $2, sealed_placement = $3, sealed_notes = $4 \
                          WHERE id = $5 AND version = $6",
                     )
@@ -274,11 +274,7 @@ macro_rules! sql_store {
                     .bind(row.id)
                     .bind(expected_version)
                     .execute(&mut *conn)
-                    .await?;
-                    if done.rows_affected() != 1 {
-                        return Err(StoreError::Conflict);
-                    }
-                    done
+                    .await?)
                 }
                 Write::InsertMilestone(row) => {
                     query("INSERT INTO milestones (id, case_id, version, sealed) VALUES ($1, $2, $3, $4)")
@@ -291,7 +287,7 @@ macro_rules! sql_store {
                         .map_err(map_constraint)?
                 }
                 Write::UpdateMilestone { expected_version, row } => {
-                    let done = query(
+                    $crate::storage::sql::one_row!(query(
                         "UPDATE milestones SET version = $1, sealed = $2 WHERE id = $3 AND case_id = $4 AND version = $5",
                     )
                     .bind(row.version)
@@ -300,11 +296,7 @@ macro_rules! sql_store {
                     .bind(row.case_id)
                     .bind(expected_version)
                     .execute(&mut *conn)
-                    .await?;
-                    if done.rows_affected() != 1 {
-                        return Err(StoreError::Conflict);
-                    }
-                    done
+                    .await?)
                 }
                 Write::PutIndex(row) => {
                     // The next number of the index counter stamps the row
@@ -358,11 +350,7 @@ macro_rules! sql_store {
                         .map_err(map_constraint)?
                 }
                 Write::DeleteStoryDraft { id } => {
-                    let done = query("DELETE FROM story_drafts WHERE id = $1").bind(id).execute(&mut *conn).await?;
-                    if done.rows_affected() != 1 {
-                        return Err(StoreError::Conflict);
-                    }
-                    done
+                    $crate::storage::sql::one_row!(query("DELETE FROM story_drafts WHERE id = $1").bind(id).execute(&mut *conn).await?)
                 }
                 Write::InsertStory(row) => {
                     query("INSERT INTO stories (id, withdrawn, sealed) VALUES ($1, $2, $3)")
@@ -434,7 +422,7 @@ macro_rules! sql_store {
                 .await
                 .map_err(map_constraint)?,
                 Write::UpdateShelter { expected_version, row } => {
-                    let done = query(
+                    $crate::storage::sql::one_row!(query(
                         "UPDATE shelters SET version = $1, sealed_code = $2, sealed_details = $3 WHERE id = $4 AND version = $5",
                     )
                     .bind(row.version)
@@ -443,11 +431,7 @@ macro_rules! sql_store {
                     .bind(row.id)
                     .bind(expected_version)
                     .execute(&mut *conn)
-                    .await?;
-                    if done.rows_affected() != 1 {
-                        return Err(StoreError::Conflict);
-                    }
-                    done
+                    .await?)
                 }
                 Write::PutRecoveryRequest(row) => {
                     query("INSERT INTO recovery_requests (id, user_id, key_no) VALUES ($1, $2, $3)")
@@ -493,7 +477,7 @@ macro_rules! sql_store {
                     // Compare-and-swap on the ciphertext: each seal has a fresh
                     // nonce, so of two requests that read the same value only
                     // the first one's update matches.
-                    let done = query(
+                    $crate::storage::sql::one_row!(query(
                         "UPDATE totp SET sealed_last_step = $1 \
                          WHERE user_id = $2 AND confirmed = 1 AND sealed_last_step IS NOT DISTINCT FROM $3",
                     )
@@ -501,11 +485,7 @@ macro_rules! sql_store {
                     .bind(user_id)
                     .bind(expected)
                     .execute(&mut *conn)
-                    .await?;
-                    if done.rows_affected() != 1 {
-                        return Err(StoreError::Conflict);
-                    }
-                    done
+                    .await?)
                 }
                 Write::DeleteLoginThrottle { key } => {
                     query("DELETE FROM login_throttle WHERE key = $1").bind(key).execute(&mut *conn).await?
@@ -585,66 +565,42 @@ macro_rules! sql_store {
                     query("UPDATE index_revision SET revision = revision + 1, purged = revision + 1 WHERE singleton = 1")
                         .execute(&mut *conn)
                         .await?;
-                    let done = query("DELETE FROM cases WHERE id = $1").bind(&case_id).execute(&mut *conn).await?;
-                    if done.rows_affected() != 1 {
-                        return Err(StoreError::Conflict);
-                    }
-                    done
+                    $crate::storage::sql::one_row!(query("DELETE FROM cases WHERE id = $1").bind(&case_id).execute(&mut *conn).await?)
                 }
                 // -- rotation (begin)
                 Write::Reseal { table, id, sealed } => {
-                    let done = query(table.reseal_sql()).bind(sealed).bind(id).execute(&mut *conn).await?;
-                    if done.rows_affected() != 1 {
-                        return Err(StoreError::Conflict);
-                    }
-                    done
+                    $crate::storage::sql::one_row!(query(table.reseal_sql()).bind(sealed).bind(id).execute(&mut *conn).await?)
                 }
                 Write::ResealInbox { seq, sealed } => {
-                    let done = query("UPDATE index_inbox SET sealed = $1 WHERE seq = $2")
+                    $crate::storage::sql::one_row!(query("UPDATE index_inbox SET sealed = $1 WHERE seq = $2")
                         .bind(sealed)
                         .bind(seq)
                         .execute(&mut *conn)
-                        .await?;
-                    if done.rows_affected() != 1 {
-                        return Err(StoreError::Conflict);
-                    }
-                    done
+                        .await?)
                 }
                 Write::DeleteRecoveryRequests => query("DELETE FROM recovery_requests").execute(&mut *conn).await?,
                 Write::RetagStoryDraft { id, tag, sealed } => {
-                    let done = query("UPDATE story_drafts SET tag = $1, sealed = $2 WHERE id = $3")
+                    $crate::storage::sql::one_row!(query("UPDATE story_drafts SET tag = $1, sealed = $2 WHERE id = $3")
                         .bind(tag)
                         .bind(sealed)
                         .bind(id)
                         .execute(&mut *conn)
-                        .await?;
-                    if done.rows_affected() != 1 {
-                        return Err(StoreError::Conflict);
-                    }
-                    done
+                        .await?)
                 }
                 Write::RetagStoryLink { id, tag, sealed } => {
-                    let done = query("UPDATE story_links SET tag = $1, sealed = $2 WHERE id = $3")
+                    $crate::storage::sql::one_row!(query("UPDATE story_links SET tag = $1, sealed = $2 WHERE id = $3")
                         .bind(tag)
                         .bind(sealed)
                         .bind(id)
                         .execute(&mut *conn)
-                        .await?;
-                    if done.rows_affected() != 1 {
-                        return Err(StoreError::Conflict);
-                    }
-                    done
+                        .await?)
                 }
                 // -- rotation (end)
                 Write::DeleteRecoveryRequest { id } => {
-                    let done = query("DELETE FROM recovery_requests WHERE id = $1")
+                    $crate::storage::sql::one_row!(query("DELETE FROM recovery_requests WHERE id = $1")
                         .bind(id)
                         .execute(&mut *conn)
-                        .await?;
-                    if done.rows_affected() != 1 {
-                        return Err(StoreError::Conflict);
-                    }
-                    done
+                        .await?)
                 }
             };
             let _ = affected;
@@ -1374,4 +1330,5 @@ macro_rules! sql_store {
     };
 }
 
+pub(super) use one_row;
 pub(super) use sql_store;
