@@ -8,130 +8,30 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 
 import { chromium } from 'playwright-core';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SCREENSHOTS = path.join(REPO, 'docs', 'screenshots');
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const DESKTOP = { width: 1200, height: 900 };
-const PHONE = { width: 390, height: 844 };
-
-// ---------------------------------------------------------------------------
-// Helpers
-// ---------------------------------------------------------------------------
-
-/** A TOTP code from oathtool: an implementation independent of the server's. */
-function totp(secret) {
-  return execFileSync('oathtool', ['--totp', '-b', secret], { encoding: 'utf8' }).trim();
-}
-
-/** Build the server once (a no-op when it is up to date). */
-function build() {
-  try {
-    execFileSync('cargo', ['build', '--locked', '--quiet'], {
-      cwd: REPO,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      encoding: 'utf8',
-    });
-  } catch (e) {
-    throw new Error(`cargo build --locked failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
-  }
-  const binary = path.join(REPO, 'target', 'debug', 'safehouse');
-  assert.ok(existsSync(binary), 'cargo build made no target/debug/safehouse');
-  return binary;
-}
-
-/**
- * Start `safehouse demo --json` on a free loopback port, with no other
- * SAFEHOUSE_* setting from our environment, and read its first stdout line.
- */
-async function startDemo(binary) {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SAFEHOUSE_')));
-  env.SAFEHOUSE_LISTEN = '127.0.0.1:0';
-  const child = spawn(binary, ['demo', '--json'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk) => {
-    stderr = (stderr + chunk).slice(-20_000);
-  });
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const lines = createInterface({ input: child.stdout });
-  const first = new Promise((resolve, reject) => {
-    lines.once('line', resolve);
-    child.once('exit', (code, signal) =>
-      reject(new Error(`safehouse demo exited (${code ?? signal}) before printing its logins:\n${stderr}`)),
-    );
-  });
-  // Keep reading stdout so the server never blocks on a full pipe.
-  lines.on('line', () => {});
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`safehouse demo printed nothing for 60 s:\n${stderr}`)), 60_000);
-  });
-  try {
-    const line = await Promise.race([first, timeout]);
-    return { child, exited, info: JSON.parse(line), stderr: () => stderr };
-  } catch (e) {
-    child.kill('SIGKILL');
-    throw e;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Stop the demo: SIGTERM (it then removes its directory), SIGKILL after 15 s. */
-async function stopDemo(demo) {
-  const running = () => demo.child.exitCode === null && demo.child.signalCode === null;
-  if (!running()) return 'already stopped';
-  demo.child.kill('SIGTERM');
-  let timer;
-  const result = await Promise.race([
-    demo.exited.then(() => 'terminated'),
-    new Promise((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), 15_000);
-    }),
-  ]);
-  clearTimeout(timer);
-  if (result === 'timeout') {
-    demo.child.kill('SIGKILL');
-    await demo.exited;
-  }
-  return result;
-}
-
-/** Click a submit button and wait for the page the form leads to. */
-async function submit(page, button) {
-  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), button.click()]);
-}
-
-/** The path of the page's current URL. */
-function pathOf(page) {
-  return new URL(page.url()).pathname;
-}
-
-// Screenshots for the docs are refreshed only on request
-// (UPDATE_SCREENSHOTS=1 scripts/browser-test), so a test run leaves the tree clean.
-async function screenshot(page, name) {
-  if (process.env.UPDATE_SCREENSHOTS !== '1') return;
-  await page.screenshot({ path: path.join(SCREENSHOTS, name), fullPage: true });
-}
+import {
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  DESKTOP,
+  PHONE,
+  REPO,
+  SCREENSHOTS,
+  build,
+  demoUser,
+  logIn as logInAs,
+  pageWatch,
+  pathOf,
+  removeDemoDir,
+  screenshot,
+  startDemo,
+  stopDemo,
+  submit,
+  totp,
+} from './lib.js';
 
 // ---------------------------------------------------------------------------
 // The walkthrough
@@ -142,8 +42,7 @@ describe('Safehouse in a real browser', () => {
   let browser;
   let base;
   /** Every console message and page error, from every page of every context. */
-  const consoleLog = [];
-  const pageErrors = [];
+  const pages = pageWatch();
   const contexts = [];
   // Steps share state and run in order; after a failure the rest are
   // skipped, except the final checks marked `always`.
@@ -162,50 +61,21 @@ describe('Safehouse in a real browser', () => {
       }
     });
 
-  const user = (username) => {
-    const u = demo.info.users.find((x) => x.username === username);
-    assert.ok(u, `the demo has no user ${username}`);
-    return u;
-  };
+  const user = (username) => demoUser(demo, username);
 
   /** A fresh browser context (its own cookie jar: one person's browser). */
   async function newContext(viewport = DESKTOP) {
     const context = await browser.newContext({ viewport, baseURL: base });
     context.setDefaultTimeout(15_000);
-    context.on('page', (page) => watch(page));
+    context.on('page', (page) => pages.watch(page));
     contexts.push(context);
     return context;
   }
 
-  function watch(page) {
-    page.on('console', (m) => consoleLog.push({ url: page.url(), type: m.type(), text: m.text() }));
-    page.on('pageerror', (e) => pageErrors.push({ url: page.url(), text: String(e) }));
-  }
-
-  // A code is accepted once per account and 30-second step (replays are
-  // refused), so a second login of the same person waits for the next step.
-  const lastStep = new Map();
-  async function freshStep(username) {
-    const step = () => Math.floor(Date.now() / 30_000);
-    if (lastStep.get(username) === step()) {
-      await new Promise((resolve) => setTimeout(resolve, (step() + 1) * 30_000 - Date.now() + 500));
-    }
-    lastStep.set(username, step());
-  }
-
   /** Log a demo user in with password and a fresh TOTP code; lands on `/`. */
   async function logIn(page, username) {
-    const u = user(username);
-    await freshStep(username);
-    await page.goto('/login');
-    await page.fill('#username', u.username);
-    await page.fill('#password', u.password);
-    await page.fill('#code', totp(u.totp_secret));
-    await submit(page, page.locator('main form button[type=submit]'));
-    assert.equal(pathOf(page), '/', `${username} should land on the start page`);
-    await page.locator('main h1', { hasText: 'Safehouse' }).waitFor();
+    await logInAs(page, user(username));
   }
-
 
   /** Whether the page scrolls sideways (it must not, on a phone). */
   async function scrollsSideways(page) {
@@ -247,11 +117,7 @@ describe('Safehouse in a real browser', () => {
     await browser?.close();
     if (!demo) return;
     await stopDemo(demo);
-    // Only after a SIGKILL can the demo's throwaway directory remain.
-    const dir = demo.info.data_dir;
-    if (path.dirname(dir) === os.tmpdir() && path.basename(dir).startsWith('safehouse-demo-')) {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    removeDemoDir(demo);
     if (broken && demo.stderr().trim()) {
       process.stderr.write(`--- safehouse demo stderr (tail) ---\n${demo.stderr().slice(-4000)}\n`);
     }
@@ -682,9 +548,8 @@ describe('Safehouse in a real browser', () => {
   step(
     'no page visited broke its Content Security Policy or threw an error',
     async () => {
-      const violations = consoleLog.filter((m) => /Content Security Policy|Refused to/i.test(m.text));
-      assert.deepEqual(violations, [], 'CSP violations in the console');
-      assert.deepEqual(pageErrors, [], 'uncaught page errors');
+      assert.deepEqual(pages.violations(), [], 'CSP violations in the console');
+      assert.deepEqual(pages.pageErrors, [], 'uncaught page errors');
     },
     { always: true },
   );
