@@ -496,8 +496,10 @@ group_more = { $a }, { $b } and { $n } others
 group_full = A group has at most 20 persons.
 case_ref = ref { $ref }
 holder_you = { $user } (you)
-person_number = Person
-person_remove = Remove person
+# Between two hints of one field ("... never a real name." and "At most 40 characters.").
+hint_separator = {" "}
+person_number = Person { $n }
+person_remove = Remove person { $n }
 person_add = Add a person
 person_buttons_hint = Adding or removing a person saves nothing: the form comes back with everything you typed.
 history = History
