@@ -756,7 +756,7 @@ async fn the_demo_has_approved_stories_and_a_waiting_draft() {
     let published = safehouse::stories::service::published(&demo.vault, &coordinator).await.unwrap();
     assert!(published.len() >= 4, "{} stories", published.len());
     for story in &published {
-        let text = story.text();
+        let text = story.text(PHRASES);
         for word in ["Lark", "Moss", "China", "Laos", "Thailand", "Invented"] {
             assert!(!text.contains(word), "{word} in {text}");
         }
