@@ -44,6 +44,12 @@ impl LangQuery {
     }
 }
 
+/// An export's response, marked with the language it is written in.
+pub fn in_language(mut response: Response, lang: Lang) -> Response {
+    response.headers_mut().insert(header::CONTENT_LANGUAGE, header::HeaderValue::from_static(lang.code()));
+    response
+}
+
 /// One language an export is offered in: its code and its own name.
 pub struct LangLink {
     pub code: &'static str,

@@ -19,7 +19,7 @@ use crate::cases::routes::short_ref;
 use crate::error::ServiceError;
 use crate::i18n::Lang;
 use crate::ids::CaseId;
-use crate::publication::export::{LangLink, LangQuery, csv_line, lang_links, markdown_text};
+use crate::publication::export::{LangLink, LangQuery, csv_line, in_language, lang_links, markdown_text};
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::guards::{CurrentUser, check_csrf};
@@ -778,10 +778,12 @@ pub(crate) async fn home_stories(
     }))
 }
 
-fn attachment(content_type: &'static str, name: &str, body: String) -> Response {
+fn attachment(content_type: &'static str, name: &str, lang: Lang, body: String) -> Response {
     let disposition = format!("attachment; filename=\"{name}\"");
-    ([(header::CONTENT_TYPE, content_type.to_owned()), (header::CONTENT_DISPOSITION, disposition)], body)
-        .into_response()
+    let response =
+        ([(header::CONTENT_TYPE, content_type.to_owned()), (header::CONTENT_DISPOSITION, disposition)], body)
+            .into_response();
+    in_language(response, lang)
 }
 
 /// The language an export was asked in (400 for any but the three), and
@@ -812,7 +814,7 @@ pub(crate) async fn export_md(
         out.push_str(&markdown_text(&s.text(phrasing::of(lang))));
         out.push('\n');
     }
-    Ok(attachment("text/markdown; charset=utf-8", "stories.md", out))
+    Ok(attachment("text/markdown; charset=utf-8", "stories.md", lang, out))
 }
 
 /// GET `/stories/export.csv?lang=`: id, kind, text, approval date; formula-safe.
@@ -832,7 +834,7 @@ pub(crate) async fn export_csv(
             &approved,
         ]));
     }
-    Ok(attachment("text/csv; charset=utf-8", "stories.csv", out))
+    Ok(attachment("text/csv; charset=utf-8", "stories.csv", lang, out))
 }
 
 #[derive(Serialize)]
@@ -863,5 +865,5 @@ pub(crate) async fn export_json(
         })
         .collect();
     let body = serde_json::to_string_pretty(&rows).map_err(|_| AppError::Internal("story export".into()))?;
-    Ok(attachment("application/json", "stories.json", body))
+    Ok(attachment("application/json", "stories.json", lang, body))
 }

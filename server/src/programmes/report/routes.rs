@@ -243,7 +243,8 @@ async fn download(
 ) -> Result<Response, AppError> {
     let id = report_id(id)?;
     let lang = q.chosen().ok_or(AppError::BadRequest)?;
-    Ok(service::export(&state.vault, &user.actor, id, format, lang).await?.into_response())
+    let file = service::export(&state.vault, &user.actor, id, format, lang).await?;
+    Ok(crate::publication::export::in_language(file.into_response(), lang))
 }
 
 pub(crate) async fn export_markdown(
