@@ -566,7 +566,10 @@ async fn figures_reach_communications_staff_and_the_coordinators_team_only_and_e
     for e in &figures {
         assert!(!case_ids.contains(&e.target), "{} names a case", e.action);
         assert!(
-            e.target.is_empty() || safehouse::figures::TableId::parse(&e.target).is_some(),
+            // An export's target is the table's id and the language.
+            e.target.is_empty()
+                || safehouse::figures::TableId::parse(e.target.split(' ').next().unwrap_or_default())
+                    .is_some(),
             "{}",
             e.target
         );
