@@ -915,4 +915,31 @@ async fn stories_the_same_approved_story_says_the_same_coarse_facts_in_english_j
             "stories.csv ko"
         ]
     );
+
+    // Pages say stories in the reader's language; without `?lang=` an
+    // export is in it too.
+    let csrf = cc.csrf("/account").await;
+    let r = cc.post("/account/language", &[("csrf", csrf.as_str()), ("language", "ko")]).await;
+    assert_eq!(r.status(), 303);
+    // The woman's story (the other is the family's).
+    let korean = facts.as_array().unwrap().iter().find(|f| f[2]["subject"]["who"] == "person").unwrap();
+    let f: safehouse::stories::model::Facts = serde_json::from_value(korean[2].clone()).unwrap();
+    let text =
+        safehouse::stories::phrasing::of(Lang::Ko).story(&f, safehouse::stories::model::Opening::Thanks);
+    let (_, list) = page(&mut cc, "/stories").await;
+    assert!(list.contains(&html(&text)), "{text} in {list}");
+    let r = cc.get("/stories/export.md").await;
+    assert_eq!(r.headers()["content-language"], "ko");
+    assert!(r.text().await.unwrap().contains(&markdown_text(&text)));
+    let (_, home) = page(&mut cc, "/").await;
+    assert!(home.contains(&html(&text)), "the home's recent stories in Korean");
+    // A coordinator reading in Japanese sees the case's story in Japanese.
+    let csrf = k.csrf("/account").await;
+    k.post("/account/language", &[("csrf", csrf.as_str()), ("language", "ja")]).await;
+    let (_, case) = page(&mut k, &format!("/cases/{}", w.germany[0])).await;
+    let japanese =
+        safehouse::stories::phrasing::of(Lang::Ja).story(&f, safehouse::stories::model::Opening::Thanks);
+    assert!(case.contains(&html(&japanese)), "{japanese} in {case}");
+    let (_, review) = page(&mut k, &format!("/cases/{}/story", w.germany[1])).await;
+    assert!(review.contains("安全を得ました。"), "{review}");
 }
