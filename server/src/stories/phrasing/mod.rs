@@ -16,7 +16,8 @@ use crate::publication::region::{Place, Region};
 pub trait Phrasing: Sync {
     /// The whole story.
     fn story(&self, facts: &Facts, opening: Opening) -> String;
-    /// A period as the story says it ("in the first quarter of 2025").
+    /// A period as the story says it ("in the first quarter of 2025",
+    /// 2025年第1四半期, 2025년 1분기).
     fn period(&self, period: Period) -> String;
     fn place(&self, place: Place) -> String {
         match place {
@@ -37,6 +38,7 @@ pub trait Phrasing: Sync {
 
 /// The English templates.
 pub const EN: &dyn Phrasing = &en::English;
+/// The Japanese and Korean ones, written from the same facts, not translated.
 pub const JA: &dyn Phrasing = &ja::Japanese;
 pub const KO: &dyn Phrasing = &ko::Korean;
 
