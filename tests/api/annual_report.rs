@@ -586,6 +586,15 @@ async fn annual_report_reaches_communications_once_approved_and_never_caseworker
         (format!("/reports/{id}/export.csv"), "text/csv"),
         (format!("/reports/{id}/export.json"), "application/json"),
     ];
+    // Each export in the three languages, named in its own; any other refused.
+    let show = c.get(&format!("/reports/{id}")).await.text().await.unwrap();
+    for (code, name) in [("en", "English"), ("ja", "日本語"), ("ko", "한국어")] {
+        let link = format!(
+            "<a href=\"/reports/{id}/export.csv?lang={code}\" hreflang=\"{code}\" lang=\"{code}\" download>{name}</a>"
+        );
+        assert!(show.contains(&link), "{link} in {show}");
+    }
+    assert_eq!(c.get(&format!("/reports/{id}/export.md?lang=xx")).await.status(), 400);
     for (path, kind) in &reads {
         let r = c.get(path).await;
         assert_eq!(r.status(), 200, "communications {path}");
@@ -598,6 +607,9 @@ async fn annual_report_reaches_communications_once_approved_and_never_caseworker
             );
         }
     }
+    let ko = c.get(&format!("/reports/{id}/export.md?lang=ko")).await;
+    assert_eq!(ko.status(), 200);
+    assert_eq!(ko.headers()["content-language"], "ko", "the file says its language");
     assert_eq!(c.get(&format!("/reports/{fake}")).await.status(), 404, "an unknown report");
     assert_eq!(c.get(&format!("/reports/{fake}/export.csv")).await.status(), 404);
     assert_eq!(c.get("/reports/not-an-id").await.status(), 404);
@@ -612,13 +624,20 @@ async fn annual_report_reaches_communications_once_approved_and_never_caseworker
     for path in routes(&id) {
         assert_eq!(cw.get(&path).await.status(), 403, "caseworker GET {path}");
     }
+    for lang in ["en", "ja", "ko", "xx"] {
+        let path = format!("/reports/{id}/export.json?lang={lang}");
+        assert_eq!(cw.get(&path).await.status(), 403, "caseworker GET {path}");
+    }
     let r = cw.post("/reports", &[("csrf", &worker_csrf), ("year", YEAR), ("digest", "x")]).await;
     assert_eq!(r.status(), 403);
     // Each read and export left its entry on the report's id.
     let log = t.app.audit_log().await;
     let exports: Vec<_> = log.iter().filter(|e| e.action == "export" && e.outcome == "ok").collect();
-    assert_eq!(exports.len(), 3);
-    assert!(exports.iter().all(|e| e.target == id && e.role == "communications"), "{exports:?}");
+    assert_eq!(exports.len(), 4);
+    let targets: Vec<&str> = exports.iter().map(|e| e.target.as_str()).collect();
+    let (en, ko) = (format!("{id} en"), format!("{id} ko"));
+    assert_eq!(targets, [en.as_str(), &en, &en, &ko], "{exports:?}");
+    assert!(exports.iter().all(|e| e.role == "communications"), "{exports:?}");
     assert!(log.iter().any(|e| e.action == "report.read" && e.target == id && e.role == "communications"));
     let denied =
         log.iter().filter(|e| e.action == "route.denied" && e.target.starts_with("/reports")).count();

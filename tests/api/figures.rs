@@ -495,6 +495,22 @@ async fn figures_reach_communications_staff_and_the_coordinators_team_only_and_e
             assert!(disposition.starts_with("attachment; filename=\"figures-2025-Q4."), "{disposition}");
         }
     }
+    // The page offers each export in the three languages, each link named
+    // in its own; a language not among them is refused, never defaulted.
+    let show = c.get(&format!("/figures/{id}")).await.text().await.unwrap();
+    for (code, name) in [("en", "English"), ("ja", "日本語"), ("ko", "한국어")] {
+        let link = format!(
+            "<a href=\"/figures/{id}/export.md?lang={code}\" hreflang=\"{code}\" lang=\"{code}\" download>{name}</a>"
+        );
+        assert!(show.contains(&link), "{link} in {show}");
+    }
+    for bad in ["xx", "", "ja-JP"] {
+        let r = c.get(&format!("/figures/{id}/export.json?lang={bad}")).await;
+        assert_eq!(r.status(), 400, "?lang={bad}");
+        assert!(r.text().await.unwrap().contains("<html"), "the error page");
+    }
+    let ja = c.get(&format!("/figures/{id}/export.json?lang=ja")).await;
+    assert_eq!(ja.status(), 200);
     let list = c.get("/figures").await.text().await.unwrap();
     assert!(list.contains("the fourth quarter of 2025"));
     assert!(!list.contains("/figures/new"), "no preparing for communications staff");
@@ -534,8 +550,13 @@ async fn figures_reach_communications_staff_and_the_coordinators_team_only_and_e
     // case entry.
     let log = t.app.audit_log().await;
     let exports: Vec<_> = log.iter().filter(|e| e.action == "export" && e.outcome == "ok").collect();
-    assert_eq!(exports.len(), 3);
-    assert!(exports.iter().all(|e| e.target == id && e.role == "communications"));
+    // Without `?lang=` an export is in the page's language, English here;
+    // the entry names the language.
+    assert_eq!(exports.len(), 4);
+    assert!(exports.iter().all(|e| e.role == "communications"));
+    let targets: Vec<&str> = exports.iter().map(|e| e.target.as_str()).collect();
+    let (en, ja) = (format!("{id} en"), format!("{id} ja"));
+    assert_eq!(targets, [en.as_str(), &en, &en, &ja]);
     let case_ids: Vec<String> = made.iter().map(|m| m.id.to_string()).collect();
     let figures: Vec<_> = log
         .iter()
@@ -545,7 +566,10 @@ async fn figures_reach_communications_staff_and_the_coordinators_team_only_and_e
     for e in &figures {
         assert!(!case_ids.contains(&e.target), "{} names a case", e.action);
         assert!(
-            e.target.is_empty() || safehouse::figures::TableId::parse(&e.target).is_some(),
+            // An export's target is the table's id and the language.
+            e.target.is_empty()
+                || safehouse::figures::TableId::parse(e.target.split(' ').next().unwrap_or_default())
+                    .is_some(),
             "{}",
             e.target
         );

@@ -756,7 +756,7 @@ async fn the_demo_has_approved_stories_and_a_waiting_draft() {
     let published = safehouse::stories::service::published(&demo.vault, &coordinator).await.unwrap();
     assert!(published.len() >= 4, "{} stories", published.len());
     for story in &published {
-        let text = story.text();
+        let text = story.text(PHRASES);
         for word in ["Lark", "Moss", "China", "Laos", "Thailand", "Invented"] {
             assert!(!text.contains(word), "{word} in {text}");
         }
@@ -766,4 +766,180 @@ async fn the_demo_has_approved_stories_and_a_waiting_draft() {
     let tables = safehouse::figures::approved(&demo.vault, &coordinator).await.unwrap();
     assert_eq!(tables.len(), 2, "the last fiscal and calendar years");
     demo.remove();
+}
+
+/// The words a story's place and periods take in `lang`, from its facts.
+fn said(
+    lang: safehouse::i18n::Lang,
+    facts: &safehouse::stories::model::Facts,
+) -> (Option<String>, Vec<String>) {
+    let p = safehouse::stories::phrasing::of(lang);
+    (
+        facts.destination.map(|d| p.place(d)),
+        [facts.arrival, facts.progress].into_iter().flatten().map(|x| p.period(x)).collect(),
+    )
+}
+
+#[tokio::test]
+async fn stories_the_same_approved_story_says_the_same_coarse_facts_in_english_japanese_and_korean() {
+    use safehouse::i18n::Lang;
+    use safehouse::publication::export::{csv_cell, markdown_text};
+    use safehouse::publication::region::{NAMED_COUNTRIES, Place, Region};
+    let w = world().await;
+    let (_, mut k) = coordinator(&w.t).await;
+    approved_ok(&mut k, w.germany[0], "reached_safety").await;
+    approved_ok(&mut k, w.families[0], "reached_safety").await;
+    let mut cc = w.t.login(&w.comms).await;
+    // The list offers each export in the three languages, named in their own.
+    let (_, list) = page(&mut cc, "/stories").await;
+    for (code, name) in [("en", "English"), ("ja", "日本語"), ("ko", "한국어")] {
+        let link = format!(
+            "<a href=\"/stories/export.json?lang={code}\" hreflang=\"{code}\" lang=\"{code}\" download>{name}</a>"
+        );
+        assert!(list.contains(&link), "{link} in {list}");
+    }
+    let mut facts_of: Option<serde_json::Value> = None;
+    for lang in Lang::ALL {
+        let get = async |c: &mut Client, ext: &str| {
+            let r = c.get(&format!("/stories/export.{ext}?lang={}", lang.code())).await;
+            assert_eq!(r.status(), 200, "{ext} {lang:?}");
+            assert_eq!(r.headers()["content-language"], lang.code());
+            r.text().await.unwrap()
+        };
+        let json = get(&mut cc, "json").await;
+        let md = get(&mut cc, "md").await;
+        let csv = get(&mut cc, "csv").await;
+        let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let items = parsed.as_array().unwrap();
+        assert_eq!(items.len(), 2);
+        // The facts are the same in every language: only the texts differ.
+        let facts = serde_json::Value::Array(
+            items
+                .iter()
+                .map(|i| serde_json::json!([i["id"], i["kind"], i["facts"], i["approved"]]))
+                .collect(),
+        );
+        match &facts_of {
+            None => facts_of = Some(facts),
+            Some(first) => assert_eq!(&facts, first, "{lang:?} says other facts"),
+        }
+        let p = safehouse::stories::phrasing::of(lang);
+        for item in items {
+            let f: safehouse::stories::model::Facts = serde_json::from_value(item["facts"].clone()).unwrap();
+            let text = item["text"].as_str().unwrap();
+            assert_eq!(text, p.story(&f, safehouse::stories::model::Opening::Thanks));
+            // The same text in the Markdown and the CSV.
+            assert!(md.contains(&format!("\n{}\n", markdown_text(text))), "{md}");
+            let id = item["id"].as_str().unwrap();
+            let line =
+                format!("{id},reached_safety,{},{}\r\n", csv_cell(text), item["approved"].as_str().unwrap());
+            assert!(csv.contains(&line), "{line} in {csv}");
+            // The place of the facts, in this language's word, and no other.
+            let (place, periods) = said(lang, &f);
+            let place = place.expect("a place");
+            assert!(text.contains(&place), "{text} names {place}");
+            let named = NAMED_COUNTRIES
+                .iter()
+                .map(|c| Place::Country(safehouse::cases::model::CountryCode::parse(c).unwrap()));
+            for other in named.chain(Region::ALL.map(Place::Region)).filter(|o| Some(*o) != f.destination) {
+                let word = p.place(other);
+                assert!(!text.contains(&word) || place.contains(&word), "{word} in {text}");
+            }
+            // The period in this language's form; with it taken out, no digit.
+            assert!(!periods.is_empty());
+            let mut rest = text.to_owned();
+            for period in &periods {
+                assert!(rest.contains(period.as_str()), "{text} says {period}");
+                rest = rest.replacen(period.as_str(), "", 1);
+            }
+            assert!(!rest.chars().any(char::is_numeric), "a number beyond the period in {text}");
+            if lang != Lang::En {
+                assert!(!text.chars().any(|c| c.is_ascii_alphabetic()), "{text}");
+            }
+        }
+        // Nothing of the cases in any file: no alias, note, shelter or place
+        // code, case id, day-precise date.
+        for export in [&md, &csv, &json] {
+            for word in &w.forbidden {
+                assert!(!export.contains(word.as_str()), "{word} in {lang:?}: {export}");
+            }
+        }
+        // The Markdown holds the heading and the two stories, nothing else:
+        // with the periods taken out, no digit at all.
+        let mut rest = md.clone();
+        for item in items {
+            let f: safehouse::stories::model::Facts = serde_json::from_value(item["facts"].clone()).unwrap();
+            for period in said(lang, &f).1 {
+                rest = rest.replacen(&markdown_text(&period), "", 1);
+            }
+        }
+        assert!(!rest.chars().any(char::is_numeric), "a number beyond the periods in {md}");
+        assert_eq!(md.matches("\n\n").count(), 2, "{md}");
+    }
+    // The same facts were exported: the JSON facts say what the English
+    // story does, a month in Germany.
+    let facts = facts_of.unwrap();
+    assert!(facts.as_array().unwrap().iter().any(|f| f[2]["destination"]["code"] == "DE"), "{facts}");
+
+    // Any other language is refused with the error page; none silently defaults.
+    for bad in ["xx", "", "JA", "ja-JP", "fr"] {
+        for ext in ["md", "csv", "json"] {
+            let r = cc.get(&format!("/stories/export.{ext}?lang={bad}")).await;
+            assert_eq!(r.status(), 400, "{ext}?lang={bad}");
+            assert!(r.text().await.unwrap().contains("<html"), "the error page");
+        }
+    }
+    // A caseworker gets nothing from the export routes, in any language.
+    let mut cw = w.t.login(&w.worker).await;
+    for lang in ["", "?lang=en", "?lang=ja", "?lang=ko", "?lang=xx"] {
+        for ext in ["md", "csv", "json"] {
+            let path = format!("/stories/export.{ext}{lang}");
+            assert_eq!(cw.get(&path).await.status(), 403, "caseworker {path}");
+        }
+    }
+    // Each export's audit entry names its file and language.
+    let log = w.t.app.audit_log().await;
+    let targets: Vec<&str> =
+        log.iter().filter(|e| e.action == "export" && e.outcome == "ok").map(|e| e.target.as_str()).collect();
+    assert_eq!(
+        targets,
+        [
+            "stories.json en",
+            "stories.md en",
+            "stories.csv en",
+            "stories.json ja",
+            "stories.md ja",
+            "stories.csv ja",
+            "stories.json ko",
+            "stories.md ko",
+            "stories.csv ko"
+        ]
+    );
+
+    // Pages say stories in the reader's language; without `?lang=` an
+    // export is in it too.
+    let csrf = cc.csrf("/account").await;
+    let r = cc.post("/account/language", &[("csrf", csrf.as_str()), ("language", "ko")]).await;
+    assert_eq!(r.status(), 303);
+    // The woman's story (the other is the family's).
+    let korean = facts.as_array().unwrap().iter().find(|f| f[2]["subject"]["who"] == "person").unwrap();
+    let f: safehouse::stories::model::Facts = serde_json::from_value(korean[2].clone()).unwrap();
+    let text =
+        safehouse::stories::phrasing::of(Lang::Ko).story(&f, safehouse::stories::model::Opening::Thanks);
+    let (_, list) = page(&mut cc, "/stories").await;
+    assert!(list.contains(&html(&text)), "{text} in {list}");
+    let r = cc.get("/stories/export.md").await;
+    assert_eq!(r.headers()["content-language"], "ko");
+    assert!(r.text().await.unwrap().contains(&markdown_text(&text)));
+    let (_, home) = page(&mut cc, "/").await;
+    assert!(home.contains(&html(&text)), "the home's recent stories in Korean");
+    // A coordinator reading in Japanese sees the case's story in Japanese.
+    let csrf = k.csrf("/account").await;
+    k.post("/account/language", &[("csrf", csrf.as_str()), ("language", "ja")]).await;
+    let (_, case) = page(&mut k, &format!("/cases/{}", w.germany[0])).await;
+    let japanese =
+        safehouse::stories::phrasing::of(Lang::Ja).story(&f, safehouse::stories::model::Opening::Thanks);
+    assert!(case.contains(&html(&japanese)), "{japanese} in {case}");
+    let (_, review) = page(&mut k, &format!("/cases/{}/story", w.germany[1])).await;
+    assert!(review.contains("安全を得ました。"), "{review}");
 }

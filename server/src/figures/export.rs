@@ -322,4 +322,40 @@ mod tests {
             }
         }
     }
+
+    /// A JSON document with every text blanked: what it says whatever the
+    /// catalogue's words are.
+    fn values_only(v: &serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::String(_) => serde_json::Value::String(String::new()),
+            serde_json::Value::Array(items) => items.iter().map(values_only).collect(),
+            serde_json::Value::Object(map) => {
+                map.iter().map(|(k, v)| (k.clone(), values_only(v))).collect::<serde_json::Map<_, _>>().into()
+            }
+            other => other.clone(),
+        }
+    }
+
+    /// The table cells of a Markdown export that are numbers alone.
+    fn number_cells(md: &str) -> Vec<String> {
+        md.lines()
+            .filter(|l| l.starts_with('|'))
+            .flat_map(|l| l.split('|').map(str::trim).map(str::to_owned).collect::<Vec<_>>())
+            .filter(|c| !c.is_empty() && c.chars().all(|ch| ch.is_ascii_digit() || ch == '.'))
+            .collect()
+    }
+
+    #[test]
+    fn a_japanese_export_carries_the_same_values_as_the_english_one() {
+        // Only what does not depend on the translated words: the same
+        // numbers, the same hidden cells, the same codes.
+        let ja = Messages::of(crate::i18n::Lang::Ja);
+        let a = sample("KR");
+        let (en_doc, ja_doc): (serde_json::Value, serde_json::Value) =
+            (serde_json::from_str(&json(&EN, &a)).unwrap(), serde_json::from_str(&json(ja, &a)).unwrap());
+        assert_eq!(values_only(&ja_doc), values_only(&en_doc));
+        assert_eq!(number_cells(&markdown(ja, &a)), number_cells(&markdown(&EN, &a)));
+        assert!(!number_cells(&markdown(ja, &a)).is_empty());
+        assert_eq!(csv(ja, &a).matches("\r\n").count(), csv(&EN, &a).matches("\r\n").count());
+    }
 }

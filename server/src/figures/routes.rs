@@ -12,6 +12,7 @@ use super::export::{Format, TableView, month_name, period_name};
 use super::model::{PeriodKind, TableId, parse_period};
 use super::service;
 use crate::error::ServiceError;
+use crate::publication::export::LangQuery;
 use crate::publication::period::Period;
 use crate::web::AppState;
 use crate::web::error::AppError;
@@ -242,6 +243,7 @@ struct ShowPage {
     id: String,
     approved_at: String,
     view: TableView,
+    langs: Vec<crate::publication::export::LangLink>,
 }
 
 fn table_id(text: &str) -> Result<TableId, AppError> {
@@ -262,6 +264,7 @@ pub(crate) async fn show(
         id: approved.id.to_string(),
         approved_at: when::minute(approved.approved_at, user.zone()),
         view: TableView::of(t, &approved.table),
+        langs: crate::publication::export::lang_links(),
     };
     Ok(Html(page.render()?).into_response())
 }
@@ -271,32 +274,37 @@ async fn download(
     user: &CurrentUser,
     id: &str,
     format: Format,
+    q: &LangQuery,
 ) -> Result<Response, AppError> {
-    Ok(service::export(&state.vault, &user.actor, table_id(id)?, format, messages::current())
-        .await?
-        .into_response())
+    let id = table_id(id)?;
+    let lang = q.chosen().ok_or(AppError::BadRequest)?;
+    let file = service::export(&state.vault, &user.actor, id, format, lang).await?;
+    Ok(crate::publication::export::in_language(file.into_response(), lang))
 }
 
 pub(crate) async fn export_markdown(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<String>,
+    Query(q): Query<LangQuery>,
 ) -> Result<Response, AppError> {
-    download(&state, &user, &id, Format::Markdown).await
+    download(&state, &user, &id, Format::Markdown, &q).await
 }
 
 pub(crate) async fn export_csv(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<String>,
+    Query(q): Query<LangQuery>,
 ) -> Result<Response, AppError> {
-    download(&state, &user, &id, Format::Csv).await
+    download(&state, &user, &id, Format::Csv, &q).await
 }
 
 pub(crate) async fn export_json(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<String>,
+    Query(q): Query<LangQuery>,
 ) -> Result<Response, AppError> {
-    download(&state, &user, &id, Format::Json).await
+    download(&state, &user, &id, Format::Json, &q).await
 }

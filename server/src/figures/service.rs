@@ -16,6 +16,7 @@ use crate::audit::{Action, Event};
 use crate::cases::model::FieldError;
 use crate::crypto::wrap;
 use crate::error::{ServiceError, ServiceResult};
+use crate::i18n::Lang;
 use crate::keyring::Team;
 use crate::membership;
 use crate::publication::period::Period;
@@ -90,15 +91,18 @@ pub async fn read(vault: &Vault, actor: &Actor, id: TableId) -> ServiceResult<Ap
     vault.finish(&event, result).await
 }
 
-/// One approved table as a file, recorded as `export` on its id.
+/// One approved table as a file in `lang`, recorded as `export` on its id
+/// and the language (`{id} ja`).
 pub async fn export(
     vault: &Vault,
     actor: &Actor,
     id: TableId,
     format: Format,
-    t: &Messages,
+    lang: Lang,
 ) -> ServiceResult<Download> {
-    let event = actor.event(Action::Export).as_role(reader_role(actor)).on(id);
+    // The entry names the language the file was written in.
+    let event = actor.event(Action::Export).as_role(reader_role(actor)).on(format!("{id} {}", lang.code()));
+    let t = Messages::of(lang);
     let result = async {
         let table =
             open_all(vault, actor).await?.into_iter().find(|t| t.id == id).ok_or(ServiceError::NotFound)?;

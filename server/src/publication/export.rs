@@ -4,6 +4,9 @@
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use crate::i18n::{self, Lang};
 
 /// The formats published figures and reports are exported in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +24,41 @@ impl Format {
             Format::Json => ("json", "application/json"),
         }
     }
+}
+
+/// `?lang=en|ja|ko` on an export: the language its words are written in.
+#[derive(Debug, Default, Deserialize)]
+pub struct LangQuery {
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+impl LangQuery {
+    /// The language asked for; without one, the page's. Anything else is
+    /// `None`: refused, so a file is never in a language nobody asked for.
+    pub fn chosen(&self) -> Option<Lang> {
+        match &self.lang {
+            None => Some(i18n::current()),
+            Some(code) => Lang::ALL.into_iter().find(|l| l.code() == code),
+        }
+    }
+}
+
+/// An export's response, marked with the language it is written in.
+pub fn in_language(mut response: Response, lang: Lang) -> Response {
+    response.headers_mut().insert(header::CONTENT_LANGUAGE, header::HeaderValue::from_static(lang.code()));
+    response
+}
+
+/// One language an export is offered in: its code and its own name.
+pub struct LangLink {
+    pub code: &'static str,
+    pub name: &'static str,
+}
+
+/// The three languages, as the pages that offer exports link them.
+pub fn lang_links() -> Vec<LangLink> {
+    Lang::ALL.into_iter().map(|l| LangLink { code: l.code(), name: l.native_name() }).collect()
 }
 
 /// A file to download: its name, its type and its bytes.
@@ -125,6 +163,17 @@ mod tests {
         assert_eq!(csv_cell("a,b"), "\"a,b\"");
         assert_eq!(csv_cell("case.read"), "case.read");
         assert_eq!(csv_line(&["a", "=b"]), "a,'=b\r\n");
+    }
+
+    #[test]
+    fn an_export_language_is_one_of_the_three_or_refused() {
+        let q = |lang: Option<&str>| LangQuery { lang: lang.map(str::to_owned) };
+        assert_eq!(q(None).chosen(), Some(Lang::En));
+        assert_eq!(q(Some("ja")).chosen(), Some(Lang::Ja));
+        assert_eq!(q(Some("ko")).chosen(), Some(Lang::Ko));
+        for bad in ["", "xx", "JA", "ja-JP", "en "] {
+            assert_eq!(q(Some(bad)).chosen(), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -13,12 +13,13 @@ use serde::{Deserialize, Serialize};
 use time::Duration;
 
 use super::model::{AgeRange, AgeWords, Decision, Facts, Gate, Opening, SizeBand, Step, StoryKind, Subject};
-use super::phrasing::EN as PHRASES;
+use super::phrasing::{self, Phrasing};
 use super::service::{self as stories, Approval, Published, Review, Sent, Target};
 use crate::cases::routes::short_ref;
 use crate::error::ServiceError;
+use crate::i18n::Lang;
 use crate::ids::CaseId;
-use crate::publication::export::{csv_line, markdown_text};
+use crate::publication::export::{LangLink, LangQuery, csv_line, in_language, lang_links, markdown_text};
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::guards::{CurrentUser, check_csrf};
@@ -29,6 +30,11 @@ use crate::web::templates::Nav;
 // ---------------------------------------------------------------------------
 // Words
 // ---------------------------------------------------------------------------
+
+/// The story templates of the page's language.
+fn phrases() -> &'static dyn Phrasing {
+    phrasing::of(crate::i18n::current())
+}
 
 pub fn kind_label(t: &Messages, kind: StoryKind) -> &'static str {
     match kind {
@@ -91,7 +97,7 @@ pub struct FactLine {
 
 fn fact_lines(t: &Messages, f: &Facts) -> Vec<FactLine> {
     let period = |p: Option<crate::publication::period::Period>| {
-        p.map_or_else(|| t.stories_not_said.to_owned(), |p| PHRASES.period(p))
+        p.map_or_else(|| t.stories_not_said.to_owned(), |p| phrases().period(p))
     };
     let mut lines = vec![
         FactLine { label: t.stories_fact_kind, value: kind_label(t, f.kind).to_owned() },
@@ -99,7 +105,7 @@ fn fact_lines(t: &Messages, f: &Facts) -> Vec<FactLine> {
         FactLine { label: t.stories_fact_arrival, value: period(f.arrival) },
         FactLine {
             label: t.stories_fact_destination,
-            value: f.destination.map_or_else(|| t.stories_not_said.to_owned(), |p| PHRASES.place(p)),
+            value: f.destination.map_or_else(|| t.stories_not_said.to_owned(), |p| phrases().place(p)),
         },
     ];
     if f.kind.progress().is_some() {
@@ -122,10 +128,10 @@ fn gate_lines(t: &Messages, gates: &[(Gate, Decision)]) -> Vec<GateLine> {
         .map(|(gate, decision)| {
             let (state, word, reason) = match decision {
                 Decision::Passed => ("passed", t.stories_gate_passed, String::new()),
-                Decision::Refused(r) => ("refused", t.stories_gate_refused, PHRASES.reason(r)),
-                Decision::Waiting(r) => ("waiting", t.stories_gate_waiting, PHRASES.reason(r)),
+                Decision::Refused(r) => ("refused", t.stories_gate_refused, phrases().reason(r)),
+                Decision::Waiting(r) => ("waiting", t.stories_gate_waiting, phrases().reason(r)),
             };
-            GateLine { name: PHRASES.gate(*gate), state, word, reason }
+            GateLine { name: phrases().gate(*gate), state, word, reason }
         })
         .collect()
 }
@@ -247,20 +253,20 @@ fn draft_page(user: &CurrentUser, r: &Review, args: PageArgs<'_>) -> DraftPage {
         steps: r
             .anonymised
             .as_ref()
-            .map(|a| a.steps.iter().map(|s| PHRASES.step(*s)).collect())
+            .map(|a| a.steps.iter().map(|s| phrases().step(*s)).collect())
             .unwrap_or_default(),
         fits: r.fits.map(|n| t.plural_with("stories_fits", n as u64, &[("k", &r.k.to_string())])),
         review: r.coordinator,
         further: r
             .further
             .iter()
-            .map(|s| Choice { code: s.as_str(), label: PHRASES.step(*s), checked: r.chosen.contains(s) })
+            .map(|s| Choice { code: s.as_str(), label: phrases().step(*s), checked: r.chosen.contains(s) })
             .collect(),
         openings: Opening::ALL
             .iter()
             .map(|o| Choice { code: o.as_str(), label: opening_label(t, *o), checked: *o == r.opening })
             .collect(),
-        text: r.text(),
+        text: r.text(phrases()),
         passed: r.passed(),
         can_send: !r.coordinator && r.case_gates_passed(),
         send_action,
@@ -667,7 +673,7 @@ pub(crate) async fn case_section(
         stories: found
             .stories
             .into_iter()
-            .map(|(l, withdrawn)| CaseStoryLine { text: PHRASES.story(&l.facts, l.opening), withdrawn })
+            .map(|(l, withdrawn)| CaseStoryLine { text: phrases().story(&l.facts, l.opening), withdrawn })
             .collect(),
         kinds: StoryKind::ALL
             .iter()
@@ -696,7 +702,7 @@ fn story_lines(list: &[Published], zone: time::UtcOffset) -> Vec<StoryLine> {
     list.iter()
         .map(|s| StoryLine {
             id: s.id.clone(),
-            text: s.text(),
+            text: s.text(phrases()),
             approved: s.approved.to_offset(zone).date().to_string(),
         })
         .collect()
@@ -709,6 +715,7 @@ struct ListPage {
     nav: Option<Nav>,
     approved: Vec<StoryLine>,
     withdrawn: Vec<StoryLine>,
+    langs: Vec<LangLink>,
 }
 
 /// GET `/stories`: approved stories, newest first, then the withdrawn ones.
@@ -721,6 +728,7 @@ pub(crate) async fn list(State(state): State<AppState>, user: CurrentUser) -> Re
         nav: Some(Nav::of(&user)),
         approved: story_lines(&approved, zone),
         withdrawn: story_lines(&withdrawn, zone),
+        langs: lang_links(),
     };
     Ok(Html(page.render()?).into_response())
 }
@@ -770,37 +778,63 @@ pub(crate) async fn home_stories(
     }))
 }
 
-fn attachment(content_type: &'static str, name: &'static str, body: String) -> Response {
-    ([(header::CONTENT_TYPE, content_type), (header::CONTENT_DISPOSITION, name)], body).into_response()
+fn attachment(content_type: &'static str, name: &str, lang: Lang, body: String) -> Response {
+    let disposition = format!("attachment; filename=\"{name}\"");
+    let response =
+        ([(header::CONTENT_TYPE, content_type.to_owned()), (header::CONTENT_DISPOSITION, disposition)], body)
+            .into_response();
+    in_language(response, lang)
 }
 
-/// GET `/stories/export.md`: a newsletter section.
+/// The language an export was asked in (400 for any but the three), and
+/// the stories it carries, recorded with the file and the language
+/// (`stories.md ja`). Which stories go out is decided on their facts
+/// alone, before any language is chosen.
+async fn exported(
+    state: &AppState,
+    user: &CurrentUser,
+    file: &str,
+    q: &LangQuery,
+) -> Result<(Lang, Vec<Published>), AppError> {
+    let lang = q.chosen().ok_or(AppError::BadRequest)?;
+    let list = stories::export(&state.vault, &user.actor, &format!("{file} {}", lang.code())).await?;
+    Ok((lang, list))
+}
+
+/// GET `/stories/export.md?lang=`: a newsletter section.
 pub(crate) async fn export_md(
     State(state): State<AppState>,
     user: CurrentUser,
+    Query(q): Query<LangQuery>,
 ) -> Result<Response, AppError> {
-    let list = stories::export(&state.vault, &user.actor).await?;
-    let mut out = format!("## {}\n", markdown_text(messages::current().stories_export_heading));
+    let (lang, list) = exported(&state, &user, "stories.md", &q).await?;
+    let mut out = format!("## {}\n", markdown_text(Messages::of(lang).stories_export_heading));
     for s in &list {
         out.push('\n');
-        out.push_str(&markdown_text(&s.text()));
+        out.push_str(&markdown_text(&s.text(phrasing::of(lang))));
         out.push('\n');
     }
-    Ok(attachment("text/markdown; charset=utf-8", "attachment; filename=\"stories.md\"", out))
+    Ok(attachment("text/markdown; charset=utf-8", "stories.md", lang, out))
 }
 
-/// GET `/stories/export.csv`: id, kind, text, approval date; formula-safe.
+/// GET `/stories/export.csv?lang=`: id, kind, text, approval date; formula-safe.
 pub(crate) async fn export_csv(
     State(state): State<AppState>,
     user: CurrentUser,
+    Query(q): Query<LangQuery>,
 ) -> Result<Response, AppError> {
-    let list = stories::export(&state.vault, &user.actor).await?;
+    let (lang, list) = exported(&state, &user, "stories.csv", &q).await?;
     let mut out = csv_line(&["id", "kind", "text", "approved"]);
     for s in &list {
         let approved = s.approved.date().to_string();
-        out.push_str(&csv_line(&[s.id.as_str(), s.facts.kind.as_str(), &s.text(), &approved]));
+        out.push_str(&csv_line(&[
+            s.id.as_str(),
+            s.facts.kind.as_str(),
+            &s.text(phrasing::of(lang)),
+            &approved,
+        ]));
     }
-    Ok(attachment("text/csv; charset=utf-8", "attachment; filename=\"stories.csv\"", out))
+    Ok(attachment("text/csv; charset=utf-8", "stories.csv", lang, out))
 }
 
 #[derive(Serialize)]
@@ -812,22 +846,24 @@ struct JsonStory<'a> {
     approved: String,
 }
 
-/// GET `/stories/export.json`: id, kind, the coarse facts, text, approval date.
+/// GET `/stories/export.json?lang=`: id, kind, the coarse facts, text,
+/// approval date. Only `text` differs between languages.
 pub(crate) async fn export_json(
     State(state): State<AppState>,
     user: CurrentUser,
+    Query(q): Query<LangQuery>,
 ) -> Result<Response, AppError> {
-    let list = stories::export(&state.vault, &user.actor).await?;
+    let (lang, list) = exported(&state, &user, "stories.json", &q).await?;
     let rows: Vec<JsonStory<'_>> = list
         .iter()
         .map(|s| JsonStory {
             id: &s.id,
             kind: s.facts.kind,
             facts: &s.facts,
-            text: s.text(),
+            text: s.text(phrasing::of(lang)),
             approved: s.approved.date().to_string(),
         })
         .collect();
     let body = serde_json::to_string_pretty(&rows).map_err(|_| AppError::Internal("story export".into()))?;
-    Ok(attachment("application/json", "attachment; filename=\"stories.json\"", body))
+    Ok(attachment("application/json", "stories.json", lang, body))
 }

@@ -230,9 +230,9 @@ impl Review {
             && self.gates.iter().filter(|(g, _)| *g != Gate::KAnonymity).all(|(_, d)| d.passed())
     }
 
-    /// The text as it would be published.
-    pub fn text(&self) -> Option<String> {
-        self.facts.map(|f| super::phrasing::EN.story(&f, self.opening))
+    /// The text as it would be published, in the language of `phrasing`.
+    pub fn text(&self, phrasing: &dyn super::phrasing::Phrasing) -> Option<String> {
+        self.facts.map(|f| phrasing.story(&f, self.opening))
     }
 }
 
@@ -573,8 +573,9 @@ pub struct Published {
 }
 
 impl Published {
-    pub fn text(&self) -> String {
-        super::phrasing::EN.story(&self.facts, self.opening)
+    /// The text in the language of `phrasing`, written from the same facts in each.
+    pub fn text(&self, phrasing: &dyn super::phrasing::Phrasing) -> String {
+        phrasing.story(&self.facts, self.opening)
     }
 }
 
@@ -607,9 +608,9 @@ pub async fn published(vault: &Vault, actor: &Actor) -> ServiceResult<Vec<Publis
 }
 
 /// The stories an export carries: approved and not withdrawn. Recorded as
-/// an `export` entry.
-pub async fn export(vault: &Vault, actor: &Actor) -> ServiceResult<Vec<Published>> {
-    let event = actor.event(Action::Export).as_role(publications_role(actor)).on("stories");
+/// an `export` entry on `file`, the file and its language (`stories.md ja`).
+pub async fn export(vault: &Vault, actor: &Actor, file: &str) -> ServiceResult<Vec<Published>> {
+    let event = actor.event(Action::Export).as_role(publications_role(actor)).on(file);
     let result =
         open_published(vault, actor).await.map(|all| all.into_iter().filter(|s| !s.withdrawn).collect());
     vault.finish(&event, result).await

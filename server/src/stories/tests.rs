@@ -617,6 +617,17 @@ proptest! {
                     for word in text.split(|ch: char| !ch.is_ascii_digit()).filter(|w| !w.is_empty()) {
                         prop_assert_eq!(word.len(), 4, "a number that is not a year in {}", text);
                     }
+                    // Japanese and Korean carry the same facts and nothing more.
+                    for p in [super::phrasing::JA, super::phrasing::KO] {
+                        let native = p.story(&f, opening);
+                        for a in &aliases {
+                            prop_assert!(!native.contains(a.as_str()), "alias {a} in {native}");
+                        }
+                        prop_assert!(!native.contains(&place) && !native.contains(&shelter_letters), "place code in {native}");
+                        let transit_name = p.country(CountryCode::parse(transit).unwrap());
+                        prop_assert!(transit_name.is_none_or(|n| !native.contains(n)), "transit country in {native}");
+                        super::phrasing::tests::no_latin_and_only_period_digits(p, &f, &native);
+                    }
                 }
             }
         }

@@ -135,8 +135,11 @@ async fn harden_in_language(state: AppState, mut request: Request, next: Next) -
         set(headers, header::STRICT_TRANSPORT_SECURITY, "max-age=63072000; includeSubDomains");
     }
     headers.remove(header::SERVER);
-    // The page's language, and that it depends on what the browser asked.
-    set(headers, header::CONTENT_LANGUAGE, crate::i18n::current().code());
+    // The page's language, and that it depends on what the browser asked;
+    // an export asked for in another language says its own.
+    if !headers.contains_key(header::CONTENT_LANGUAGE) {
+        set(headers, header::CONTENT_LANGUAGE, crate::i18n::current().code());
+    }
     set(headers, header::VARY, "Accept-Language, Cookie");
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         headers.insert(header::HeaderName::from_static("x-request-id"), value);

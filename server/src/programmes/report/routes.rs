@@ -15,6 +15,7 @@ use super::service::{self, Preview};
 use crate::error::ServiceError;
 use crate::figures::export::{Format, month_name, period_name};
 use crate::ids::ReportId;
+use crate::publication::export::LangQuery;
 use crate::publication::period::Period;
 use crate::web::AppState;
 use crate::web::error::AppError;
@@ -207,6 +208,7 @@ struct ShowPage {
     id: String,
     approved_at: String,
     view: ReportView,
+    langs: Vec<crate::publication::export::LangLink>,
 }
 
 fn report_id(text: &str) -> Result<ReportId, AppError> {
@@ -227,6 +229,7 @@ pub(crate) async fn show(
         id: approved.id.to_string(),
         approved_at: when::minute(approved.approved_at, user.zone()),
         view: ReportView::of(t, &approved.report),
+        langs: crate::publication::export::lang_links(),
     };
     Ok(Html(page.render()?).into_response())
 }
@@ -236,32 +239,37 @@ async fn download(
     user: &CurrentUser,
     id: &str,
     format: Format,
+    q: &LangQuery,
 ) -> Result<Response, AppError> {
-    Ok(service::export(&state.vault, &user.actor, report_id(id)?, format, messages::current())
-        .await?
-        .into_response())
+    let id = report_id(id)?;
+    let lang = q.chosen().ok_or(AppError::BadRequest)?;
+    let file = service::export(&state.vault, &user.actor, id, format, lang).await?;
+    Ok(crate::publication::export::in_language(file.into_response(), lang))
 }
 
 pub(crate) async fn export_markdown(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<String>,
+    Query(q): Query<LangQuery>,
 ) -> Result<Response, AppError> {
-    download(&state, &user, &id, Format::Markdown).await
+    download(&state, &user, &id, Format::Markdown, &q).await
 }
 
 pub(crate) async fn export_csv(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<String>,
+    Query(q): Query<LangQuery>,
 ) -> Result<Response, AppError> {
-    download(&state, &user, &id, Format::Csv).await
+    download(&state, &user, &id, Format::Csv, &q).await
 }
 
 pub(crate) async fn export_json(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<String>,
+    Query(q): Query<LangQuery>,
 ) -> Result<Response, AppError> {
-    download(&state, &user, &id, Format::Json).await
+    download(&state, &user, &id, Format::Json, &q).await
 }

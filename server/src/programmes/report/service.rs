@@ -22,6 +22,7 @@ use crate::figures::compute::CaseFigures;
 use crate::figures::export::{Format, month_name};
 use crate::figures::model::{TableId, canonical};
 use crate::figures::service::{self as figures, ApprovedTable, Download};
+use crate::i18n::Lang;
 use crate::ids::ReportId;
 use crate::keyring::Team;
 use crate::membership;
@@ -84,15 +85,18 @@ pub async fn read(vault: &Vault, actor: &Actor, id: ReportId) -> ServiceResult<A
     vault.finish(&event, result).await
 }
 
-/// One approved report as a file, recorded as `export` on its id.
+/// One approved report as a file in `lang`, recorded as `export` on its id
+/// and the language (`{id} ja`).
 pub async fn export(
     vault: &Vault,
     actor: &Actor,
     id: ReportId,
     format: Format,
-    t: &Messages,
+    lang: Lang,
 ) -> ServiceResult<Download> {
-    let event = actor.event(Action::Export).as_role(reader_role(actor)).on(id);
+    // The entry names the language the file was written in.
+    let event = actor.event(Action::Export).as_role(reader_role(actor)).on(format!("{id} {}", lang.code()));
+    let t = Messages::of(lang);
     let result = async {
         let report =
             open_all(vault, actor).await?.into_iter().find(|r| r.id == id).ok_or(ServiceError::NotFound)?;
