@@ -242,8 +242,8 @@ pub async fn build_in(clock: Arc<dyn Clock>, lang: Option<Lang>) -> Result<Demo,
         }
         count += 1;
     }
-    count += generated_caseload(&vault, &coordinator, &shelter_ids, pine_id, today).await?;
-    let resettled = resettled_cohort(&vault, &coordinator, today).await?;
+    count += generated_caseload(&vault, &coordinator, &shelter_ids, pine_id, today, lang).await?;
+    let resettled = resettled_cohort(&vault, &coordinator, today, lang).await?;
     count += resettled.len();
     sponsorship_plan(&vault, &coordinator, &shelter_ids, today).await?;
     sample_stories(&vault, &coordinator, &river_actor, &resettled).await?;
@@ -268,12 +268,70 @@ async fn generated_caseload(
     shelter_ids: &[crate::ids::ShelterId],
     pine: crate::ids::UserId,
     today: time::Date,
+    lang: Option<Lang>,
 ) -> Result<usize, SetupError> {
-    const NAMES: [&str; 24] = [
+    const EN_NAMES: [&str; 24] = [
         "Aster", "Bramble", "Cedar", "Dune", "Ember", "Fable", "Garnet", "Hazel", "Iris", "Juniper",
         "Kestrel", "Linden", "Maple", "Nettle", "Opal", "Poppy", "Quill", "Rowan", "Sage", "Thistle",
         "Umber", "Violet", "Yarrow", "Zinnia",
     ];
+    const JA_NAMES: [&str; 24] = [
+        "ツバキ",
+        "サクラ",
+        "スギ",
+        "マツ",
+        "カエデ",
+        "ナデシコ",
+        "キキョウ",
+        "スミレ",
+        "アザミ",
+        "ヒバリ",
+        "ツツジ",
+        "カモメ",
+        "ホタル",
+        "ユリ",
+        "アヤメ",
+        "モミジ",
+        "ミズキ",
+        "ハギ",
+        "キリ",
+        "クヌギ",
+        "ナギ",
+        "シオン",
+        "リンドウ",
+        "ヨモギ",
+    ];
+    const KO_NAMES: [&str; 24] = [
+        "동백",
+        "벚꽃",
+        "삼나무",
+        "소나무",
+        "단풍",
+        "패랭이",
+        "도라지",
+        "제비꽃",
+        "엉겅퀴",
+        "종다리",
+        "진달래",
+        "갈매기",
+        "반딧불",
+        "백합",
+        "붓꽃",
+        "느티나무",
+        "산딸기",
+        "싸리",
+        "오동",
+        "상수리",
+        "개나리",
+        "무궁화",
+        "용담",
+        "들국화",
+    ];
+    let names = match lang {
+        Some(Lang::Ja) => JA_NAMES,
+        Some(Lang::Ko) => KO_NAMES,
+        _ => EN_NAMES,
+    };
     const BANDS: [AgeBand; 7] = AgeBand::ALL;
     const GENDERS: [Option<Gender>; 4] =
         [Some(Gender::Female), Some(Gender::Male), None, Some(Gender::Other)];
@@ -281,7 +339,7 @@ async fn generated_caseload(
         let size = [1, 1, 2, 1, 3, 1, 4].get(n % 7).copied().unwrap_or(1);
         let persons = (0..size)
             .map(|k| {
-                let name = NAMES.get((n + k * 7) % NAMES.len()).copied().unwrap_or("Aster");
+                let name = names.get((n + k * 7) % names.len()).copied().unwrap_or("Aster");
                 let alias = format!("{name} {}", n + 1);
                 let band = BANDS.get((n + k * 3) % BANDS.len()).copied().unwrap_or(AgeBand::Adult);
                 person(&alias, band, GENDERS.get((n + k) % GENDERS.len()).copied().flatten(), n % 3 == 0)
@@ -348,18 +406,52 @@ async fn resettled_cohort(
     vault: &Vault,
     coordinator: &Actor,
     today: time::Date,
+    lang: Option<Lang>,
 ) -> Result<Vec<crate::ids::CaseId>, SetupError> {
     let mut ids = Vec::with_capacity(RESETTLED_CASES);
-    const NAMES: [&str; 12] = [
+    const EN_NAMES: [&str; 12] = [
         "Lark", "Moss", "Brook", "Clover", "Finch", "Robin", "Willet", "Alder", "Plover", "Tansy", "Sorrel",
         "Teal",
     ];
+    const JA_NAMES: [&str; 12] = [
+        "ヒワ",
+        "コケ",
+        "セセラギ",
+        "ミツバ",
+        "アトリ",
+        "コマドリ",
+        "シギ",
+        "ハンノキ",
+        "チドリ",
+        "タンポポ",
+        "スイバ",
+        "コガモ",
+    ];
+    const KO_NAMES: [&str; 12] = [
+        "방울새",
+        "이끼",
+        "시냇물",
+        "토끼풀",
+        "되새",
+        "울새",
+        "도요새",
+        "오리나무",
+        "물떼새",
+        "민들레",
+        "수영",
+        "쇠오리",
+    ];
+    let names = match lang {
+        Some(Lang::Ja) => JA_NAMES,
+        Some(Lang::Ko) => KO_NAMES,
+        _ => EN_NAMES,
+    };
     const TRANSIT: [&str; 3] = ["CN", "LA", "TH"];
     for n in 0..RESETTLED_CASES {
         let family = n % 4 == 3;
         let lead_band = if n % 4 == 0 { AgeBand::Adult } else { AgeBand::YoungAdult };
         let lead_gender = if n % 3 == 0 { Gender::Female } else { Gender::Male };
-        let name = NAMES.get(n % NAMES.len()).copied().unwrap_or("Lark");
+        let name = names.get(n % names.len()).copied().unwrap_or("Lark");
         let mut persons =
             vec![person(&format!("{name} {}", n + 200), lead_band, Some(lead_gender), n % 7 != 6)?];
         if family {

@@ -1497,7 +1497,7 @@ impl Messages {
             case_ref: c.text("case_ref"),
             holder_you: c.text("holder_you"),
             hint_separator: c.text("hint_separator"),
-        person_number: c.text("person_number"),
+            person_number: c.text("person_number"),
             person_remove: c.text("person_remove"),
             person_add: c.text("person_add"),
             person_buttons_hint: c.text("person_buttons_hint"),
