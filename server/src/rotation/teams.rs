@@ -157,16 +157,8 @@ pub async fn coordinators(
             plan.reseal(Write::ResealInbox { seq: row.seq, sealed });
         }
     }
-    for row in vault.store().aid_inbox().await? {
-        if let Some(sealed) = reencrypt(old, &recipient, &row.sealed)? {
-            plan.reseal(Write::Reseal { table: SealedTable::AidInbox, id: row.id, sealed });
-        }
-    }
-    for row in vault.store().story_drafts().await? {
-        if let Some(sealed) = reencrypt(old, &recipient, &row.sealed)? {
-            plan.reseal(Write::Reseal { table: SealedTable::StoryDrafts, id: row.id, sealed });
-        }
-    }
+    reseal_tables(vault, &mut plan, &[SealedTable::AidInbox, SealedTable::StoryDrafts], old, &recipient)
+        .await?;
     finish(&mut plan, team, &recipient);
     Ok(TeamRotation { plan, trust })
 }
@@ -189,23 +181,29 @@ pub async fn communications(
     rewrap_for_holders(vault, &mut plan, &trust, &holders, &new.to_secret_bytes()).await?;
     rewrap_held(vault, &mut plan, team, &old, &recipient, progress).await?;
     // What was published: approved stories, figure tables, annual reports.
-    for row in vault.store().stories().await? {
-        if let Some(sealed) = reencrypt(&old, &recipient, &row.sealed)? {
-            plan.reseal(Write::Reseal { table: SealedTable::Stories, id: row.id, sealed });
-        }
-    }
-    for row in vault.store().figure_tables().await? {
-        if let Some(sealed) = reencrypt(&old, &recipient, &row.sealed)? {
-            plan.reseal(Write::Reseal { table: SealedTable::FigureTables, id: row.id, sealed });
-        }
-    }
-    for row in vault.store().annual_reports().await? {
-        if let Some(sealed) = reencrypt(&old, &recipient, &row.sealed)? {
-            plan.reseal(Write::Reseal { table: SealedTable::AnnualReports, id: row.id, sealed });
-        }
-    }
+    let published = [SealedTable::Stories, SealedTable::FigureTables, SealedTable::AnnualReports];
+    reseal_tables(vault, &mut plan, &published, &old, &recipient).await?;
     finish(&mut plan, team, &recipient);
     Ok(TeamRotation { plan, trust })
+}
+
+/// Every row of `tables` sealed to the old team key, sealed again to the
+/// new one (a row the old key does not open is left as it is).
+async fn reseal_tables(
+    vault: &Vault,
+    plan: &mut Plan,
+    tables: &[SealedTable],
+    old: &Identity,
+    recipient: &Recipient,
+) -> ServiceResult<()> {
+    for &table in tables {
+        for row in vault.store().sealed_rows(table).await? {
+            if let Some(sealed) = reencrypt(old, recipient, &row.sealed)? {
+                plan.reseal(Write::Reseal { table, id: row.id, sealed });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The communications identity, opened through its wrap to the

@@ -606,6 +606,20 @@ pub enum SealedTable {
 impl SealedTable {
     /// The statement that replaces a row's sealed value ($1 sealed, $2 id):
     /// one fixed text per table, never a name put together from input.
+    /// The statement that reads every row's id and sealed value, in id order.
+    pub fn rows_sql(self) -> &'static str {
+        match self {
+            SealedTable::StoryDrafts => "SELECT id, sealed FROM story_drafts ORDER BY id",
+            SealedTable::Stories => "SELECT id, sealed FROM stories ORDER BY id",
+            SealedTable::StoryLinks => "SELECT id, sealed FROM story_links ORDER BY id",
+            SealedTable::FigureTables => "SELECT id, sealed FROM figure_tables ORDER BY id",
+            SealedTable::AidEntries => "SELECT id, sealed FROM aid_entries ORDER BY id",
+            SealedTable::AidInbox => "SELECT id, sealed FROM aid_inbox ORDER BY id",
+            SealedTable::AidKinds => "SELECT id, sealed FROM aid_kinds ORDER BY id",
+            SealedTable::AnnualReports => "SELECT id, sealed FROM annual_reports ORDER BY id",
+        }
+    }
+
     pub fn reseal_sql(self) -> &'static str {
         match self {
             SealedTable::StoryDrafts => "UPDATE story_drafts SET sealed = $1 WHERE id = $2",
@@ -769,6 +783,9 @@ pub trait Store: Send + Sync + 'static {
     async fn aid_inbox(&self) -> Result<Vec<SealedRow>, StoreError>;
     async fn aid_kinds(&self) -> Result<Vec<SealedRow>, StoreError>;
     async fn annual_reports(&self) -> Result<Vec<SealedRow>, StoreError>;
+    /// Every row of a sealed table, as id and sealed value (a rotation
+    /// re-seals them all alike).
+    async fn sealed_rows(&self, table: SealedTable) -> Result<Vec<SealedRow>, StoreError>;
 
     async fn totp(&self, user_id: &str) -> Result<Option<TotpRow>, StoreError>;
     /// (failures, last failure as a unix time)

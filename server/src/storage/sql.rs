@@ -1315,9 +1315,11 @@ macro_rules! sql_store {
             }
 
             async fn annual_reports(&self) -> Result<Vec<SealedRow>, StoreError> {
-                Ok(sqlx::query_as("SELECT id, sealed FROM annual_reports ORDER BY id")
-                    .fetch_all(&self.pool)
-                    .await?)
+                self.sealed_rows(SealedTable::AnnualReports).await
+            }
+
+            async fn sealed_rows(&self, table: SealedTable) -> Result<Vec<SealedRow>, StoreError> {
+                Ok(sqlx::query_as(table.rows_sql()).fetch_all(&self.pool).await?)
             }
 
             async fn recovery_request(&self, id: &str) -> Result<Option<RecoveryRequestRow>, StoreError> {
