@@ -7,7 +7,7 @@
 //
 // Run with `scripts/browser-test` (or `node --test tests/browser/`).
 
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -29,6 +29,7 @@ import {
   removeDemoDir,
   screenshot,
   startDemo,
+  steps,
   stopDemo,
   submit,
 } from './lib.js';
@@ -86,22 +87,7 @@ for (const { lang, name, alias, search, searchAs, day } of LANGUAGES) {
     let base;
     const pages = pageWatch();
     const contexts = [];
-    // Steps share state and run in order; after a failure the rest are
-    // skipped, except the final checks marked `always`.
-    let broken = false;
-    const step = (title, fn, { always = false } = {}) =>
-      test(title, { timeout: 90_000 }, async (c) => {
-        if (broken && !always) {
-          c.skip('an earlier step failed');
-          return;
-        }
-        try {
-          await fn(c);
-        } catch (e) {
-          broken = true;
-          throw e;
-        }
-      });
+    const step = steps();
 
     /**
      * A fresh browser context that asks for English: what is seen after

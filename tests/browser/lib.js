@@ -8,6 +8,7 @@ import { existsSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -183,4 +184,25 @@ export async function logIn(page, u, { open = true } = {}) {
   await submit(page, page.locator('main form button[type=submit]'));
   assert.equal(pathOf(page), '/', `${u.username} should land on the start page`);
   await page.locator('main h1', { hasText: 'Safehouse' }).waitFor();
+}
+
+/**
+ * Steps that share state and run in order: after a failure the rest are
+ * skipped, except the final checks marked `always`.
+ */
+export function steps() {
+  let broken = false;
+  return (title, fn, { always = false } = {}) =>
+    test(title, { timeout: 90_000 }, async (c) => {
+      if (broken && !always) {
+        c.skip('an earlier step failed');
+        return;
+      }
+      try {
+        await fn(c);
+      } catch (e) {
+        broken = true;
+        throw e;
+      }
+    });
 }

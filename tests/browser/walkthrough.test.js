@@ -6,7 +6,7 @@
 // Chromium at /usr/bin/chromium, oathtool and a Rust toolchain. The
 // screenshots for docs/walkthrough.md are written to docs/screenshots/.
 
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -28,6 +28,7 @@ import {
   removeDemoDir,
   screenshot,
   startDemo,
+  steps,
   stopDemo,
   submit,
   totp,
@@ -44,22 +45,7 @@ describe('Safehouse in a real browser', () => {
   /** Every console message and page error, from every page of every context. */
   const pages = pageWatch();
   const contexts = [];
-  // Steps share state and run in order; after a failure the rest are
-  // skipped, except the final checks marked `always`.
-  let broken = false;
-  const step = (name, fn, { always = false } = {}) =>
-    test(name, { timeout: 90_000 }, async (t) => {
-      if (broken && !always) {
-        t.skip('an earlier step failed');
-        return;
-      }
-      try {
-        await fn(t);
-      } catch (e) {
-        broken = true;
-        throw e;
-      }
-    });
+  const step = steps();
 
   const user = (username) => demoUser(demo, username);
 

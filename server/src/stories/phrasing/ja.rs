@@ -235,7 +235,7 @@ impl Phrasing for Japanese {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::super::tests::{every_story, no_latin_and_only_period_digits};
+    use super::super::tests::speaks_only_its_own_script;
     use super::*;
     use crate::publication::region::Place;
 
@@ -281,22 +281,6 @@ mod tests {
 
     #[test]
     fn every_story_is_japanese_with_no_latin_letters_and_only_its_periods_digits() {
-        for (facts, opening) in every_story() {
-            let text = Japanese.story(&facts, opening);
-            no_latin_and_only_period_digits(&Japanese, &facts, &text);
-            assert!(text.ends_with('。'), "{text}");
-        }
-        for code in crate::publication::region::NAMED_COUNTRIES {
-            assert!(Japanese.country(CountryCode::parse(code).unwrap()).is_some(), "{code}");
-        }
-        for step in Step::ALL {
-            assert!(!Japanese.step(step).chars().any(|c| c.is_ascii_alphanumeric()));
-        }
-        for gate in Gate::ALL {
-            assert!(!Japanese.gate(gate).chars().any(|c| c.is_ascii_alphanumeric()));
-        }
-        for reason in super::super::tests::every_reason() {
-            assert!(!Japanese.reason(&reason).is_empty());
-        }
+        speaks_only_its_own_script(&Japanese, "。");
     }
 }

@@ -263,7 +263,7 @@ impl Phrasing for Korean {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::super::tests::{every_story, no_latin_and_only_period_digits};
+    use super::super::tests::speaks_only_its_own_script;
     use super::*;
     use crate::publication::region::Place;
 
@@ -321,22 +321,6 @@ mod tests {
 
     #[test]
     fn every_story_is_korean_with_no_latin_letters_and_only_its_periods_digits() {
-        for (facts, opening) in every_story() {
-            let text = Korean.story(&facts, opening);
-            no_latin_and_only_period_digits(&Korean, &facts, &text);
-            assert!(text.ends_with("니다."), "{text}");
-        }
-        for code in crate::publication::region::NAMED_COUNTRIES {
-            assert!(Korean.country(CountryCode::parse(code).unwrap()).is_some(), "{code}");
-        }
-        for step in Step::ALL {
-            assert!(!Korean.step(step).chars().any(|c| c.is_ascii_alphanumeric()));
-        }
-        for gate in Gate::ALL {
-            assert!(!Korean.gate(gate).chars().any(|c| c.is_ascii_alphanumeric()));
-        }
-        for reason in super::super::tests::every_reason() {
-            assert!(!Korean.reason(&reason).is_empty());
-        }
+        speaks_only_its_own_script(&Korean, "니다.");
     }
 }

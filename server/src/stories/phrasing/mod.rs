@@ -166,6 +166,26 @@ pub(crate) mod tests {
         assert!(!rest.chars().any(char::is_numeric), "a number that is not a period in {text}");
     }
 
+    /// Every story a language can write, and every word of its review page
+    /// (steps, gates, reasons), in its own script: no Latin letter, no digit
+    /// but a period's, and each sentence ending as the language ends one.
+    pub fn speaks_only_its_own_script(p: &dyn Phrasing, sentence_end: &str) {
+        for (facts, opening) in every_story() {
+            let text = p.story(&facts, opening);
+            no_latin_and_only_period_digits(p, &facts, &text);
+            assert!(text.ends_with(sentence_end), "{text}");
+        }
+        for step in Step::ALL {
+            assert!(!p.step(step).chars().any(|c| c.is_ascii_alphanumeric()));
+        }
+        for gate in Gate::ALL {
+            assert!(!p.gate(gate).chars().any(|c| c.is_ascii_alphanumeric()));
+        }
+        for reason in every_reason() {
+            assert!(!p.reason(&reason).is_empty());
+        }
+    }
+
     #[test]
     fn every_language_names_every_named_destination_and_every_region() {
         for lang in Lang::ALL {
