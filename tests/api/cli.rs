@@ -107,6 +107,24 @@ impl Env {
             .unwrap();
         crate::helpers::enrol_a_step_back(&vault, &one).await
     }
+
+    /// `safehouse ARGS --user coord.one` as a coordinator runs it without a
+    /// terminal: the password from its file, the code as stdin's first line.
+    pub(crate) fn as_first_coordinator(&self, args: &[&str], code: &str) -> Output {
+        use std::io::Write as _;
+        let mut child = self
+            .command()
+            .env("SAFEHOUSE_COORDINATOR_PASSWORD_FILE", self.path("coordinator.pw"))
+            .args(args)
+            .args(["--user", "coord.one"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{code}").unwrap();
+        child.wait_with_output().unwrap()
+    }
 }
 
 pub(crate) fn stderr(out: &Output) -> String {

@@ -410,22 +410,9 @@ async fn a_purge_that_fails_part_way_leaves_the_case_whole() {
     assert_eq!(k.get(&format!("/cases/{cid}")).await.status(), 200);
 }
 
-/// `safehouse purge --user coord.one ARGS` without a terminal: the
-/// password from the file, the code as the first line of stdin.
+/// `safehouse purge ARGS` as coord.one, without a terminal.
 fn purge_command(env: &crate::cli::Env, args: &[&str], code: &str) -> std::process::Output {
-    use std::io::Write as _;
-    let mut child = env
-        .command()
-        .env("SAFEHOUSE_COORDINATOR_PASSWORD_FILE", env.path("coordinator.pw"))
-        .args(["purge", "--user", "coord.one"])
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{code}").unwrap();
-    child.wait_with_output().unwrap()
+    env.as_first_coordinator(&[&["purge"], args].concat(), code)
 }
 
 /// `safehouse purge --due` through the real binary, without a terminal:

@@ -514,7 +514,6 @@ async fn whole(env: &crate::cli::Env) -> Recipient {
 /// or the new, and the next run completes.
 #[tokio::test]
 async fn the_command_waits_for_every_server_and_a_kill_leaves_old_or_new() {
-    use std::io::Write as _;
     let env = crate::cli::Env::on_suite().await;
     let recipient = env.keygen();
     assert!(env.init(&recipient).status.success());
@@ -543,17 +542,7 @@ async fn the_command_waits_for_every_server_and_a_kill_leaves_old_or_new() {
     assert_eq!(whole(&env).await, first, "nothing changed");
 
     // As a coordinator: a wrong code rotates nothing, the right one does.
-    let run_as_coordinator = |code: &str| {
-        let mut child = rotate(&["--user", "coord.one"])
-            .env("SAFEHOUSE_COORDINATOR_PASSWORD_FILE", env.path("coordinator.pw"))
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        writeln!(child.stdin.take().unwrap(), "{code}").unwrap();
-        child.wait_with_output().unwrap()
-    };
+    let run_as_coordinator = |code: &str| env.as_first_coordinator(&["rotate", "coordinators"], code);
     let out = run_as_coordinator("000000");
     assert!(crate::cli::stderr(&out).contains("not correct"), "{}", crate::cli::stderr(&out));
     assert_eq!(whole(&env).await, first);
