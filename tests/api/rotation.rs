@@ -452,7 +452,9 @@ async fn rotating_the_recovery_recipient_moves_every_recovery_wrap_and_the_backu
 /// A crash between the database commit and the trust file's rename: the
 /// next opening finds the staged file and promotes it when the database
 /// agrees with it, drops it when the database agrees with the current
-/// file, and leaves both (and refuses to open) when it agrees with neither.
+/// file, and leaves both (and refuses to open) when it agrees with neither;
+/// an empty staging directory (a kill before the write, or after the
+/// rename) is removed.
 #[tokio::test]
 async fn an_interrupted_rotation_settles_at_the_next_opening() {
     let app = instance().await;
@@ -467,6 +469,12 @@ async fn an_interrupted_rotation_settles_at_the_next_opening() {
     let vault = reopen(&app.vault, secrets.path()).await;
     assert_eq!(secrets.read_trust().unwrap(), old);
     assert!(secrets.read_staged_trust().unwrap().is_none());
+    // Killed before the staged file was written (or after its rename and
+    // before the directory went): the empty staging directory goes.
+    std::fs::create_dir_all(&staged_dir).unwrap();
+    let vault = reopen(&vault, secrets.path()).await;
+    assert!(!staged_dir.exists(), "an empty staging directory is removed");
+    assert_eq!(secrets.read_trust().unwrap(), old);
     // Committed, not renamed: put the files back as a kill would leave them.
     let authority = Authority::recovery(&vault, &app.recovery).await.unwrap();
     let request = Request { target: Target::Coordinators, compromised: false, recipients: vec![] };

@@ -213,6 +213,9 @@ impl Keyring {
 async fn settle_trust(store: &dyn Store, secrets: &SecretsDir) -> Result<Trust, KeyringError> {
     let current = secrets.read_trust()?;
     let Some(staged) = secrets.read_staged_trust()? else {
+        // A rotation killed before its staged file was written, or after
+        // it was renamed into place, leaves the staging directory empty.
+        secrets.remove_empty_staging()?;
         return Ok(current);
     };
     if agrees(store, &current).await? {

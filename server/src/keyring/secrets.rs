@@ -255,6 +255,18 @@ impl SecretsDir {
         fs::File::open(&self.path).and_then(|dir| dir.sync_all()).map_err(io)
     }
 
+    /// Remove a staging directory that holds no trust file: nothing in it
+    /// was ever committed (the file is staged before the commit and renamed
+    /// away after it).
+    pub fn remove_empty_staging(&self) -> Result<(), SecretsError> {
+        let staged = self.staged();
+        if !staged.path.exists() || staged.path.join(TRUST_FILE).exists() {
+            return Ok(());
+        }
+        fs::remove_dir_all(&staged.path)
+            .map_err(|source| SecretsError::Io { path: staged.path.clone(), source })
+    }
+
     /// Drop the staged trust file (its rotation never committed).
     pub fn discard_staged_trust(&self) -> Result<(), SecretsError> {
         let staged = self.staged();
