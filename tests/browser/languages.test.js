@@ -125,7 +125,7 @@ for (const { lang, name, alias, search, searchAs, day } of LANGUAGES) {
       if (!demo) return;
       await stopDemo(demo);
       removeDemoDir(demo);
-      if (broken && demo.stderr().trim()) {
+      if (step.failed() && demo.stderr().trim()) {
         process.stderr.write(`--- safehouse demo stderr (tail) ---\n${demo.stderr().slice(-4000)}\n`);
       }
     });

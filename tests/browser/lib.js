@@ -192,7 +192,7 @@ export async function logIn(page, u, { open = true } = {}) {
  */
 export function steps() {
   let broken = false;
-  return (title, fn, { always = false } = {}) =>
+  const step = (title, fn, { always = false } = {}) =>
     test(title, { timeout: 90_000 }, async (c) => {
       if (broken && !always) {
         c.skip('an earlier step failed');
@@ -205,4 +205,7 @@ export function steps() {
         throw e;
       }
     });
+  /** Whether a step has failed (the server's log is then worth printing). */
+  step.failed = () => broken;
+  return step;
 }

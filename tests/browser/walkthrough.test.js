@@ -104,7 +104,7 @@ describe('Safehouse in a real browser', () => {
     if (!demo) return;
     await stopDemo(demo);
     removeDemoDir(demo);
-    if (broken && demo.stderr().trim()) {
+    if (step.failed() && demo.stderr().trim()) {
       process.stderr.write(`--- safehouse demo stderr (tail) ---\n${demo.stderr().slice(-4000)}\n`);
     }
   });
