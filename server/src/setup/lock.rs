@@ -65,7 +65,13 @@ impl Mode {
     }
 }
 
-/// Take the instance lock without waiting: a refusal names who holds it.
+/// How many times, 100 ms apart, a PostgreSQL lock is tried again before a
+/// refusal (see `take`).
+const PG_RELEASE_TRIES: u32 = 20;
+
+/// Take the instance lock without waiting for its holder to finish (on
+/// PostgreSQL, two seconds at most for one that has just stopped): a
+/// refusal names who holds it.
 pub async fn take(config: &Config, mode: Mode) -> Result<InstanceLock, LockError> {
     if let Some(url) = config.database_url_exposed().filter(|u| is_postgres(u)) {
         let options = postgres_options(url, config.database_allow_insecure)?;
@@ -75,9 +81,20 @@ pub async fn take(config: &Config, mode: Mode) -> Result<InstanceLock, LockError
             Mode::Shared => "SELECT pg_try_advisory_lock_shared($1)",
             Mode::Exclusive => "SELECT pg_try_advisory_lock($1)",
         };
-        let (taken,): (bool,) =
-            sqlx::query_as(sql).bind(PG_LOCK_KEY).fetch_one(&mut conn).await.map_err(store)?;
-        return if taken { Ok(InstanceLock::Postgres(Box::new(conn))) } else { Err(mode.busy()) };
+        // A process that has just stopped still holds its lock until its
+        // database backend notices the closed connection (milliseconds): a
+        // refusal waits that long first, never longer.
+        for attempt in 0..=PG_RELEASE_TRIES {
+            let (taken,): (bool,) =
+                sqlx::query_as(sql).bind(PG_LOCK_KEY).fetch_one(&mut conn).await.map_err(store)?;
+            if taken {
+                return Ok(InstanceLock::Postgres(Box::new(conn)));
+            }
+            if attempt < PG_RELEASE_TRIES {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+        return Err(mode.busy());
     }
     let path = config.data_dir.join(LOCK_FILE);
     let io = |source| LockError::Setup(SetupError::Io { path: path.clone(), source });
