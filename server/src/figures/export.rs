@@ -230,6 +230,7 @@ mod tests {
     use super::*;
     use crate::cases::model::CountryCode;
     use crate::figures::model::{Cell, TableId};
+    use crate::publication::export::test_support::{number_cells, values_only};
     use crate::publication::period::Period;
     use crate::web::messages::EN;
 
@@ -321,28 +322,6 @@ mod tests {
                 assert!(!cell.starts_with(['=', '+', '-', '@', '\t', '\r']), "{cell:?} in {line:?}");
             }
         }
-    }
-
-    /// A JSON document with every text blanked: what it says whatever the
-    /// catalogue's words are.
-    fn values_only(v: &serde_json::Value) -> serde_json::Value {
-        match v {
-            serde_json::Value::String(_) => serde_json::Value::String(String::new()),
-            serde_json::Value::Array(items) => items.iter().map(values_only).collect(),
-            serde_json::Value::Object(map) => {
-                map.iter().map(|(k, v)| (k.clone(), values_only(v))).collect::<serde_json::Map<_, _>>().into()
-            }
-            other => other.clone(),
-        }
-    }
-
-    /// The table cells of a Markdown export that are numbers alone.
-    fn number_cells(md: &str) -> Vec<String> {
-        md.lines()
-            .filter(|l| l.starts_with('|'))
-            .flat_map(|l| l.split('|').map(str::trim).map(str::to_owned).collect::<Vec<_>>())
-            .filter(|c| !c.is_empty() && c.chars().all(|ch| ch.is_ascii_digit() || ch == '.'))
-            .collect()
     }
 
     #[test]

@@ -183,3 +183,30 @@ mod tests {
         assert_eq!(markdown_text("plain words."), "plain words.");
     }
 }
+
+/// What the figures' and the report's export tests share: the parts of an
+/// export that do not depend on the catalogue's words.
+#[cfg(test)]
+pub(crate) mod test_support {
+    /// A JSON document with every text blanked: what it says whatever the
+    /// catalogue's words are.
+    pub(crate) fn values_only(v: &serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::String(_) => serde_json::Value::String(String::new()),
+            serde_json::Value::Array(items) => items.iter().map(values_only).collect(),
+            serde_json::Value::Object(map) => {
+                map.iter().map(|(k, v)| (k.clone(), values_only(v))).collect::<serde_json::Map<_, _>>().into()
+            }
+            other => other.clone(),
+        }
+    }
+
+    /// The table cells of a Markdown export that are numbers alone.
+    pub(crate) fn number_cells(md: &str) -> Vec<String> {
+        md.lines()
+            .filter(|l| l.starts_with('|'))
+            .flat_map(|l| l.split('|').map(str::trim).map(str::to_owned).collect::<Vec<_>>())
+            .filter(|c| !c.is_empty() && c.chars().all(|ch| ch.is_ascii_digit() || ch == '.'))
+            .collect()
+    }
+}
