@@ -188,8 +188,6 @@ async fn run(command: Command, config: Config) -> Result<()> {
 }
 
 fn parse_lang(text: &str) -> Result<safehouse::i18n::Lang, String> {
-    safehouse::i18n::Lang::ALL
-        .into_iter()
-        .find(|l| l.code() == text)
+    safehouse::i18n::Lang::from_code(text)
         .ok_or_else(|| format!("{text:?} is not a language Safehouse speaks: en, ja or ko"))
 }

@@ -75,7 +75,7 @@ pub(crate) async fn login_page(
     // A language link: this page and the next ones before login are in
     // it. The cookie lives as long as the browser session, like the
     // session's own, and says nothing but one of three codes.
-    let chosen = crate::i18n::Lang::ALL.into_iter().find(|l| l.code() == q.lang);
+    let chosen = crate::i18n::Lang::from_code(&q.lang);
     if let Some(lang) = chosen {
         crate::i18n::choose(lang);
     }
@@ -538,7 +538,7 @@ pub(crate) async fn set_language(
     check_csrf(&user, &form.csrf)?;
     let lang = match form.language.trim() {
         "" => None,
-        code => match crate::i18n::Lang::ALL.into_iter().find(|l| l.code() == code) {
+        code => match crate::i18n::Lang::from_code(code) {
             Some(lang) => Some(lang),
             None => {
                 let errors = FormErrors::from(FieldError {

@@ -505,11 +505,9 @@ fn parse_zone(name: &str, value: &str) -> Result<crate::web::when::Zone, ConfigE
 
 fn parse_language(name: &str, value: &str) -> Result<crate::i18n::Lang, ConfigError> {
     // Exactly one of the three codes: a longer tag is a typo here, not a wish.
-    crate::i18n::Lang::ALL.into_iter().find(|l| l.code() == value.trim()).ok_or_else(|| {
-        ConfigError::Invalid {
-            name: name.to_owned(),
-            message: format!("{value:?} is not a language Safehouse speaks: write en, ja or ko"),
-        }
+    crate::i18n::Lang::from_code(value.trim()).ok_or_else(|| ConfigError::Invalid {
+        name: name.to_owned(),
+        message: format!("{value:?} is not a language Safehouse speaks: write en, ja or ko"),
     })
 }
 

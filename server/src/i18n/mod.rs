@@ -38,7 +38,14 @@ impl Lang {
         }
     }
 
-    /// "en", "ja" or "ko"; also a longer tag of one of them ("ja-JP").
+    /// Exactly "en", "ja" or "ko", as a setting, a form or a link says it
+    /// (a longer tag there is a mistake, not a wish).
+    pub fn from_code(code: &str) -> Option<Lang> {
+        Lang::ALL.into_iter().find(|l| l.code() == code)
+    }
+
+    /// "en", "ja" or "ko"; also a longer tag of one of them ("ja-JP"), as
+    /// browsers send them.
     pub fn parse(text: &str) -> Option<Lang> {
         let primary = text.trim().split(['-', '_']).next().unwrap_or_default();
         Lang::ALL.into_iter().find(|l| l.code().eq_ignore_ascii_case(primary))

@@ -39,7 +39,7 @@ impl LangQuery {
     pub fn chosen(&self) -> Option<Lang> {
         match &self.lang {
             None => Some(i18n::current()),
-            Some(code) => Lang::ALL.into_iter().find(|l| l.code() == code),
+            Some(code) => Lang::from_code(code),
         }
     }
 }
