@@ -454,7 +454,7 @@ async fn rotating_the_recovery_recipient_moves_every_recovery_wrap_and_the_backu
 /// agrees with it, drops it when the database agrees with the current
 /// file, and leaves both (and refuses to open) when it agrees with neither;
 /// an empty staging directory (a kill before the write, or after the
-/// rename) is removed.
+/// rename) is removed, and a staged file cut short by a kill is dropped.
 #[tokio::test]
 async fn an_interrupted_rotation_settles_at_the_next_opening() {
     let app = instance().await;
@@ -474,6 +474,13 @@ async fn an_interrupted_rotation_settles_at_the_next_opening() {
     std::fs::create_dir_all(&staged_dir).unwrap();
     let vault = reopen(&vault, secrets.path()).await;
     assert!(!staged_dir.exists(), "an empty staging directory is removed");
+    assert_eq!(secrets.read_trust().unwrap(), old);
+    // Killed while writing it (the file is synced before the commit, so a
+    // file cut short was never committed): dropped, the old trust kept.
+    std::fs::create_dir_all(&staged_dir).unwrap();
+    std::fs::write(staged_dir.join("trust.toml"), &old_text[..old_text.len() / 2]).unwrap();
+    let vault = reopen(&vault, secrets.path()).await;
+    assert!(!staged_dir.exists(), "a staged file cut short is dropped");
     assert_eq!(secrets.read_trust().unwrap(), old);
     // Committed, not renamed: put the files back as a kill would leave them.
     let authority = Authority::recovery(&vault, &app.recovery).await.unwrap();

@@ -212,11 +212,21 @@ impl Keyring {
 /// database still agrees with the current file (it did not).
 async fn settle_trust(store: &dyn Store, secrets: &SecretsDir) -> Result<Trust, KeyringError> {
     let current = secrets.read_trust()?;
-    let Some(staged) = secrets.read_staged_trust()? else {
-        // A rotation killed before its staged file was written, or after
-        // it was renamed into place, leaves the staging directory empty.
-        secrets.remove_empty_staging()?;
-        return Ok(current);
+    let staged = match secrets.read_staged_trust() {
+        Ok(Some(staged)) => staged,
+        Ok(None) => {
+            // A rotation killed before its staged file was written, or after
+            // it was renamed into place, leaves the staging directory empty.
+            secrets.remove_empty_staging()?;
+            return Ok(current);
+        }
+        Err(secrets::SecretsError::TrustMalformed { .. }) => {
+            // Only a rotation writes there, and it syncs the whole file
+            // before its commit begins: a file cut short was never committed.
+            secrets.discard_staged_trust()?;
+            return Ok(current);
+        }
+        Err(e) => return Err(e.into()),
     };
     if agrees(store, &current).await? {
         secrets.discard_staged_trust()?;
