@@ -126,6 +126,9 @@ enum Command {
     /// Bring the database schema up to date (every command does so first;
     /// on PostgreSQL run this as the database owner before nodes start).
     Migrate,
+    /// Print the route table as JSON lines: method, path and the roles that
+    /// may use each route (the security tests sweep every one).
+    Routes,
 }
 
 fn main() -> ExitCode {
@@ -169,6 +172,7 @@ async fn run(command: Command, config: Config) -> Result<()> {
         Command::Lockdown { lift } => cli::lockdown::run(&config, lift).await,
         Command::Purge { case, due, user } => cli::purge::run(&config, case, due, &user).await,
         Command::Migrate => cli::migrate::run(&config).await,
+        Command::Routes => cli::routes::run(),
         Command::Rotate { target, compromised, recipients, user, recovery_identity } => {
             cli::rotate::run(
                 &config,

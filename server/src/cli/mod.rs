@@ -22,6 +22,7 @@ pub mod migrate;
 pub mod purge;
 pub mod recover;
 pub mod rotate;
+pub mod routes;
 pub mod serve;
 
 /// An error as the operator reads it: each cause once. Many errors show
