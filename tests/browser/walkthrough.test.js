@@ -198,6 +198,45 @@ describe('Safehouse in a real browser', () => {
     );
   });
 
+  step('the chart, phone-width and focus checks fail on planted faults (self-check)', async () => {
+    // Pages axe itself passes, each with one fault only our own checks see.
+    const policy = (await fetch(`${base}/login`)).headers.get('content-security-policy');
+    const context = await browser.newContext({ viewport: DESKTOP });
+    const page = await context.newPage();
+    const planted = {
+      '/chart': '<svg class="chart" aria-hidden="true" viewBox="0 0 10 10"></svg>',
+      '/wide': '<p class="wide">wider than a phone</p>',
+      '/focus': '<p><a href="#here" id="here">a link that hides its focus</a></p>',
+    };
+    await page.route('http://a11y-check.invalid/**', (route) => {
+      const url = new URL(route.request().url());
+      if (url.pathname === '/s.css') {
+        return route.fulfill({
+          status: 200,
+          contentType: 'text/css',
+          body: '.wide { width: 600px; } a:focus, a:focus-visible { outline: none; }',
+        });
+      }
+      return route.fulfill({
+        status: 200,
+        contentType: 'text/html',
+        headers: { 'content-security-policy': policy },
+        body: `<!doctype html><html lang="en"><title>t</title><link rel="stylesheet" href="/s.css"><main><h1>t</h1>${planted[url.pathname]}</main></html>`,
+      });
+    });
+    await page.goto('http://a11y-check.invalid/chart');
+    await assert.rejects(checkPage(page), /a chart without its captioned table/);
+    await page.goto('http://a11y-check.invalid/wide');
+    await assert.rejects(checkPage(page), /scrolls sideways on a phone/);
+    await page.setViewportSize(DESKTOP);
+    await page.goto('http://a11y-check.invalid/focus');
+    await checkPage(page);
+    await assert.rejects(focusIsVisible(page, 1), /is not visible: no outline, no box shadow/);
+    await context.close();
+    // Only the walkthrough's own pages count in the final summary.
+    accessibilityLog.splice(0, accessibilityLog.length);
+  });
+
   step('a caseworker logs in with password and authenticator code', async () => {
     const context = await newContext('case.river');
     riverPage = await context.newPage();
@@ -571,6 +610,17 @@ describe('Safehouse in a real browser', () => {
       writeFileSync(guide, `${before}<!-- demo report (begin) -->\n${example}${after}`);
     }
     assert.equal((await visit(page, '/reports/new')).status(), 403);
+  });
+
+  step('the rest of the coordinator\'s menu passes the same checks', async () => {
+    // Pages no flow above opens, checked all the same: each answers 200.
+    const page = coordPage;
+    for (const url of ['/audit/flags', '/purge', '/figures/new', '/account']) {
+      assert.equal((await visit(page, url)).status(), 200, url);
+    }
+    await visit(page, '/shelters');
+    await submit(page, page.locator('main a[href$="/edit"]').first());
+    assert.match(pathOf(page), /^\/shelters\/[0-9a-f-]+\/edit$/);
   });
 
   step('the focus shows on every link, button and field Tab reaches', async () => {
