@@ -3,7 +3,8 @@
 // asks for English, and one whole flow: the login page through its language
 // link, a caseworker's new case (refused once, then saved), a milestone, a
 // search of the case list, then the coordinator's dashboard on a desktop
-// and on a phone. Every expected word comes from locales/<lang>.ftl.
+// and on a phone. Every expected word comes from locales/<lang>.ftl. Every
+// page is checked by axe-core at both widths, as in the walkthrough.
 //
 // Run with `scripts/browser-test` (or `node --test tests/browser/`).
 
@@ -21,7 +22,9 @@ import {
   PHONE,
   REPO,
   SCREENSHOTS,
+  accessibilityLog,
   build,
+  checkPage,
   demoUser,
   logIn,
   pageWatch,
@@ -32,6 +35,7 @@ import {
   steps,
   stopDemo,
   submit,
+  visit,
 } from './lib.js';
 
 /**
@@ -133,7 +137,7 @@ for (const { lang, name, alias, search, searchAs, day } of LANGUAGES) {
     step(`the login page in ${name} through its language link; the caseworker's home in ${name}`, async () => {
       const context = await newContext();
       river = await context.newPage();
-      await river.goto('/login');
+      await visit(river, '/login');
       // The browser asks for English, so the link is what changes the page.
       assert.equal(await river.locator('html').getAttribute('lang'), 'en');
       await submit(river, river.locator(`a[hreflang="${lang}"]`));
@@ -152,7 +156,7 @@ for (const { lang, name, alias, search, searchAs, day } of LANGUAGES) {
 
     step(`a new case with a ${name} alias is refused once, in ${name}, keeping what was typed`, async () => {
       const page = river;
-      await page.goto('/cases/new');
+      await visit(page, '/cases/new');
       await inLanguage(page);
       const dated = `${alias} 1990`;
       await page.fill('#alias_0', dated);
@@ -198,7 +202,7 @@ for (const { lang, name, alias, search, searchAs, day } of LANGUAGES) {
 
     step(`the case list finds ${alias} searched as ${searchAs} (${search})`, async () => {
       const page = river;
-      await page.goto('/cases');
+      await visit(page, '/cases');
       await inLanguage(page);
       await page.locator('details.filters summary').click();
       await page.fill('#q', search);
@@ -223,10 +227,21 @@ for (const { lang, name, alias, search, searchAs, day } of LANGUAGES) {
 
       await page.setViewportSize(PHONE);
       await page.reload();
+      await checkPage(page);
       await inLanguage(page);
       const wide = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
       assert.equal(wide, false, `the dashboard in ${name} fits a phone without sideways scrolling`);
       await screenshot(page, `${lang}-dashboard-phone.png`);
+    });
+
+    step(`axe-core checked every page in ${name}, at both widths`, async () => {
+      const mine = accessibilityLog.filter((e) => e.url.startsWith(base));
+      assert.ok(mine.length >= 12, `axe checks in ${name}: ${mine.length}`);
+      assert.ok(mine.every((e) => e.passes > 10), 'every axe run passed its rules');
+      for (const p of ['/login', '/', '/cases/new', '/cases']) {
+        assert.ok(mine.some((e) => new URL(e.url).pathname === p && e.width === PHONE.width), `${p} checked on a phone`);
+        assert.ok(mine.some((e) => new URL(e.url).pathname === p && e.width === DESKTOP.width), `${p} checked on a desktop`);
+      }
     });
 
     step(

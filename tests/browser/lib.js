@@ -1,10 +1,12 @@
 // What the browser tests share: building and starting a throwaway demo,
 // logging its people in, watching pages for Content Security Policy
-// violations, and the screenshots for docs/walkthrough.md.
+// violations, checking every page with axe-core (docs/accessibility.md),
+// and the screenshots for docs/walkthrough.md.
 
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -122,9 +124,21 @@ export function demoUser(demo, username) {
   return u;
 }
 
-/** Click a submit button and wait for the page the form leads to. */
+/** Open a page and check it (`checkPage`); returns the response. */
+export async function visit(page, url) {
+  const response = await page.goto(url);
+  await checkPage(page);
+  return response;
+}
+
+/**
+ * Click a submit button (or a link) and wait for the page it leads to,
+ * then check that page (`checkPage`): a page that answers a POST, such as
+ * a form sent back with its error, is checked like any other.
+ */
 export async function submit(page, button) {
   await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), button.click()]);
+  await checkPage(page);
 }
 
 /** The path of the page's current URL. */
@@ -171,16 +185,21 @@ async function freshStep(secret) {
   lastStep.set(secret, step());
 }
 
+/** A TOTP code of a step no earlier login or enrolment of `secret` used. */
+export async function freshCode(secret) {
+  await freshStep(secret);
+  return totp(secret);
+}
+
 /**
  * Log a demo user in with password and a fresh TOTP code from the login
  * page the browser is on (or `/login` when `open`); lands on `/`.
  */
 export async function logIn(page, u, { open = true } = {}) {
-  await freshStep(u.totp_secret);
-  if (open) await page.goto('/login');
+  if (open) await visit(page, '/login');
   await page.fill('#username', u.username);
   await page.fill('#password', u.password);
-  await page.fill('#code', totp(u.totp_secret));
+  await page.fill('#code', await freshCode(u.totp_secret));
   await submit(page, page.locator('main form button[type=submit]'));
   assert.equal(pathOf(page), '/', `${u.username} should land on the start page`);
   await page.locator('main h1', { hasText: 'Safehouse' }).waitFor();
@@ -208,4 +227,160 @@ export function steps() {
   /** Whether a step has failed (the server's log is then worth printing). */
   step.failed = () => broken;
   return step;
+}
+
+// ---------------------------------------------------------------------------
+// Accessibility: axe-core on every page, at both widths
+// ---------------------------------------------------------------------------
+
+const require = createRequire(import.meta.url);
+const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const BLOCKING = new Set(['serious', 'critical']);
+
+/**
+ * Every check `checkPage` made in this test file: the URL, the width, how
+ * many axe rules passed and every violation (of any impact). The final
+ * step of each test reads it to show that axe really ran on each page.
+ */
+export const accessibilityLog = [];
+
+/**
+ * Run axe-core on the page as it is. Its source goes in through the
+ * DevTools protocol (page.evaluate), which the page's CSP does not govern,
+ * so no <script> tag is added and the policy is never relaxed.
+ */
+export async function runAxe(page) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(AXE_SOURCE);
+  return page.evaluate(async () => {
+    // Also WCAG 2.2's target size (2.5.8, AA), which axe leaves off by
+    // default: these pages are used on phones.
+    const result = await window.axe.run(document, {
+      resultTypes: ['violations'],
+      rules: { 'target-size': { enabled: true } },
+    });
+    return {
+      version: window.axe.version,
+      passes: result.passes.length,
+      // What axe could not decide by itself (such as the contrast of text
+      // drawn over an SVG shape), for the summary: it fails nothing.
+      incomplete: result.incomplete.map((v) => v.id),
+      violations: result.violations.map((v) => ({
+        id: v.id,
+        impact: v.impact,
+        help: v.help,
+        targets: v.nodes.map((n) => n.target.join(' ')),
+      })),
+    };
+  });
+}
+
+/**
+ * Every chart (an <svg class="chart"> in main) sits in a <figure> with a
+ * captioned table of the same figures; any other svg in main is the
+ * enrolment QR code, whose secret is written out beside it.
+ */
+async function chartsHaveTables(page) {
+  return page.evaluate(() => {
+    const problems = [];
+    for (const svg of document.querySelectorAll('main svg')) {
+      if (svg.closest('.qr')) continue;
+      if (!svg.classList.contains('chart')) {
+        problems.push(`an svg that is neither a chart nor the QR code: ${svg.outerHTML.slice(0, 80)}`);
+        continue;
+      }
+      const table = svg.closest('figure')?.querySelector('table');
+      const caption = table?.querySelector('caption')?.textContent.trim();
+      if (!table || !caption || table.querySelectorAll('tbody tr').length === 0) {
+        problems.push(`a chart without its captioned table: ${svg.outerHTML.slice(0, 80)}`);
+      }
+    }
+    return problems;
+  });
+}
+
+/**
+ * Check the page at its own width and at the other one (a phone's if it
+ * is on a desktop, and the other way round), then put the width back:
+ * no serious or critical axe violation, every chart with its table, and
+ * on a phone nothing scrolling sideways.
+ */
+export async function checkPage(page) {
+  const own = page.viewportSize() ?? DESKTOP;
+  const other = own.width <= PHONE.width ? DESKTOP : PHONE;
+  for (const size of [own, other]) {
+    if (size !== own) await page.setViewportSize(size);
+    const url = page.url();
+    const result = await runAxe(page);
+    accessibilityLog.push({
+      url,
+      width: size.width,
+      passes: result.passes,
+      incomplete: result.incomplete,
+      violations: result.violations,
+    });
+    const blocking = result.violations.filter((v) => BLOCKING.has(v.impact));
+    assert.equal(
+      blocking.length,
+      0,
+      `axe-core at ${size.width} px on ${url}:\n` +
+        blocking.map((v) => `  ${v.id} (${v.impact}): ${v.help}\n    ${v.targets.join('\n    ')}`).join('\n'),
+    );
+    assert.deepEqual(await chartsHaveTables(page), [], `charts on ${url}`);
+    if (size.width <= PHONE.width) {
+      const wide = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+      assert.equal(wide, false, `${url} scrolls sideways on a phone (${size.width} px)`);
+    }
+  }
+  await page.setViewportSize(own);
+}
+
+/**
+ * Press Tab `presses` times from the top of the page: each element that
+ * takes the focus must show it (an outline or a box shadow). Returns what
+ * was focused, for the caller to check it reached links and buttons.
+ */
+export async function focusIsVisible(page, presses) {
+  await page.evaluate(() => {
+    document.activeElement?.blur();
+    window.scrollTo(0, 0);
+  });
+  const focused = [];
+  for (let i = 0; i < presses; i++) {
+    await page.keyboard.press('Tab');
+    const f = await page.evaluate(() => {
+      const el = document.activeElement;
+      if (!el || el === document.body) return null;
+      const style = getComputedStyle(el);
+      return {
+        tag: el.tagName.toLowerCase(),
+        text: (el.textContent || el.getAttribute('name') || '').trim().slice(0, 40),
+        outline: style.outlineStyle === 'none' || parseFloat(style.outlineWidth) === 0 ? 'none' : style.outlineStyle,
+        shadow: style.boxShadow,
+      };
+    });
+    assert.ok(f, `Tab ${i + 1} on ${page.url()} focused nothing`);
+    assert.ok(
+      f.outline !== 'none' || f.shadow !== 'none',
+      `the focus on ${f.tag} "${f.text}" (${page.url()}) is not visible: no outline, no box shadow`,
+    );
+    focused.push(f);
+  }
+  return focused;
+}
+
+/**
+ * The accessibility log in short: pages checked, widths, violations of
+ * lesser impact and what axe left for a person to review, by rule.
+ */
+export function accessibilitySummary() {
+  const pages = new Set(accessibilityLog.map((e) => new URL(e.url).pathname));
+  const widths = new Set(accessibilityLog.map((e) => e.width));
+  const lesser = new Map();
+  const review = new Map();
+  const count = (map, key) => map.set(key, (map.get(key) ?? 0) + 1);
+  for (const e of accessibilityLog) {
+    for (const v of e.violations) count(lesser, `${v.id} (${v.impact})`);
+    for (const id of e.incomplete) count(review, id);
+  }
+  return { checks: accessibilityLog.length, pages, widths, lesser, review };
 }
