@@ -149,8 +149,16 @@ def run(context) -> None:
     # list offers.
     offered = lib.form_on(river, "/cases", "/cases")
     shelter_field = next(f for f in offered.fields if f.name == "shelter")
-    river_shelter = next(o for o in shelter_field.options if re.fullmatch(r"[0-9a-f-]{36}", o))
-    aid = f"/shelters/{river_shelter}/aid"
+    aid = next(
+        (
+            f"/shelters/{o}/aid"
+            for o in shelter_field.options
+            if re.fullmatch(r"[0-9a-f-]{36}", o) and o != shelter_id and river.get(f"/shelters/{o}/aid").status == 200
+        ),
+        None,
+    )
+    if aid is None:
+        raise RuntimeError("the caseworker reaches no shelter's aid page")
     form = lib.form_on(river, aid, aid)
     values = lib.filled(
         form, {"kind": "food", "quantity": "5", "people_served": "3", "note": canaries["aid entry note"]}
