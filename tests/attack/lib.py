@@ -174,7 +174,12 @@ class Client:
                 items.append(("Content-Length", str(len(body))))
             for k, v in items:
                 connection.putheader(k, v)
-            connection.endheaders(body)
+            try:
+                connection.endheaders(body)
+            except (BrokenPipeError, ConnectionResetError):
+                # The server may answer (a 413) and close before a large
+                # body is all sent: its answer is still there to read.
+                pass
             response = connection.getresponse()
             reply = Reply(response.status, response.getheaders(), response.read())
         finally:
