@@ -153,6 +153,9 @@ class Client:
         self.part = part
         self.cookies: dict[str, str] = {}
         self.csrf: str | None = None
+        # The loopback address to send from (127.0.0.2 ...): the server sees
+        # another client address, with login budgets of its own.
+        self.source: str | None = None
 
     def request(
         self,
@@ -163,7 +166,8 @@ class Client:
         timeout: float = 30,
     ) -> Reply:
         """Send exactly `target` (a path and query, not re-encoded) and `body`."""
-        connection = http.client.HTTPConnection(self.demo.host, self.demo.port, timeout=timeout)
+        source = (self.source, 0) if self.source else None
+        connection = http.client.HTTPConnection(self.demo.host, self.demo.port, timeout=timeout, source_address=source)
         try:
             connection.putrequest(method, target, skip_accept_encoding=True)
             sent = dict((k.lower(), v) for k, v in (headers.items() if isinstance(headers, dict) else headers or []))
