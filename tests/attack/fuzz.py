@@ -124,9 +124,21 @@ class Fuzzer:
         self.fields += len(fields)
         form_urlencoded = "application/x-www-form-urlencoded"
 
+        version = next((i for i, f in enumerate(fields) if f.name == "version"), None)
+
         def post(pairs_on_wire, what, expect=None, content_type=form_urlencoded, body=None):
+            if version is not None and state["version"] is not None:
+                # An accepted variant moved the record on: send the version
+                # it is at now, or every later variant meets the edit
+                # conflict (409) instead of the field checks.
+                pairs_on_wire = [("version", state["version"]) if n == "version" else (n, v) for n, v in pairs_on_wire]
             data = body if body is not None else _encode(pairs_on_wire)
-            return self.send(client, "POST", action, data, content_type, what, expect)
+            reply = self.send(client, "POST", action, data, content_type, what, expect)
+            if reply.status == 303 and version is not None:
+                state["version"] = self.current_version(client, form)
+            return reply
+
+        state: dict[str, str | None] = {"version": None}
 
         wire = _wire(base)
         # The form as a whole: empty, without '=', as JSON, as multipart,
@@ -162,6 +174,14 @@ class Fuzzer:
             if action in ("/reauth", "/account/password") and username:
                 self.clear_failures(client, username)
         self.still_serving(action)
+
+    def current_version(self, client: lib.Client, form: lib.Form) -> str | None:
+        try:
+            fresh = lib.form_on(client, lib.local(form.page), lib.local(form.action))
+        except RuntimeError:
+            return None  # the record is gone or closed: the variants meet that
+        self.requests += 1
+        return next((f.value for f in fresh.fields if f.name == "version"), None)
 
     def clear_failures(self, client: lib.Client, username: str) -> None:
         """A correct re-authentication clears the account's failures, which
