@@ -131,7 +131,10 @@ class Fuzzer:
                 # An accepted variant moved the record on: send the version
                 # it is at now, or every later variant meets the edit
                 # conflict (409) instead of the field checks.
-                pairs_on_wire = [("version", state["version"]) if n == "version" else (n, v) for n, v in pairs_on_wire]
+                read_at = wire[version][1]
+                pairs_on_wire = [
+                    ("version", state["version"]) if n == "version" and v == read_at else (n, v) for n, v in pairs_on_wire
+                ]
             data = body if body is not None else _encode(pairs_on_wire)
             reply = self.send(client, "POST", action, data, content_type, what, expect)
             if reply.status == 303 and version is not None:
