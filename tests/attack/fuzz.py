@@ -12,7 +12,6 @@ still be logged in (else they log in again, and it is said).
 from __future__ import annotations
 
 import json
-import re
 import secrets
 import time
 import urllib.parse

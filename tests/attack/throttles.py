@@ -45,13 +45,16 @@ def _wrong_code(secret: str) -> str:
 
 
 class Attempts:
-    def __init__(self, part: lib.Part, source: str):
+    """Logins from one loopback address, counted."""
+
+    def __init__(self, demo: lib.Demo, part: lib.Part, source: str):
+        self.demo = demo
         self.part = part
         self.source = source
         self.sent = 0
 
     def login(self, username: str, password: str, code: str, extra_headers=None) -> lib.Reply:
-        client = lib.Client(self.part_demo, self.part.name)
+        client = lib.Client(self.demo, self.part.name)
         client.source = self.source
         self.sent += 1
         return client.post(
@@ -66,7 +69,7 @@ class Attempts:
 
         def one(i: int) -> None:
             username, password, code = make(i)
-            client = lib.Client(self.part_demo, self.part.name)
+            client = lib.Client(self.demo, self.part.name)
             client.source = self.source
             body = f"username={username}&password={password}&code={code}".encode()
             barrier.wait()
@@ -96,7 +99,6 @@ def run(context) -> None:
     admin = context.client("admin.slate")
     started = time.monotonic()
     results: list[str] = []
-    sent = 0
 
     def account(tag: str) -> dict:
         password = "pw-" + secrets.token_urlsafe(18)
@@ -106,9 +108,7 @@ def run(context) -> None:
         return made
 
     def attempts(source: str) -> Attempts:
-        a = Attempts(part, source)
-        a.part_demo = demo
-        return a
+        return Attempts(demo, part, source)
 
     def retry_after(reply: lib.Reply) -> int:
         value = reply.header("retry-after") or ""
