@@ -9,6 +9,7 @@ send malformed requests as written.
 from __future__ import annotations
 
 import dataclasses
+import html
 import html.parser
 import http.client
 import json
@@ -152,6 +153,9 @@ class Client:
         self.part = part
         self.cookies: dict[str, str] = {}
         self.csrf: str | None = None
+        # The loopback address to send from (127.0.0.2 ...): the server sees
+        # another client address, with login budgets of its own.
+        self.source: str | None = None
 
     def request(
         self,
@@ -162,7 +166,8 @@ class Client:
         timeout: float = 30,
     ) -> Reply:
         """Send exactly `target` (a path and query, not re-encoded) and `body`."""
-        connection = http.client.HTTPConnection(self.demo.host, self.demo.port, timeout=timeout)
+        source = (self.source, 0) if self.source else None
+        connection = http.client.HTTPConnection(self.demo.host, self.demo.port, timeout=timeout, source_address=source)
         try:
             connection.putrequest(method, target, skip_accept_encoding=True)
             sent = dict((k.lower(), v) for k, v in (headers.items() if isinstance(headers, dict) else headers or []))
@@ -173,7 +178,12 @@ class Client:
                 items.append(("Content-Length", str(len(body))))
             for k, v in items:
                 connection.putheader(k, v)
-            connection.endheaders(body)
+            try:
+                connection.endheaders(body)
+            except (BrokenPipeError, ConnectionResetError):
+                # The server may answer (a 413) and close before a large
+                # body is all sent: its answer is still there to read.
+                pass
             response = connection.getresponse()
             reply = Reply(response.status, response.getheaders(), response.read())
         finally:
@@ -424,3 +434,62 @@ class Part:
     def note(self, note: str) -> None:
         print(f"  [{self.name}] {note}", flush=True)
         self.notes.append(note)
+
+
+# ---------------------------------------------------------------------------
+# Forms filled in, accounts made for a part
+# ---------------------------------------------------------------------------
+
+
+def form_on(client: Client, page: str, action: str) -> Form:
+    """The form on `page` that posts to `action` (a path), as the user sees it."""
+    reply = client.get(page)
+    if reply.status != 200:
+        raise RuntimeError(f"{page} answered {reply.status} to {client.part}")
+    _, forms = parse(client.demo.base + page, reply.text)
+    for form in forms:
+        if local(form.action) == action:
+            return form
+    raise RuntimeError(f"no form posting to {action} on {page}")
+
+
+def filled(form: Form, changes: dict[str, str]) -> list[tuple[str, str]]:
+    """The form's values with `changes` applied (new names appended)."""
+    values = [(name, changes.get(name, value)) for name, value in form.values()]
+    names = {name for name, _ in values}
+    return values + [(name, value) for name, value in changes.items() if name not in names]
+
+
+def new_account(demo: Demo, admin: Client, username: str, role: str, password: str, enrol: bool = True) -> dict:
+    """An account made as a person would get one: the admin creates it
+    (`admin` a logged-in admin client), its owner activates it with the code
+    the admin was shown, and (if `enrol`) enrols an authenticator. Returns
+    {username, password, totp_secret (None unless enrolled), client (the
+    owner's browser: enrolling, or enrolled)}."""
+    form = form_on(admin, "/admin/users", "/admin/users")
+    reply = admin.post("/admin/users", filled(form, {"username": username, f"role_{role}": "on"}))
+    if reply.status == 303:
+        reply = admin.get(reply.header("location") or "/admin/users")
+    match = re.search(r'<code class="secret">([^<]+)</code>', reply.text)
+    if reply.status != 200 or not match:
+        raise RuntimeError(f"the admin could not create {username}: {reply.status}")
+    token = html.unescape(match.group(1)).strip()
+    owner = Client(demo, admin.part)
+    reply = owner.post("/activate", [("token", token), ("password", password), ("confirm", password)])
+    if reply.status != 200 or "__Host-safehouse" not in owner.cookies:
+        raise RuntimeError(f"{username} could not activate: {reply.status}")
+    owner.csrf = csrf_of(reply.text)
+    account = {"username": username, "password": password, "totp_secret": None, "client": owner}
+    if not enrol:
+        return account
+    page = owner.get("/enrol")
+    match = re.search(r'<code class="secret">([^<]+)</code>', page.text)
+    if page.status != 200 or not match:
+        raise RuntimeError(f"{username}'s enrolment page shows no secret: {page.status}")
+    secret = re.sub(r"\s+", "", html.unescape(match.group(1)))
+    reply = owner.post("/enrol", [("csrf", csrf_of(page.text) or ""), ("code", totp(secret))])
+    if reply.status not in (200, 303) or not owner.logged_in():
+        raise RuntimeError(f"{username} could not enrol: {reply.status}")
+    owner.csrf = csrf_of(owner.get("/").text)
+    account["totp_secret"] = secret
+    return account
