@@ -12,6 +12,7 @@ still be logged in (else they log in again, and it is said).
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 import urllib.parse
@@ -44,10 +45,14 @@ VALUES = [
 ]
 OVERSIZED = ("an oversized field (100 KB, over the 64 KB body limit)", "x" * 100_000)
 
-# Forms the fuzzer does not submit with a valid token, and why.
-SKIPPED = {
-    "/team/{id}/{action}": "freezing or removing a member ends the sessions and grants of the battery's own users",
-    "/admin/users/{id}/{action}": "disabling or resetting an account would lock out the battery's own users",
+# Forms acting on an account: freezing, removing, disabling or resetting
+# would lock out the battery's own users, so the crawl's forms are not
+# submitted; the same forms are fuzzed on accounts made for it instead
+# (one for the coordinator's actions, one for the admin's: a frozen
+# account offers the admin no action).
+ON_ACCOUNTS = {
+    "/team/{id}/{action}": ("coord.amber", "/team"),
+    "/admin/users/{id}/{action}": ("admin.slate", "/admin/users"),
 }
 
 # Forms whose attempts count against the login throttles: 30 per address
@@ -218,6 +223,9 @@ class Fuzzer:
 
     def person(self, label: str, client: lib.Client, username: str | None) -> None:
         pages, forms = lib.crawl(client, start="/" if username else "/login", limit=150, per_shape=1)
+        for route, (owner, list_page) in ON_ACCOUNTS.items():
+            if owner == username:
+                forms += self.throwaway_forms(client, route, list_page)
         if username is None:
             for page in ("/activate", "/recover"):
                 reply = client.get(page)
@@ -226,6 +234,9 @@ class Fuzzer:
         for form in forms:
             action = lib.local(form.action)
             path = action.partition("?")[0]
+            on_account = next((r for r in ON_ACCOUNTS if header_sweep._pattern(r).match(path)), None)
+            if on_account and not any(f"/{i}/" in path for i in self.throwaway.values()):
+                continue
             key = (form.method, lib.shape_of(path), tuple(sorted(f.name for f in form.fields)))
             if key in seen:
                 continue
@@ -233,10 +244,8 @@ class Fuzzer:
             route = lib.shape_of(path)
             if path in lib.SESSION_ENDERS:
                 continue
-            skipped = next((r for r in SKIPPED if header_sweep._pattern(r).match(path)), None)
-            if skipped:
-                self.skipped.add(skipped)
-                continue
+            if on_account:
+                self.on_accounts[on_account] = self.on_accounts.get(on_account, 0) + 1
             if time.monotonic() > self.deadline:
                 self.cut_short.append(f"{label} {form.method} {route}")
                 continue
@@ -255,8 +264,36 @@ class Fuzzer:
                 shapes.add(lib.shape_of(page))
                 self.fuzz_get(client, page, [])
 
+    def throwaway_forms(self, client: lib.Client, route: str, list_page: str) -> list[lib.Form]:
+        """The action forms for the account made for `route`, from the
+        links of the list page that name its id."""
+        user_id = self.throwaway[route]
+        reply = client.get(list_page)
+        links, _ = lib.parse(self.demo.base + list_page, reply.text)
+        forms: list[lib.Form] = []
+        for link in sorted({l for l in links if f"/{user_id}/" in l}):
+            page = client.get(link)
+            if page.status == 200:
+                forms += lib.parse(self.demo.base + link, page.text)[1]
+        return [f for f in forms if f"/{user_id}/" in f.action]
+
+    def make_throwaways(self) -> None:
+        admin = self.context.client("admin.slate")
+        for route in ON_ACCOUNTS:
+            username = "fzz" + secrets.token_hex(6)
+            password = "pw-" + secrets.token_urlsafe(18)
+            lib.new_account(self.demo, admin, username, "caseworker", password, enrol=True)
+            self.context.shared.setdefault("secrets", {})[f"the fuzzed account {username}'s password"] = password
+            listing = admin.get("/admin/users").text
+            match = re.search(re.escape(username) + r"</td>.*?/admin/users/([0-9a-f-]{36})/", listing, re.S)
+            if not match:
+                raise RuntimeError(f"the account made for {route} is not on the admin's list")
+            self.throwaway[route] = match.group(1)
+
     def run(self) -> None:
-        self.skipped: set[str] = set()
+        self.throwaway: dict[str, str] = {}
+        self.on_accounts: dict[str, int] = {}
+        self.make_throwaways()
         # The public forms from a loopback address of their own: their
         # attempts count against that address's login budget, not the one
         # the battery's own logins use.
@@ -279,8 +316,11 @@ def run(context) -> None:
         part.find(f"the time bound ({BOUND_SECONDS} s) cut the fuzzing short; not reached: {fuzzer.cut_short}")
     if fuzzer.forms < 20:
         part.find(f"only {fuzzer.forms} forms were fuzzed")
-    for route in sorted(fuzzer.skipped):
-        part.note(f"not submitted with a valid token: {route}: {SKIPPED[route]}")
+    for route in ON_ACCOUNTS:
+        if not fuzzer.on_accounts.get(route):
+            part.find(f"no form of {route} was fuzzed on the account made for it")
+        else:
+            part.note(f"{route}: {fuzzer.on_accounts[route]} forms fuzzed on an account made for it")
     part.note(
         f"{fuzzer.forms} POST forms and {fuzzer.queries} GET forms or links, {fuzzer.fields} fields: "
         f"{fuzzer.requests} requests in {time.monotonic() - started:.0f} s; statuses {dict(sorted(fuzzer.statuses.items()))}"
