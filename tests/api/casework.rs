@@ -29,6 +29,34 @@ const GOOD: &[(&str, &str)] = &[
 ];
 
 #[tokio::test]
+async fn a_form_or_query_that_is_not_utf8_is_refused_and_nothing_is_stored() {
+    let t = spawn_app().await;
+    let worker = t.web_user("case.bytes", Role::Caseworker).await;
+    let mut c = t.login(&worker).await;
+    let csrf = c.csrf("/cases/new").await;
+    let form = |alias: &str| {
+        format!(
+            "csrf={csrf}&alias_0={alias}&age_0=30-44&gender_0=female&consent_0=yes&shelter=&stage=sheltered&status=open&notes=n"
+        )
+    };
+    // Lossy decoding would store U+FFFD as if typed: refused instead.
+    for alias in ["Star%FFling", "Star%C3%28ling", "%ED%A0%80"] {
+        let r = c.post_raw("/cases", &form(alias)).await;
+        assert_eq!(r.status(), 400, "{alias}");
+        assert!(r.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
+    }
+    let list = c.get("/cases").await.text().await.unwrap();
+    assert!(!list.contains("Star"), "nothing was created");
+    assert_eq!(c.get("/cases?q=%FF").await.status(), 400);
+    // Valid UTF-8, percent-encoded, passes as before.
+    let r = c.post_raw("/cases", &form("%E3%82%AB%E3%82%B5%E3%82%AE")).await;
+    assert_eq!(r.status(), 303);
+    let page = c.follow(r).await.text().await.unwrap();
+    assert!(page.contains("カサギ"), "the alias arrived whole");
+    assert_eq!(c.get("/cases?q=%E3%82%AB").await.status(), 200);
+}
+
+#[tokio::test]
 async fn a_caseworker_creates_a_case_and_adds_a_milestone() {
     let t = spawn_app().await;
     let worker = t.web_user("case.web", Role::Caseworker).await;

@@ -652,6 +652,20 @@ impl Client {
         response
     }
 
+    /// A same-origin form post of a body exactly as given (already
+    /// url-encoded, or deliberately not).
+    pub async fn post_raw(&mut self, path: &str, body: &str) -> reqwest::Response {
+        let request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("sec-fetch-site", "same-origin")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_owned());
+        let response = self.with_cookie(request).send().await.unwrap();
+        self.keep_cookie(&response);
+        response
+    }
+
     pub async fn post_with(
         &mut self,
         path: &str,

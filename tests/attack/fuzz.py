@@ -22,8 +22,11 @@ import lib
 
 BOUND_SECONDS = 240
 
-# (what, the value as it goes on the wire, already form-encoded)
+# (what, the value as it goes on the wire, already form-encoded). Values
+# that do not decode to UTF-8 must be refused whole (400: the server
+# refuses them before any handler, rather than store U+FFFD as if typed).
 _q = urllib.parse.quote_plus
+NOT_UTF8 = {"invalid UTF-8 %C3%28", "invalid UTF-8 %FF", "a lone surrogate (CESU-8 ED A0 80)"}
 VALUES = [
     ("a long single word (50 KB, under the body limit)", "W" * 50_000),
     ("invalid UTF-8 %C3%28", "%C3%28"),
@@ -173,11 +176,11 @@ class Fuzzer:
                 continue
             for what, value in VALUES:
                 changed = [(n, value if i == index else v) for i, (n, v) in enumerate(wire)]
-                post(changed, f"{field.name}: {what}")
+                post(changed, f"{field.name}: {what}", expect=400 if what in NOT_UTF8 else None)
         if throttled:
             for what, value in VALUES:
                 changed = [(n, v if n in ("csrf", "next") else value) for n, v in wire]
-                post(changed, f"every field: {what}")
+                post(changed, f"every field: {what}", expect=400 if what in NOT_UTF8 else None)
             if action in ("/reauth", "/account/password") and username:
                 self.clear_failures(client, username)
         self.still_serving(action)
@@ -211,10 +214,13 @@ class Fuzzer:
         self.fields += len(wire)
         for index, (name, _) in enumerate(wire):
             others = [pair for i, pair in enumerate(wire) if i != index]
-            variants = [(f"{name} twice", wire + [(name, "another-value")]), (f"{name}[]", others + [(name + "%5B%5D", "x")])]
-            variants += [(f"{name}: {what}", [(n, value if i == index else v) for i, (n, v) in enumerate(wire)]) for what, value in VALUES]
-            for what, changed in variants:
-                self.send(client, "GET", path + "?" + "&".join(f"{n}={v}" for n, v in changed), None, None, what)
+            variants = [(f"{name} twice", wire + [(name, "another-value")], None), (f"{name}[]", others + [(name + "%5B%5D", "x")], None)]
+            variants += [
+                (f"{name}: {what}", [(n, value if i == index else v) for i, (n, v) in enumerate(wire)], 400 if what in NOT_UTF8 else None)
+                for what, value in VALUES
+            ]
+            for what, changed, expect in variants:
+                self.send(client, "GET", path + "?" + "&".join(f"{n}={v}" for n, v in changed), None, None, what, expect)
         self.send(client, "GET", path + "?%", None, None, "a bare % in the query")
         self.send(client, "GET", path + "?" + "q=" + "y" * 9000, None, None, "a 9 KB query")
         self.still_serving(path)

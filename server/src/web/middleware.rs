@@ -146,3 +146,56 @@ async fn harden_in_language(state: AppState, mut request: Request, next: Next) -
     }
     response
 }
+
+/// Form bodies and query strings must decode to UTF-8. The form and query
+/// extractors decode lossily, so `%FF` would become U+FFFD and be stored as
+/// if someone had typed it. Our pages declare UTF-8 and every browser sends
+/// it, so anything else is a forged request: refused with 400, nothing
+/// stored. Runs inside the body limit, which bounds what is read here.
+pub async fn utf8_input(request: Request, next: Next) -> Response {
+    if request.uri().query().is_some_and(|q| !decodes_to_utf8(q.as_bytes())) {
+        return StatusCode::BAD_REQUEST.into_response();
+    }
+    let is_form =
+        request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+            v.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => bytes,
+        // Over the body limit (the only way reading a buffered body fails).
+        Err(_) => return StatusCode::PAYLOAD_TOO_LARGE.into_response(),
+    };
+    if !decodes_to_utf8(&bytes) {
+        return StatusCode::BAD_REQUEST.into_response();
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await
+}
+
+/// Whether `application/x-www-form-urlencoded` text decodes to UTF-8. The
+/// separators `&` and `=` are ASCII, so the whole decodes to UTF-8 exactly
+/// when every name and value does.
+fn decodes_to_utf8(encoded: &[u8]) -> bool {
+    let plus_as_space: Vec<u8> = encoded.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
+    let decoded: Vec<u8> = percent_encoding::percent_decode(&plus_as_space).collect();
+    std::str::from_utf8(&decoded).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decodes_to_utf8;
+
+    #[test]
+    fn only_text_that_decodes_to_utf8_passes() {
+        for good in ["", "a=b&c=d", "alias=%E3%82%AB%E3%82%B5&x=+", "q=100%25", "broken=%E", "n=%00"] {
+            assert!(decodes_to_utf8(good.as_bytes()), "{good}");
+        }
+        let bad: [&[u8]; 6] = [b"a=%FF", b"a=%C3%28", b"a=%ED%A0%80", b"%C3=1", b"a=%C3&b=%A9", b"a=\xff"];
+        for bad in bad {
+            assert!(!decodes_to_utf8(bad), "{}", String::from_utf8_lossy(bad));
+        }
+    }
+}

@@ -92,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .with_expiry(Expiry::OnSessionEnd);
     routes::router(&state)
         .layer(sessions)
+        .layer(axum::middleware::from_fn(middleware::utf8_input))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::harden))
         .with_state(state)
