@@ -31,7 +31,7 @@ from pathlib import Path
 import lib
 
 USERS = ("case.river", "coord.amber")
-BUDGET_SECONDS = 900  # both users together
+BUDGET_SECONDS = 600  # both users together; past it a target is cut short, a finding
 PROCESSES = 4
 SESSION_COOKIE = "__Host-safehouse"
 LANGUAGE_COOKIE = "safehouse-lang"
@@ -55,13 +55,17 @@ def targets(client: lib.Client, user: dict, skipped: list[str]) -> list[Target]:
     """One user's targets, from a crawl; what is left out goes to `skipped`."""
     pages, forms = lib.crawl(client)
     gets: dict[str, tuple[str, dict[str, str]]] = {}  # shape -> (path, params)
+    gets_from_form: set[str] = set()
 
     def add_get(path: str, pairs: list[tuple[str, str]], from_form: bool) -> None:
         shape = lib.shape_of(path)
+        if from_form and shape in gets_from_form:
+            return  # the first form found (the page as it opens, filters unset) gives the defaults
+        if from_form:
+            gets_from_form.add(shape)
         entry = gets.setdefault(shape, (path, {}))
         for name, value in pairs:
-            # A form's defaults first (the page as it opens); a link adds its keys.
-            if name not in entry[1] or (from_form and not entry[1][name]):
+            if name not in entry[1]:  # a link only adds keys the form lacks (the page number)
                 entry[1][name] = value
 
     posts: dict[str, lib.Form] = {}
@@ -107,24 +111,45 @@ def targets(client: lib.Client, user: dict, skipped: list[str]) -> list[Target]:
 
 
 def share(by_user: dict[str, list[Target]], skipped: list[str]) -> list[Target]:
-    """A POST form both users reach goes to one handler that parses it the
-    same whoever sends it: scanned once, as the caseworker. GET targets
-    stay with both, since what a list reads depends on the role."""
+    """What both users reach goes to one handler that parses it the same
+    whoever sends it, so it is scanned once: a POST form as the caseworker;
+    a GET as the coordinator, whose form has every key the caseworker's has
+    (a list reads the rows the actor may see, then filters them in memory:
+    the role never turns a parameter into a different query)."""
     caseworker, coordinator = by_user[USERS[0]], by_user[USERS[1]]
-    theirs = {(t.method, lib.shape_of(t.path)) for t in caseworker if t.method == "POST"}
-    kept = []
-    for t in coordinator:
-        if t.method == "POST" and (t.method, lib.shape_of(t.path)) in theirs:
-            skipped.append(f"{t.user} POST {lib.shape_of(t.path)}: scanned as {USERS[0]} (the same handler)")
+    key = lambda t: (t.method, lib.shape_of(t.path.split("?", 1)[0]))  # noqa: E731
+    posts_of_caseworker = {key(t) for t in caseworker if t.method == "POST"}
+    gets_of_coordinator = {key(t): set(t.params) for t in coordinator if t.method == "GET"}
+    kept_caseworker = []
+    for t in caseworker:
+        if t.method == "GET" and set(t.params) <= gets_of_coordinator.get(key(t), set()):
+            skipped.append(f"{t.user} GET {key(t)[1]}: scanned as {USERS[1]} (the same handler, every key)")
         else:
-            kept.append(t)
-    # The first GET target of each user also tests the cookies, User-Agent
-    # and Referer (level 3): the middleware reads them the same on every route.
-    for targets_of_user in (caseworker, kept):
-        first = next((t for t in targets_of_user if t.method == "GET"), None)
+            kept_caseworker.append(t)
+    kept_coordinator = []
+    for t in coordinator:
+        if t.method == "POST" and key(t) in posts_of_caseworker:
+            skipped.append(f"{t.user} POST {key(t)[1]}: scanned as {USERS[0]} (the same handler)")
+        else:
+            kept_coordinator.append(t)
+    # One target of each user also tests the cookies, User-Agent and
+    # Referer (level 3): the middleware reads them the same on every route,
+    # and no handler reads User-Agent or Referer at all.
+    for targets_of_user in (kept_caseworker, kept_coordinator):
+        first = next((t for t in targets_of_user if t.method == "GET"), targets_of_user[0] if targets_of_user else None)
         if first is not None:
             first.everywhere = True
-    return caseworker + kept
+    return kept_caseworker + kept_coordinator
+
+
+def split(targets_: list[Target], size: int = 3) -> list[Target]:
+    """At most `size` parameters a process, so that the processes finish
+    together (sqlmap tests one parameter after another)."""
+    pieces = []
+    for t in targets_:
+        for i in range(0, len(t.params), size):
+            pieces.append(dataclasses.replace(t, params=t.params[i : i + size], everywhere=t.everywhere and i == 0))
+    return pieces
 
 
 @dataclasses.dataclass
@@ -169,7 +194,15 @@ def read_traffic(path: Path, session_pair: str) -> Traffic:
     return traffic
 
 
-def command(target: Target, client: lib.Client, directory: Path) -> list[str]:
+# sqlmap's ORDER BY probe can "work" on a field that is only shown back as
+# text (no SQL error can ever appear there) and widen the UNION tests from
+# level 3's 1 to 10 columns to 999, thousands of requests for minutes. Such a
+# run is stopped and run again with the range fixed at 1 to 10 (which costs
+# more requests per test, so it is not the default).
+_WIDENED = re.compile(r"appears to have (\d+) columns? in query")
+
+
+def command(target: Target, client: lib.Client, directory: Path, union_cols: bool = False) -> list[str]:
     cookie = client.cookie_header()
     if target.everywhere:
         cookie += f"; {LANGUAGE_COOKIE}=en"  # so the language cookie is tested too
@@ -199,12 +232,13 @@ def command(target: Target, client: lib.Client, directory: Path) -> list[str]:
         "-t",
         str(directory / "traffic.txt"),
     ]
+    if union_cols:
+        args += ["--union-cols", "1-10"]
     if target.method == "POST":
         args += ["--data", urllib.parse.urlencode(target.fields)]
-    if target.everywhere:
-        args += ["--skip", "csrf"]  # everything else level 3 tests: parameters, cookies, User-Agent, Referer
-    else:
-        args += ["-p", ",".join(target.params)]
+    # -p names what is tested (csrf never is); the level still sets how hard.
+    tested = target.params + ([SESSION_COOKIE, LANGUAGE_COOKIE, "User-Agent", "Referer"] if target.everywhere else [])
+    args += ["-p", ",".join(tested)]
     return args
 
 
@@ -212,34 +246,68 @@ def scan(target: Target, client: lib.Client, directory: Path, deadline: float) -
     directory.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     cut_short = False
-    with open(directory / "stdout.txt", "w") as out:
-        process = subprocess.Popen(command(target, client, directory), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        try:
-            process.wait(max(5.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            cut_short = True
-            process.kill()
+    widened = None
+    for union_cols in (False, True):
+        with open(directory / "stdout.txt", "w") as out:
+            process = subprocess.Popen(
+                command(target, client, directory, union_cols), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
+            while process.poll() is None:
+                if time.monotonic() > deadline:
+                    cut_short = True
+                    process.kill()
+                    break
+                time.sleep(1)
+                match = _WIDENED.search((directory / "stdout.txt").read_text(errors="replace"))
+                if not union_cols and match and int(match.group(1)) > 10:
+                    widened = int(match.group(1))
+                    process.kill()
+                    break
             process.wait()
+        if widened is None or union_cols or cut_short:
+            break
+        (directory / "traffic.txt").rename(directory / "traffic-widened.txt")
     output = (directory / "stdout.txt").read_text(errors="replace")
     session_pair = next(p.strip() for p in client.cookie_header().split(";") if p.strip().startswith(SESSION_COOKIE + "="))
     traffic = read_traffic(directory / "traffic.txt", session_pair)
-    (directory / "traffic.txt").unlink(missing_ok=True)  # hundreds of pages of case data: the counts are kept
+    if widened is not None:
+        first = read_traffic(directory / "traffic-widened.txt", session_pair)
+        traffic.requests += first.requests
+        traffic.pages_logged_in += first.pages_logged_in
+        traffic.logged_out += first.logged_out
+        for s, n in first.statuses.items():
+            traffic.statuses[s] = traffic.statuses.get(s, 0) + n
+        for m, n in first.methods.items():
+            traffic.methods[m] = traffic.methods.get(m, 0) + n
+    for name in ("traffic.txt", "traffic-widened.txt"):
+        (directory / name).unlink(missing_ok=True)  # hundreds of pages of case data: the counts are kept
     return {
         "target": target.label,
         "seconds": round(time.monotonic() - started, 1),
         "returncode": process.returncode,
         "cut_short": cut_short,
+        "widened": widened,
         "output": output,
         "traffic": traffic,
     }
 
 
-_INJECTABLE = re.compile(r"is vulnerable|identified the following injection point|appears to be .*injectable", re.I)
+# sqlmap's verdicts on a parameter. Not among them: "target URL appears to
+# be UNION injectable with N columns", the column count that its UNION test
+# then tries to confirm with a marker in the page (a field shown back as
+# text passes the count and fails the marker); the parameter's verdict
+# follows it, and is checked.
+_INJECTABLE = re.compile(
+    r"parameter '[^']*' (?:appears to be|is) '[^']*' injectable|is vulnerable|identified the following injection point", re.I
+)
+_UNION_HINT = re.compile(r"target URL appears to be UNION injectable with \d+ columns?")
 
 
 def judge(part: lib.Part, target: Target, result: dict) -> None:
     output, traffic = result["output"], result["traffic"]
     label = target.label
+    if result["widened"]:
+        part.note(f"{label}: UNION range widened to {result['widened']} columns by ORDER BY; run again with --union-cols 1-10")
     if result["cut_short"]:
         part.find(f"{label}: cut short by the time bound after {result['seconds']} s")
     elif result["returncode"] != 0 or "[*] ending @" not in output:
@@ -247,6 +315,8 @@ def judge(part: lib.Part, target: Target, result: dict) -> None:
     for line in output.splitlines():
         if _INJECTABLE.search(line) and "false positive" not in output:
             part.find(f"{label}: {line.strip()}")
+        if _UNION_HINT.search(line):
+            part.note(f"{label}: {line.strip()} (not confirmed: see the verdict)")
         if "[CRITICAL]" in line:
             part.find(f"{label}: {line.strip()}")
     # Every parameter asked for must have been tested to the end.
@@ -269,8 +339,9 @@ def run(context) -> None:
     if shutil.which("sqlmap") is None:
         part.find("sqlmap is not installed")
         return
-    version = subprocess.run(["sqlmap", "--version"], capture_output=True, text=True).stdout.strip().splitlines()
-    part.note(f"sqlmap {version[-1] if version else '?'}, --level 3 --risk 2 --dbms SQLite --time-sec 1, {PROCESSES} processes")
+    printed = subprocess.run(["sqlmap", "--version"], capture_output=True, text=True).stdout
+    version = re.search(r"(?m)^(\d+\.\d+\S*)\s*$", printed)
+    part.note(f"sqlmap {version.group(1) if version else '?'}, --level 3 --risk 2 --dbms SQLite --time-sec 1, {PROCESSES} processes")
     out = context.out / "sqlmap"
     shutil.rmtree(out, ignore_errors=True)
     started = time.monotonic()
@@ -280,10 +351,10 @@ def run(context) -> None:
     skipped: list[str] = []
     by_user = {name: targets(clients[name], context.demo.user(name), skipped) for name in USERS}
     # The longest first, so that the processes finish together.
-    all_targets = sorted(share(by_user, skipped), key=lambda t: -len(t.params) - 4 * t.everywhere)
+    all_targets = sorted(split(share(by_user, skipped)), key=lambda t: -len(t.params) - 4 * t.everywhere)
     for name in USERS:
         mine = [t for t in all_targets if t.user == name]
-        part.note(f"{name}: {len(mine)} targets, {sum(len(t.params) for t in mine)} parameters")
+        part.note(f"{name}: {len(mine)} sqlmap runs, {sum(len(t.params) for t in mine)} parameters")
     for reason in dict.fromkeys(skipped):
         part.note(f"not scanned: {reason}")
 
