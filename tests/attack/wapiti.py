@@ -32,10 +32,7 @@ import lib
 USERS = ("case.river", "coord.amber")
 CRAWL_SECONDS = 45  # --max-scan-time: the crawl
 MODULE_SECONDS = 15  # --max-attack-time: each of the 12 default modules
-# Pages a directory may give the crawl: the coordinator's /cases/ holds
-# hundreds of cases of one shape, and the modules' time is better spent on
-# every kind of page than on all of those.
-FILES_PER_DIRECTORY = 15
+
 PROCESS_SECONDS = 300  # past this the process is killed, and that is a finding
 
 # Pages only a logged-in user of that role reaches: seen in the crawl, or
@@ -171,8 +168,6 @@ def command(wapiti: str, client: lib.Client, directory: Path, proxy_url: str) ->
         str(CRAWL_SECONDS),
         "--max-attack-time",
         str(MODULE_SECONDS),
-        "--max-files-per-dir",
-        str(FILES_PER_DIRECTORY),
         "-t",
         "30",  # a request's timeout: the debug build on a busy machine is slow
         "-f",
