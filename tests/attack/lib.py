@@ -493,3 +493,27 @@ def new_account(demo: Demo, admin: Client, username: str, role: str, password: s
     owner.csrf = csrf_of(owner.get("/").text)
     account["totp_secret"] = secret
     return account
+
+# What the scanners never submit
+# ---------------------------------------------------------------------------
+
+
+def scanner_must_not_submit(method: str, path: str, own_user_id: str) -> str | None:
+    """Why a scanner logged in as `own_user_id` must not send this form
+    with a valid token, or None. Beyond SESSION_ENDERS: five wrong
+    passwords at /reauth end the session by design; a team action on
+    someone else changes their keys or ends their sessions (a freeze),
+    and the other scanned user and the later parts log in as them. A team
+    action on oneself is still scanned: freezing oneself is refused and
+    the rest change only the scanner's own standing."""
+    path = path.split("?", 1)[0]
+    if method != "POST":
+        return None
+    if path in SESSION_ENDERS:
+        return "it ends sessions (SESSION_ENDERS)"
+    if path == "/reauth":
+        return "five wrong passwords end the session (REAUTH_FAILURES_BEFORE_LOGOUT)"
+    parts = path.split("/")
+    if len(parts) == 4 and parts[1] == "team" and parts[2] != own_user_id:
+        return "a team action on someone else changes their keys or ends their sessions"
+    return None
