@@ -161,17 +161,26 @@ def run(context) -> None:
     )
     right_one_refused(a, t1, "A")
 
+    def burst(attempts_from, label: str, what: str, experiment: str, credentials):
+        """20 wrong logins at once: none lets in, at most the free failures
+        are evaluated (and at least one), the rest answered 429."""
+        replies = attempts_from.parallel(20, credentials)
+        through = sum(_evaluated(r) for r in replies)
+        if any(r.status == 303 for r in replies):
+            part.find(f"{label}: one of the parallel {what} let a login through")
+        if len(replies) != 20 or through > FREE_FAILURES or through == 0:
+            part.find(
+                f"{label}: of 20 parallel {what}, {through} were evaluated (at most {FREE_FAILURES}, at least 1): "
+                f"{[r.status for r in replies]}"
+            )
+        results.append(f"{label} ({experiment}, 20 in parallel): {through} evaluated, {sum(map(_throttled, replies))} answered 429")
+        return replies
+
     # B. TOTP brute force, 20 at once against a fresh account.
     b = attempts("127.0.0.22")
     t2 = account("b")
     wrong = _wrong_code(t2["totp_secret"])
-    replies = b.parallel(20, lambda i: (t2["username"], t2["password"], wrong))
-    through = sum(_evaluated(r) for r in replies)
-    if any(r.status == 303 for r in replies):
-        part.find("B: a wrong code let a parallel login through")
-    if len(replies) != 20 or through > FREE_FAILURES or through == 0:
-        part.find(f"B: of 20 parallel wrong codes, {through} were evaluated (at most {FREE_FAILURES}, at least 1): {[r.status for r in replies]}")
-    results.append(f"B (TOTP brute force, 20 in parallel): {through} evaluated, {sum(map(_throttled, replies))} answered 429")
+    replies = burst(b, "B", "wrong codes", "TOTP brute force", lambda i: (t2["username"], t2["password"], wrong))
     # After the delay the right code lets in: the account was not broken.
     time.sleep(max(retry_after(replies[-1]) if _throttled(replies[-1]) else 1, 1) + 1.5)
     reply = b.login(t2["username"], t2["password"], unused_code(t2))
@@ -210,13 +219,13 @@ def run(context) -> None:
     # address; then the right password during the throttle.
     d = attempts("127.0.0.24")
     t4 = account("d")
-    replies = d.parallel(20, lambda i: (t4["username"], f"guess{i:02d}{secrets.token_hex(3)}", _code(t4["totp_secret"])))
-    through = sum(_evaluated(r) for r in replies)
-    if any(r.status == 303 for r in replies):
-        part.find("D: a wrong password let a parallel login through")
-    if len(replies) != 20 or through > FREE_FAILURES or through == 0:
-        part.find(f"D: of 20 parallel wrong passwords, {through} were evaluated: {[r.status for r in replies]}")
-    results.append(f"D (20 passwords against one username in parallel): {through} evaluated, {sum(map(_throttled, replies))} answered 429")
+    replies = burst(
+        d,
+        "D",
+        "wrong passwords",
+        "passwords against one username",
+        lambda i: (t4["username"], f"guess{i:02d}{secrets.token_hex(3)}", _code(t4["totp_secret"])),
+    )
     # Three failures leave a delay of one second, gone before the burst's
     # evaluated attempts finish their work: three more wrong passwords one
     # at a time (waiting out each delay) leave eight seconds for the check.
