@@ -42,6 +42,10 @@ class Context:
     def users(self) -> list[dict]:
         return self.demo.info["users"]
 
+    def clients(self) -> list[tuple[str, str, lib.Client]]:
+        """Every client made so far, as (username, part, client)."""
+        return [(username, part, client) for (username, part), client in self._clients.items()]
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)

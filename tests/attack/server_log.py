@@ -28,7 +28,7 @@ def secrets_of(context) -> dict[str, str]:
     found.update(context.shared.get("secrets", {}))
     for i, value in enumerate(context.shared.get("cookies", [])):
         found[f"a session cookie left by a part ({i})"] = value
-    for (username, part), client in context._clients.items():
+    for username, part, client in context.clients():
         for name, value in client.cookies.items():
             if name == "__Host-safehouse":
                 found[f"{username}'s session cookie in {part}"] = value

@@ -50,6 +50,11 @@ ENDPOINT_UNREACHABLE = "Unable to request endpoint URL"
 # When --max-scan-time or --max-attack-time is reached, wapiti cancels the
 # requests in flight; each one then prints "[!] ReadError with URL ...".
 BOUND_REACHED = re.compile(r"Max (?:scan|attack) time was reached")
+# When --max-scan-time stops the crawl, wapiti closes its HTTP client while
+# some of its page-analysing tasks still run; each such task then dies with
+# this error, printed as "Task exception was never retrieved" and a
+# traceback. Any other traceback is a finding.
+CLIENT_CLOSED = "RuntimeError: Cannot send a request, as the client has been closed."
 
 
 def excluded(base: str) -> list[tuple[str, str]]:
@@ -252,8 +257,13 @@ def judge(part: lib.Part, name: str, base: str, result: dict) -> None:
     if result["returncode"] != 0:
         part.find(f"{name}: wapiti exited {result['returncode']}: {result['output'][-800:]}")
     cancelled = 0
+    closed = 0
     after_bound = False
-    for line in result["output"].splitlines():
+    lines = result["output"].splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
         if ENDPOINT_UNREACHABLE in line:
             continue  # see ENDPOINT_UNREACHABLE
         if BOUND_REACHED.search(line):
@@ -262,11 +272,23 @@ def judge(part: lib.Part, name: str, base: str, result: dict) -> None:
         if after_bound and line.startswith("[!] ReadError with URL"):
             cancelled += 1  # in flight when the bound cancelled it: the proxy saw the answer
             continue
+        if after_bound and line.startswith("Task exception was never retrieved"):
+            # The block runs to the exception's own line: the first that is
+            # neither indented nor the "future:" or "Traceback" header.
+            end = i
+            while end < len(lines) and lines[end].startswith((" ", "future:", "Traceback")):
+                end += 1
+            if end < len(lines) and lines[end].strip() == CLIENT_CLOSED:
+                closed += 1
+                i = end + 1
+                continue
         after_bound = False
-        if "Traceback" in line or "[!]" in line:
+        if "Traceback" in line or "[!]" in line or line.startswith("Task exception"):
             part.find(f"{name}: wapiti reported an error: {line.strip()}")
     if cancelled:
         part.note(f"{name}: {cancelled} requests in flight when a time bound stopped wapiti (ReadError)")
+    if closed:
+        part.note(f"{name}: {closed} crawl tasks still running when --max-scan-time closed wapiti's client ({CLIENT_CLOSED})")
     for section in ("vulnerabilities", "anomalies"):
         for category, item in entries(report, section):
             where = f"{item.get('method', '')} {item.get('path', '')} {item.get('parameter', '')}".strip()

@@ -34,19 +34,24 @@ export function totp(secret) {
   return execFileSync('oathtool', ['--totp', '-b', secret], { encoding: 'utf8' }).trim();
 }
 
-/** Build the server once (a no-op when it is up to date). */
+/**
+ * Build the server as the test suite builds it (a no-op after a test run):
+ * `cargo build` alone resolves the dependencies' features without the
+ * dev-dependencies, so it would rebuild most of them, and the next test
+ * run would rebuild them back.
+ */
 export function build() {
   try {
-    execFileSync('cargo', ['build', '--locked', '--quiet'], {
+    execFileSync('cargo', ['test', '--locked', '--no-run', '--quiet'], {
       cwd: REPO,
       stdio: ['ignore', 'pipe', 'pipe'],
       encoding: 'utf8',
     });
   } catch (e) {
-    throw new Error(`cargo build --locked failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+    throw new Error(`cargo test --locked --no-run failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
   }
   const binary = path.join(REPO, 'target', 'debug', 'safehouse');
-  assert.ok(existsSync(binary), 'cargo build made no target/debug/safehouse');
+  assert.ok(existsSync(binary), 'cargo test --no-run made no target/debug/safehouse');
   return binary;
 }
 
