@@ -15,6 +15,8 @@ the login page. The proxy forwards to the demo only.
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import http.client
 import http.server
 import json
@@ -50,11 +52,37 @@ ENDPOINT_UNREACHABLE = "Unable to request endpoint URL"
 # When --max-scan-time or --max-attack-time is reached, wapiti cancels the
 # requests in flight; each one then prints "[!] ReadError with URL ...".
 BOUND_REACHED = re.compile(r"Max (?:scan|attack) time was reached")
+CRAWL_BOUND_REACHED = "Max scan time was reached"
 # When --max-scan-time stops the crawl, wapiti closes its HTTP client while
-# some of its page-analysing tasks still run; each such task then dies with
-# this error, printed as "Task exception was never retrieved" and a
-# traceback. Any other traceback is a finding.
+# some of its crawl tasks (Explorer._async_analyze) still run. Nothing
+# awaits them any more, so each one that then fails is printed as "Task
+# exception was never retrieved", a "future:" line naming the task, and its
+# traceback (chained ones too). Two failures are the closed client itself:
+# sending a request through it, or reading a page's body that was still
+# arriving (httpx.ReadError, caused by httpcore.ReadError). Those, from
+# that task, printed after the crawl's bound was reached (they come when
+# the task next runs, not necessarily next to the message), are counted;
+# anything else is a finding.
+CRAWL_TASK = "coro=<Explorer._async_analyze()"
 CLIENT_CLOSED = "RuntimeError: Cannot send a request, as the client has been closed."
+BODY_CUT = "httpx.ReadError"
+CUT_BY_BOUND = {
+    CLIENT_CLOSED: "sent through the closed client",
+    BODY_CUT: "reading a page's body when the client closed",
+}
+
+
+def cut_by_bound(exception: str) -> str | None:
+    """The CUT_BY_BOUND key of a task's last exception line, or None."""
+    if exception == CLIENT_CLOSED:
+        return CLIENT_CLOSED
+    if exception.split(":", 1)[0] == BODY_CUT:  # its message, if any, is the socket's
+        return BODY_CUT
+    return None
+CHAINED = (
+    "The above exception was the direct cause of the following exception:",
+    "During handling of the above exception, another exception occurred:",
+)
 
 
 def excluded(base: str) -> list[tuple[str, str]]:
@@ -247,6 +275,72 @@ def not_a_finding(base: str, category: str, item: dict) -> str | None:
     return None
 
 
+@dataclasses.dataclass
+class Output:
+    """What wapiti printed, read: its errors, and what a time bound cut."""
+
+    errors: list[str] = dataclasses.field(default_factory=list)
+    cancelled: int = 0  # "[!] ReadError with URL" right after a bound
+    cut: collections.Counter = dataclasses.field(default_factory=collections.Counter)  # by exception
+
+
+def unretrieved(lines: list[str], start: int) -> tuple[int, str, str]:
+    """The "Task exception was never retrieved" block at lines[start]: the
+    index past its end, its "future:" line, and the last exception's line
+    (the task's own, printed after the exceptions it was chained from)."""
+    i = start + 1
+    future = ""
+    if i < len(lines) and lines[i].startswith("future:"):
+        future = lines[i]
+        i += 1
+    exception = ""
+    while i < len(lines) and lines[i].startswith("Traceback"):
+        i += 1
+        while i < len(lines) and lines[i].startswith(" "):
+            i += 1  # the frames, indented
+        if i < len(lines):
+            exception = lines[i].strip()
+            i += 1
+        # A chained exception: a blank line, the sentence, a blank line, its traceback.
+        if i + 2 < len(lines) and lines[i] == "" and lines[i + 1] in CHAINED and lines[i + 2] == "":
+            i += 3
+    return i, future, exception
+
+
+def read_output(text: str) -> Output:
+    output = Output()
+    lines = text.splitlines()
+    after_bound = False  # the line before was a bound's message, or was cut by it
+    crawl_stopped = False  # the crawl's bound was reached, and its client closed
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        if ENDPOINT_UNREACHABLE in line:
+            continue  # see ENDPOINT_UNREACHABLE
+        if BOUND_REACHED.search(line):
+            after_bound = True
+            crawl_stopped = crawl_stopped or CRAWL_BOUND_REACHED in line
+            continue
+        if after_bound and line.startswith("[!] ReadError with URL"):
+            output.cancelled += 1  # in flight when the bound cancelled it: the proxy saw the answer
+            continue
+        if line.startswith("Task exception was never retrieved"):
+            end, future, exception = unretrieved(lines, i - 1)
+            i = end
+            cut = cut_by_bound(exception)
+            if crawl_stopped and CRAWL_TASK in future and cut:
+                output.cut[cut] += 1
+                continue
+            output.errors.append(f"{line.strip()}: {future.strip()}: {exception}")
+            after_bound = False
+            continue
+        after_bound = False
+        if "Traceback" in line or "[!]" in line:
+            output.errors.append(line.strip())
+    return output
+
+
 def judge(part: lib.Part, name: str, base: str, result: dict) -> None:
     if result["killed"]:
         part.find(f"{name}: wapiti did not finish in {PROCESS_SECONDS} s and was killed")
@@ -256,39 +350,16 @@ def judge(part: lib.Part, name: str, base: str, result: dict) -> None:
         return
     if result["returncode"] != 0:
         part.find(f"{name}: wapiti exited {result['returncode']}: {result['output'][-800:]}")
-    cancelled = 0
-    closed = 0
-    after_bound = False
-    lines = result["output"].splitlines()
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        i += 1
-        if ENDPOINT_UNREACHABLE in line:
-            continue  # see ENDPOINT_UNREACHABLE
-        if BOUND_REACHED.search(line):
-            after_bound = True
-            continue
-        if after_bound and line.startswith("[!] ReadError with URL"):
-            cancelled += 1  # in flight when the bound cancelled it: the proxy saw the answer
-            continue
-        if after_bound and line.startswith("Task exception was never retrieved"):
-            # The block runs to the exception's own line: the first that is
-            # neither indented nor the "future:" or "Traceback" header.
-            end = i
-            while end < len(lines) and lines[end].startswith((" ", "future:", "Traceback")):
-                end += 1
-            if end < len(lines) and lines[end].strip() == CLIENT_CLOSED:
-                closed += 1
-                i = end + 1
-                continue
-        after_bound = False
-        if "Traceback" in line or "[!]" in line or line.startswith("Task exception"):
-            part.find(f"{name}: wapiti reported an error: {line.strip()}")
-    if cancelled:
-        part.note(f"{name}: {cancelled} requests in flight when a time bound stopped wapiti (ReadError)")
-    if closed:
-        part.note(f"{name}: {closed} crawl tasks still running when --max-scan-time closed wapiti's client ({CLIENT_CLOSED})")
+    output = read_output(result["output"])
+    for error in output.errors:
+        part.find(f"{name}: wapiti reported an error: {error}")
+    if output.cancelled:
+        part.note(f"{name}: {output.cancelled} requests in flight when a time bound stopped wapiti (ReadError)")
+    for exception, count in sorted(output.cut.items()):
+        part.note(
+            f"{name}: {count} crawl tasks still running when --max-scan-time closed wapiti's client, "
+            f"{CUT_BY_BOUND[exception]} ({exception})"
+        )
     for section in ("vulnerabilities", "anomalies"):
         for category, item in entries(report, section):
             where = f"{item.get('method', '')} {item.get('path', '')} {item.get('parameter', '')}".strip()
