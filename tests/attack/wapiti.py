@@ -51,8 +51,8 @@ MUST_CRAWL = {
 ENDPOINT_UNREACHABLE = "Unable to request endpoint URL"
 # When --max-scan-time or --max-attack-time is reached, wapiti cancels the
 # requests in flight; each one then prints "[!] ReadError with URL ...".
-BOUND_REACHED = re.compile(r"Max (?:scan|attack) time was reached")
-CRAWL_BOUND_REACHED = "Max scan time was reached"
+# "scan" is the crawl's bound, "attack" a module's.
+BOUND_REACHED = re.compile(r"Max (scan|attack) time was reached")
 # When --max-scan-time stops the crawl, wapiti closes its HTTP client while
 # some of its crawl tasks (Explorer._async_analyze) still run. Nothing
 # awaits them any more, so each one that then fails is printed as "Task
@@ -70,6 +70,10 @@ CUT_BY_BOUND = {
     CLIENT_CLOSED: "sent through the closed client",
     BODY_CUT: "reading a page's body when the client closed",
 }
+CHAINED = (
+    "The above exception was the direct cause of the following exception:",
+    "During handling of the above exception, another exception occurred:",
+)
 
 
 def cut_by_bound(exception: str) -> str | None:
@@ -79,10 +83,6 @@ def cut_by_bound(exception: str) -> str | None:
     if exception.split(":", 1)[0] == BODY_CUT:  # its message, if any, is the socket's
         return BODY_CUT
     return None
-CHAINED = (
-    "The above exception was the direct cause of the following exception:",
-    "During handling of the above exception, another exception occurred:",
-)
 
 
 def excluded(base: str) -> list[tuple[str, str]]:
@@ -318,9 +318,10 @@ def read_output(text: str) -> Output:
         i += 1
         if ENDPOINT_UNREACHABLE in line:
             continue  # see ENDPOINT_UNREACHABLE
-        if BOUND_REACHED.search(line):
+        bound = BOUND_REACHED.search(line)
+        if bound:
             after_bound = True
-            crawl_stopped = crawl_stopped or CRAWL_BOUND_REACHED in line
+            crawl_stopped = crawl_stopped or bound.group(1) == "scan"
             continue
         if after_bound and line.startswith("[!] ReadError with URL"):
             output.cancelled += 1  # in flight when the bound cancelled it: the proxy saw the answer
@@ -333,11 +334,9 @@ def read_output(text: str) -> Output:
                 output.cut[cut] += 1
                 continue
             output.errors.append(f"{line.strip()}: {future.strip()}: {exception}")
-            after_bound = False
-            continue
-        after_bound = False
-        if "Traceback" in line or "[!]" in line:
+        elif "Traceback" in line or "[!]" in line:
             output.errors.append(line.strip())
+        after_bound = False
     return output
 
 
